@@ -1,0 +1,44 @@
+"""The contract every sink fulfils, and the rule the sync engine builds on.
+
+A sink receives batches of records (plain JSON-able dicts made by ``gta.formats``).
+``write`` may buffer; ``flush`` returns only when every record written so far is
+durable at the destination (file: written and fsync'ed; Splunk HEC: HTTP 200, and
+the indexer acknowledgement when enabled; syslog over TCP/TLS: written to the
+socket and flushed). The engine commits a checkpoint only after ``flush`` returned,
+so a sink that returns early from ``flush`` breaks the no-loss guarantee.
+
+A sink raises ``SinkError`` (or a subclass) when it cannot deliver; it must not
+swallow a failure. ``SinkConfigError`` means retrying cannot help (bad token,
+unwritable path): the engine stops without committing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, Protocol, runtime_checkable
+
+Record = dict[str, Any]
+
+
+class SinkError(Exception):
+    """A sink could not deliver; nothing after the last flush may be assumed delivered."""
+
+
+class SinkConfigError(SinkError):
+    """A sink is misconfigured (bad URL, token, path): retrying will not help."""
+
+
+@runtime_checkable
+class Sink(Protocol):
+    """Destination of records. Used as a context manager by the engine."""
+
+    name: str
+
+    def write(self, records: Sequence[Record]) -> None:
+        """Accept records; may buffer them."""
+
+    def flush(self) -> None:
+        """Return only once everything written so far is durable at the destination."""
+
+    def close(self) -> None:
+        """Flush what is pending and release resources."""
