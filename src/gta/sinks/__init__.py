@@ -1,5 +1,6 @@
-"""Destinations for records: JSON lines, Splunk HEC, syslog."""
+"""Destinations for records: JSON lines (file or stdout), Splunk HEC, syslog (RFC 5424, CEF)."""
 
 from gta.sinks._base import Record, Sink, SinkConfigError, SinkError
+from gta.sinks._registry import SCHEMES, open_sink, redact_url
 
-__all__ = ["Record", "Sink", "SinkConfigError", "SinkError"]
+__all__ = ["SCHEMES", "Record", "Sink", "SinkConfigError", "SinkError", "open_sink", "redact_url"]
