@@ -1,7 +1,74 @@
-"""Commands registered on the root app by `register` (filled by its owner)."""
+"""``gta sinks check URL``: is a SIEM destination reachable, is its TLS trusted, is the token
+accepted? Sends no record. Exit code 0 when every check passed, 1 otherwise."""
+
+from __future__ import annotations
+
+import os
+from typing import Annotated, Any
 
 import typer
 
+from gta.cli._errors import CommandError, UsageError
 
-def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+app = typer.Typer(help="Check SIEM destinations (Splunk HEC, syslog).", no_args_is_help=True)
+
+
+def _resolve_secret(value: str | None) -> str | None:
+    """``env:NAME`` -> the variable's value, so a token never has to be typed on a command line."""
+    if value is None or not value.startswith("env:"):
+        return value
+    name = value[4:]
+    if name not in os.environ:
+        raise UsageError(f"--token env:{name}: environment variable {name} is not set")
+    return os.environ[name]
+
+
+def _options(pairs: list[str]) -> dict[str, Any]:
+    options: dict[str, Any] = {}
+    for pair in pairs:
+        key, sep, value = pair.partition("=")
+        if not sep or not key:
+            raise UsageError(f"--option {pair!r}: use KEY=VALUE, e.g. --option ca_bundle=ca.pem")
+        options[key.strip()] = value
+    return options
+
+
+@app.command("check")
+def check(
+    url: Annotated[str, typer.Argument(help="Sink URL, e.g. splunk-hec+https://splunk:8088")],
+    token: Annotated[
+        str | None,
+        typer.Option(
+            help="Splunk HEC token, or env:NAME to read it from a variable "
+            "(default: GTA_SPLUNK_HEC_TOKEN)."
+        ),
+    ] = None,
+    ca_bundle: Annotated[str | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    insecure: Annotated[bool, typer.Option(help="Do not verify TLS certificates.")] = False,
+    option: Annotated[
+        list[str] | None, typer.Option("--option", "-o", help="Any sink option as KEY=VALUE.")
+    ] = None,
+) -> None:
+    """Check that a sink URL works, without sending a record; exit 0 if all checks pass."""
+    from gta.sinks._check import check_sink
+
+    options = _options(option or [])
+    secret = _resolve_secret(token)
+    if secret is not None:
+        options["token"] = secret
+    if ca_bundle is not None:
+        options["ca_bundle"] = ca_bundle
+    if insecure:
+        options["insecure"] = True
+    checks = check_sink(url, options)
+    for item in checks:
+        mark = "ok  " if item.ok else "FAIL"
+        typer.echo(f"{mark} {item.name:<12} {item.detail}")
+    failed = [item.name for item in checks if not item.ok]
+    if failed:
+        raise CommandError(f"{len(failed)} of {len(checks)} check(s) failed: {', '.join(failed)}")
+
+
+def register(root: typer.Typer) -> None:
+    """Add the ``sinks`` group to the root app."""
+    root.add_typer(app, name="sinks")

@@ -1,7 +1,341 @@
-"""Commands registered on the root app by `register` (filled by its owner)."""
+"""``gta export``, ``gta sync``, ``gta state ...`` and ``gta demo``: thin shells over gta.sync.
+
+Each command parses its flags, turns user mistakes into ``UsageError`` (exit 2) and operational
+failures into ``CommandError`` (exit 1), and hands off to ``gta.sync``. Progress and summaries go
+to stderr so that ``--output -`` keeps stdout for records only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from pathlib import Path
+from typing import Annotated, Any
 
 import typer
+from rich.console import Console
+from rich.table import Table
+
+from gta.cli._errors import CommandError, UsageError
+from gta.formats import UnknownFormatError
+from gta.sinks import SinkConfigError
+from gta.sync import (
+    AlertCursor,
+    CheckpointStore,
+    ConfigError,
+    CursorFormatError,
+    Job,
+    LeaseHeldError,
+    StateError,
+    StreamResult,
+    UnknownStreamError,
+    expand_streams,
+    export_job_name,
+    load_config,
+    run_job,
+)
+from gta.sync._config import SyncConfig, TenantConfig, parse_interval
+from gta.sync._engine import Reporter
+from gta.sync._progress import RichReporter, choose_reporter
+
+StateOpt = Annotated[
+    Path | None,
+    typer.Option("--state", help="State file (default: $GTA_STATE_DIR or ~/.local/state/gta)."),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+
+state_app = typer.Typer(help="Show or change saved checkpoints.", no_args_is_help=True)
 
 
 def register(app: typer.Typer) -> None:
-    """Add this module's commands to the root app."""
+    """Add export, sync, state and demo to the root app."""
+    app.command("export")(export)
+    app.command("sync")(sync)
+    app.command("demo")(demo)
+    app.add_typer(state_app, name="state")
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _open_store(path: Path | None) -> CheckpointStore:
+    try:
+        return CheckpointStore(path)
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[threading.Event]:
+    """SIGTERM/SIGINT set an event: the page in flight is finished and committed, then we exit."""
+    stop = threading.Event()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+@contextlib.contextmanager
+def _reporting(quiet: bool) -> Iterator[Reporter]:
+    reporter = choose_reporter(quiet=quiet)
+    if isinstance(reporter, RichReporter):
+        with reporter:
+            yield reporter
+    else:
+        yield reporter
+
+
+def _run(client: Any, job: Job, store: CheckpointStore, **kwargs: Any) -> list[StreamResult]:
+    """Run a job, mapping the failures a user can act on to one line."""
+    try:
+        return run_job(client, job, store, **kwargs)
+    except LeaseHeldError as exc:
+        raise CommandError(str(exc)) from None
+    except SinkConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _summary(results: list[StreamResult], console: Console) -> None:
+    for r in results:
+        rate = r.records / r.seconds if r.seconds > 0 else 0.0
+        console.print(
+            f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
+            f"{r.seconds:.1f}s ({rate:,.0f} records/s){' [stopped]' if r.stopped else ''}"
+        )
+
+
+def export(
+    stream: Annotated[str, typer.Argument(help="events, alerts, threat-detections, flows or all")],
+    output: Annotated[
+        str | None, typer.Option("--output", "-o", help="JSON lines file, or - for stdout.")
+    ] = None,
+    to: Annotated[
+        str | None, typer.Option("--to", help="Sink URL instead of --output (see gta sinks).")
+    ] = None,
+    fmt: Annotated[str, typer.Option("--format", "-f", help="annotation, nested or ocsf.")] = (
+        "annotation"
+    ),
+    state: StateOpt = None,
+    from_start: Annotated[
+        bool, typer.Option("--from-start", help="Ignore the checkpoint; start from the beginning.")
+    ] = False,
+    page_size: Annotated[int, typer.Option("--page-size", min=1, max=1000)] = 1000,
+    job_name: Annotated[
+        str | None, typer.Option("--job", help="Checkpoint name (default: format + destination).")
+    ] = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Export new and changed records once, from the saved checkpoint, until drained."""
+    import gta
+
+    if (output is None) == (to is None):
+        raise UsageError("give exactly one of --output PATH|- and --to URL")
+    target = output if output is not None else to
+    assert target is not None
+    try:
+        streams = expand_streams(stream)
+        job = Job(
+            name=job_name or export_job_name(fmt, target),
+            streams=streams,
+            format=fmt,
+            sink_url=target,
+            page_size=page_size,
+        )
+    except (UnknownStreamError, UnknownFormatError) as exc:
+        raise UsageError(str(exc)) from None
+    client = gta.Client.from_env()
+    with client, _open_store(state) as store, _stop_on_signals() as stop:
+        with _reporting(quiet) as reporter:
+            results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
+        if not quiet:
+            _summary(results, _err())
+
+
+def _client_for(tenant: TenantConfig) -> Any:
+    import gta
+
+    options: dict[str, Any] = {"securex_host": tenant.visibility_host}
+    if tenant.api_url:
+        options["api_url"] = tenant.api_url
+    if tenant.app_url:
+        options["app_url"] = tenant.app_url
+    if tenant.customer_id:
+        options["customer_id"] = tenant.customer_id
+    return gta.Client(
+        tenant.client_id.get_secret_value(), tenant.client_password.get_secret_value(), **options
+    )
+
+
+def _sync_pass(
+    config: SyncConfig, store: CheckpointStore, stop: threading.Event, quiet: bool, keep_going: bool
+) -> None:
+    console = _err()
+    for name, spec in config.jobs.items():
+        if stop.is_set():
+            return
+        job = Job(
+            name=name,
+            streams=list(spec.streams),
+            format=spec.format,
+            sink_url=spec.sink,
+            sink_options=dict(spec.sink_options),
+            page_size=spec.page_size,
+        )
+        try:
+            with _client_for(config.tenants[spec.tenant]) as client, _reporting(quiet) as reporter:
+                results = _run(client, job, store, reporter=reporter, stop=stop)
+        except Exception as exc:
+            if not keep_going or isinstance(exc, UsageError):
+                raise
+            console.print(f"job {name}: error: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            continue
+        if not quiet:
+            _summary(results, console)
+
+
+def sync(
+    config_path: Annotated[Path, typer.Option("--config", "-c", help="TOML file (docs/sync.md).")],
+    once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
+    every: Annotated[
+        str | None, typer.Option("--every", help="Run a pass every interval (30s, 5m, 1h).")
+    ] = None,
+    state: StateOpt = None,
+    quiet: QuietOpt = False,
+) -> None:
+    """Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in flight."""
+    if once and every:
+        raise UsageError("give --once or --every, not both")
+    try:
+        config = load_config(config_path)
+        interval = None if once else (parse_interval(every) if every else config.every_seconds())
+    except (ConfigError, ValueError) as exc:
+        raise UsageError(str(exc)) from None
+    state_path = state or (Path(config.state).expanduser() if config.state else None)
+    with _open_store(state_path) as store, _stop_on_signals() as stop:
+        while True:
+            _sync_pass(config, store, stop, quiet, keep_going=interval is not None)
+            if interval is None or stop.wait(interval):
+                return
+
+
+@state_app.command("show")
+def state_show(state: StateOpt = None) -> None:
+    """List checkpoints: job, customer, stream, cursor, records delivered, last commit."""
+    with _open_store(state) as store:
+        rows = store.list()
+        table = Table("job", "customer", "stream", "cursor", "records", "updated (UTC)", "format")
+        for cp in rows:
+            cursor = cp.cursor or "-"
+            if cp.stream == "alerts" and cp.cursor:
+                with contextlib.suppress(CursorFormatError):
+                    loaded = AlertCursor.loads(cp.cursor)
+                    cursor = f"since {loaded.since or '-'}" + (
+                        " (scan open)" if loaded.scan else ""
+                    )
+            table.add_row(
+                cp.job,
+                cp.customer_id,
+                cp.stream,
+                cursor,
+                str(cp.records),
+                cp.updated_at,
+                cp.format or "-",
+            )
+        console = Console()
+        console.print(f"state file: {store.path}")
+        if rows:
+            console.print(table)
+        else:
+            console.print("no checkpoints yet")
+
+
+@state_app.command("reset")
+def state_reset(
+    stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
+    job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
+    state: StateOpt = None,
+) -> None:
+    """Delete checkpoints, so the next run starts from the beginning."""
+    if stream is not None:
+        try:
+            expand_streams(stream)
+        except UnknownStreamError as exc:
+            raise UsageError(str(exc)) from None
+    with _open_store(state) as store:
+        try:
+            count = store.reset(job=job, stream=None if stream == "all" else stream)
+        except StateError as exc:
+            raise CommandError(str(exc)) from None
+    typer.echo(f"removed {count} checkpoint(s)")
+
+
+@state_app.command("set")
+def state_set(
+    stream: Annotated[str, typer.Option("--stream", help="The stream whose cursor to set.")],
+    cursor: Annotated[str, typer.Option("--cursor", help="MSN cursor, or a time for alerts.")],
+    job: Annotated[str | None, typer.Option("--job", help="Job (needed if several).")] = None,
+    customer: Annotated[
+        str | None, typer.Option("--customer", help="Customer id (default: $GTA_CUSTOMER_ID).")
+    ] = None,
+    state: StateOpt = None,
+) -> None:
+    """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point."""
+    try:
+        if expand_streams(stream) != [stream]:
+            raise UsageError("--stream needs one stream, not 'all'")
+        value = AlertCursor.loads(cursor).dumps() if stream == "alerts" else cursor.strip()
+    except (UnknownStreamError, CursorFormatError) as exc:
+        raise UsageError(str(exc)) from None
+    if not value:
+        raise UsageError("--cursor is empty")
+    with _open_store(state) as store:
+        existing = store.list(job=job, stream=stream)
+        if customer is not None:
+            existing = [cp for cp in existing if cp.customer_id == customer]
+        targets = {(cp.job, cp.customer_id) for cp in existing}
+        if len(targets) > 1:
+            names = ", ".join(sorted(f"{j} ({c})" for j, c in targets))
+            raise UsageError(f"several checkpoints for {stream}: {names}; pick one with --job")
+        if not targets:
+            customer = customer or os.environ.get("GTA_CUSTOMER_ID")
+            if job is None or not customer:
+                raise UsageError(f"no checkpoint for {stream} yet; give --job and --customer")
+            targets = {(job, customer)}
+        (job_name, customer_id) = targets.pop()
+        try:
+            store.set_cursor(job_name, customer_id, stream, value)
+        except StateError as exc:
+            raise CommandError(str(exc)) from None
+    typer.echo(f"{job_name} {customer_id} {stream}: cursor set")
+
+
+def demo(
+    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes.")] = Path(
+        "gta-demo"
+    ),
+    events: Annotated[int, typer.Option("--events", min=100, max=200_000)] = 20_000,
+    quiet: QuietOpt = False,
+) -> None:
+    """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
+    from gta.sync._demo import run_demo
+
+    try:
+        directory.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
+    run_demo(directory, events=events, console=Console(), quiet=quiet)

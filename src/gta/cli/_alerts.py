@@ -1,0 +1,364 @@
+"""``gta alerts ...``: the triage commands. Each one parses flags and hands off to
+:mod:`gta.cli._alert_ops` (what to do) and :mod:`gta.cli._render` (how it looks)."""
+
+from __future__ import annotations
+
+import sys
+from enum import StrEnum
+from typing import Annotated, Any
+
+import orjson
+import typer
+from rich.console import Console
+from rich.live import Live
+from rich.text import Text
+
+from gta.cli import _alert_ops as ops
+from gta.cli._durations import parse_duration, parse_instant
+from gta.cli._errors import CommandError, UsageError
+from gta.cli._profile import make_client
+from gta.cli._render import alert_row, alert_table, alert_view, write_json, write_rows
+from gta.cli._watch import WatchState, watch
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Triage alerts: list, show, set status and notes, close in bulk, watch.",
+    no_args_is_help=True,
+)
+
+
+class ListFormat(StrEnum):
+    table = "table"
+    json = "json"
+    jsonl = "jsonl"
+    csv = "csv"
+
+
+class ShowFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+class WatchFormat(StrEnum):
+    auto = "auto"
+    table = "table"
+    jsonl = "jsonl"
+
+
+class SetStatus(StrEnum):
+    Open = "Open"
+    Closed = "Closed"
+
+
+Profile = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."),
+]
+Risk = Annotated[
+    list[str] | None,
+    typer.Option("--risk", help="Critical, High, Medium or Low (repeatable; client-side filter)."),
+]
+Status = Annotated[
+    list[str] | None,
+    typer.Option("--status", help="New, Open or Closed (repeatable; client-side filter)."),
+]
+Reason = Annotated[
+    list[str] | None,
+    typer.Option("--reason", help="Closing reason, e.g. FalsePositive (repeatable)."),
+]
+
+
+def _where(
+    risk: list[str] | None, status: list[str] | None, before: str | None = None
+) -> ops.AlertFilter:
+    return ops.AlertFilter(
+        risks=ops.normalise_choices(risk or [], ops.RISKS, "risk"),
+        statuses=ops.normalise_choices(status or [], ops.STATUSES, "status"),
+        triggered_before=parse_instant(before) if before else None,
+    )
+
+
+@app.command("list")
+def list_alerts(
+    risk: Risk = None,
+    status: Status = None,
+    triggered_after: Annotated[
+        str | None, typer.Option(help="7d, 12h, 30m or RFC 3339 (server-side filter).")
+    ] = None,
+    modified_after: Annotated[
+        str | None, typer.Option(help="7d, 12h, 30m or RFC 3339 (server-side filter).")
+    ] = None,
+    sort: Annotated[
+        str | None, typer.Option(help="API sort, e.g. triggeredAt:asc (default: risk, then id).")
+    ] = None,
+    limit: Annotated[int, typer.Option(min=0, help="Stop after N matches (0: no limit).")] = 100,
+    fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        ListFormat.table
+    ),
+    profile: Profile = None,
+) -> None:
+    """List alerts: a table for people; json, jsonl or csv (fixed columns) for scripts."""
+    where = _where(risk, status)
+    after = parse_instant(triggered_after) if triggered_after else None
+    modified = parse_instant(modified_after) if modified_after else None
+    with make_client(profile) as client:
+        alerts = ops.iter_alerts(
+            client, where, sort=sort, triggered_after=after, modified_after=modified, limit=limit
+        )
+        rows = (alert_row(alert) for alert in alerts)
+        if fmt is not ListFormat.table:
+            write_rows(sys.stdout, rows, fmt.value)
+            return
+        shown = list(rows)
+        console = Console()
+        console.print(alert_table(shown))
+        more = " (limit reached: use --limit to see more)" if limit and len(shown) >= limit else ""
+        console.print(f"{len(shown)} alert(s){more}", style="dim")
+
+
+@app.command("show")
+def show(
+    alert_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Alert id (or a unique prefix of 6+ characters).")
+    ],
+    events: Annotated[int, typer.Option(min=0, help="How many recent events to show.")] = 10,
+    fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
+        ShowFormat.table
+    ),
+    profile: Profile = None,
+) -> None:
+    """Show an alert with its threat detections, threat intel, assets and recent events."""
+    with make_client(profile) as client:
+        details = ops.alert_details(client, alert_id, events=events)
+    if fmt is ShowFormat.json:
+        write_json(sys.stdout, details.as_json())
+        return
+    Console().print(
+        alert_view(
+            details.alert, details.detections, details.records, details.assets, details.events
+        )
+    )
+
+
+@app.command("status")
+def status_cmd(
+    alert_ids: Annotated[
+        list[str], typer.Argument(metavar="ID...", help="Alert id(s) or unique prefixes.")
+    ],
+    set_to: Annotated[SetStatus, typer.Option("--set", help="The new status.")],
+    reason: Reason = None,
+    note: Annotated[str | None, typer.Option(help="Also set this note.")] = None,
+    profile: Profile = None,
+) -> None:
+    """Set the status of one or more alerts (closing reasons only with Closed)."""
+    reasons = list(reason or [])
+    if reasons and set_to is not SetStatus.Closed:
+        raise UsageError("--reason is only valid with --set Closed")
+    with make_client(profile) as client:
+        outcomes = ops.apply_each(
+            alert_ids,
+            lambda alert_id: ops.set_status(
+                client, ops.resolve_id(client, alert_id), set_to.value, reasons, note
+            ),
+            _describe,
+        )
+    _report(outcomes)
+
+
+@app.command("note")
+def note_cmd(
+    alert_id: Annotated[
+        str, typer.Argument(metavar="ID", help="Alert id (or a unique prefix of 6+ characters).")
+    ],
+    text: Annotated[str | None, typer.Argument(metavar="TEXT", help="The note.")] = None,
+    delete: Annotated[bool, typer.Option("--delete", help="Delete the note.")] = False,
+    open_: Annotated[
+        bool, typer.Option("--open", help="Move a New alert to Open first, so the note is kept.")
+    ] = False,
+    profile: Profile = None,
+) -> None:
+    """Set (or --delete) the note of an alert; a New alert's note may be dropped, see --open."""
+    if (text is None) == (not delete):
+        raise UsageError("give either a note TEXT or --delete, not both and not neither")
+    if delete and open_:
+        raise UsageError("--open goes with a note TEXT, not with --delete")
+    with make_client(profile) as client:
+        alert_id = ops.resolve_id(client, alert_id)
+        if delete:
+            ops.get_alert(client, alert_id)  # a clear "not found" rather than a bare 404
+            client.alerts.delete_note(alert_id)
+            _line().print(Text(f"deleted the note of {alert_id}"))
+            return
+        assert text is not None
+        alert = ops.get_alert(client, alert_id)
+        if ops.status_of(alert) == "New":
+            if open_:
+                client.alerts.set_status(alert_id, "Open")
+            else:
+                sys.stderr.write(
+                    f"warning: alert {alert_id} is New: its note may be deleted when alerts are "
+                    "recalculated; pass --open to move it to Open in the same call\n"
+                )
+        updated = ops.as_dict(client.alerts.set_note(alert_id, text))
+    _line().print(Text(f"{alert_id}: {_describe(updated)}"))
+
+
+@app.command("close")
+def close(
+    risk: Risk = None,
+    status: Status = None,
+    triggered_before: Annotated[
+        str | None, typer.Option(help="Only alerts triggered before this: 30d, 12h or RFC 3339.")
+    ] = None,
+    triggered_after: Annotated[
+        str | None, typer.Option(help="Only alerts triggered after this: 7d or RFC 3339.")
+    ] = None,
+    reason: Reason = None,
+    note: Annotated[str | None, typer.Option(help="Also set this note on each alert.")] = None,
+    dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    profile: Profile = None,
+) -> None:
+    """Close every alert that matches the filters (already Closed ones are left alone)."""
+    where = _where(risk, status, triggered_before)
+    if where.is_empty and not triggered_after:
+        raise UsageError("give at least one filter (--risk, --status, --triggered-before/after)")
+    after = parse_instant(triggered_after) if triggered_after else None
+    reasons = list(reason or [])
+    console = Console()
+    with make_client(profile) as client:
+        targets = [
+            alert_row(alert)
+            for alert in ops.iter_alerts(client, where, triggered_after=after)
+            if ops.status_of(alert) != "Closed"
+        ]
+        if not targets:
+            console.print("no matching alerts to close")
+            return
+        console.print(alert_table(targets, title=f"{len(targets)} alert(s) to close"))
+        if dry_run:
+            console.print(f"dry run: would close {len(targets)} alert(s); nothing was changed")
+            return
+        if not yes and not _confirmed(f"Close {len(targets)} alert(s)?"):
+            raise CommandError("not confirmed: nothing was changed (--yes skips the question)")
+        outcomes = ops.apply_each(
+            [str(row["id"]) for row in targets],
+            lambda alert_id: ops.set_status(client, alert_id, "Closed", reasons, note),
+            _describe,
+        )
+    _report(outcomes)
+
+
+@app.command("watch")
+def watch_cmd(
+    interval: Annotated[str, typer.Option(help="Time between polls: 30s, 5m.")] = "30s",
+    since: Annotated[
+        str | None, typer.Option(help="Also report changes since this: 1h or RFC 3339.")
+    ] = None,
+    count: Annotated[
+        int | None, typer.Option(min=1, help="Stop after N alert versions were reported.")
+    ] = None,
+    duration: Annotated[str | None, typer.Option(help="Stop after this long: 10m, 1h.")] = None,
+    risk: Risk = None,
+    status: Status = None,
+    fmt: Annotated[
+        WatchFormat,
+        typer.Option(
+            "--format", "-f", help="auto: a live table on a terminal, JSON lines if piped."
+        ),
+    ] = WatchFormat.auto,
+    profile: Profile = None,
+) -> None:
+    """Watch for new and changed alerts, polling with modifiedAfter."""
+    pause = parse_duration(interval).total_seconds()
+    stop_after = parse_duration(duration).total_seconds() if duration else None
+    start = parse_instant(since) if since else None
+    where = _where(risk, status)
+    console = Console()
+    live_view = fmt is WatchFormat.table or (fmt is WatchFormat.auto and console.is_terminal)
+    with make_client(profile) as client:
+        if not live_view:
+            watch(
+                client,
+                _emit_line,
+                where=where,
+                interval=pause,
+                since=start,
+                count=count,
+                duration=stop_after,
+            )
+            return
+        _watch_live(client, console, where, pause, start, count, stop_after)
+
+
+def _emit_line(alert: dict[str, Any], change: str) -> None:
+    sys.stdout.write(orjson.dumps({**alert_row(alert), "change": change}).decode() + "\n")
+    sys.stdout.flush()  # a pipe reader sees each version as it comes
+
+
+def _watch_live(
+    client: Any,
+    console: Console,
+    where: ops.AlertFilter,
+    pause: float,
+    start: Any,
+    count: int | None,
+    stop_after: float | None,
+) -> None:
+    recent: dict[str, dict[str, Any]] = {}
+
+    def emit(alert: dict[str, Any], change: str) -> None:
+        recent.pop(str(alert.get("id")), None)
+        recent[str(alert.get("id"))] = alert_row(alert)
+
+    with Live(alert_table([]), console=console, refresh_per_second=2) as live:
+
+        def on_poll(state: WatchState, problem: str | None) -> None:
+            rows = list(reversed(list(recent.values())))[: max(console.height - 8, 5)]
+            note = f"last poll failed: {problem}" if problem else "watching (Ctrl-C to stop)"
+            live.update(alert_table(rows, title=f"{state.reported} change(s); {note}"))
+
+        watch(
+            client,
+            emit,
+            where=where,
+            interval=pause,
+            since=start,
+            count=count,
+            duration=stop_after,
+            on_poll=on_poll,
+        )
+
+
+def _confirmed(question: str) -> bool:
+    """Ask; no answer at all (end of input, Ctrl-C) counts as no."""
+    try:
+        return typer.confirm(question, default=False)
+    except typer.Abort:
+        sys.stderr.write("\n")
+        return False
+
+
+def _line() -> Console:
+    """A console for one-line reports: no wrapping at the terminal width, no highlighting."""
+    return Console(highlight=False, soft_wrap=True)
+
+
+def _describe(alert: dict[str, Any]) -> str:
+    row = alert_row(alert)
+    reasons = row.get("closingReasons")
+    shown = f" ({', '.join(map(str, reasons))})" if isinstance(reasons, list) and reasons else ""
+    note = f", note {row['note']!r}" if row.get("note") else ""
+    return f"{row.get('status')}{shown}{note}"
+
+
+def _report(outcomes: list[ops.Outcome]) -> None:
+    console = _line()
+    for outcome in outcomes:
+        line = Text("ok     ", style="green") if outcome.ok else Text("failed ", style="red")
+        line.append(f"{outcome.alert_id}: {outcome.detail}")
+        console.print(line)
+    failed = sum(not outcome.ok for outcome in outcomes)
+    if failed:
+        raise CommandError(f"{failed} of {len(outcomes)} alert(s) failed")

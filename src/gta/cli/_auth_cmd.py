@@ -1,0 +1,80 @@
+"""``gta auth check``: prove the settings work, without ever showing the token.
+
+It fetches a token through the SDK's own auth flow (so the check fails exactly where real
+commands would), resolves the customer id, and reports the region and the token's lifetime.
+The SDK does not expose the lifetime, so it is read from the token response by an httpx
+response hook on the client's connection pool; only ``expires_in`` is kept from that body.
+"""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+import httpx
+import orjson
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gta.cli._profile import make_client, profile_name, region_of
+
+__all__ = ["app"]
+
+app = typer.Typer(help="Check credentials and endpoints.", no_args_is_help=True)
+
+
+class _LifetimeProbe:
+    """Remembers ``expires_in`` of the token endpoint's successful answer."""
+
+    def __init__(self, token_path: str) -> None:
+        self.token_path = token_path
+        self.expires_in: float | None = None
+
+    def __call__(self, response: httpx.Response) -> None:
+        if response.request.url.path != self.token_path or not response.is_success:
+            return
+        response.read()
+        try:
+            body: Any = orjson.loads(response.content)
+        except orjson.JSONDecodeError:
+            return
+        value = body.get("expires_in") if isinstance(body, dict) else None
+        if isinstance(value, int | float | str) and not isinstance(value, bool):
+            try:
+                self.expires_in = float(value)
+            except ValueError:
+                return
+
+
+@app.command("check")
+def check(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
+        ),
+    ] = None,
+) -> None:
+    """Get a token and the customer id; print region, customer id and token lifetime."""
+    probe = _LifetimeProbe("/iroh/oauth2/token")
+    http = httpx.Client(event_hooks={"response": [probe]})
+    try:
+        with make_client(profile, http_client=http) as client:
+            client.auth.token()  # raises AuthenticationError for a bad credential
+            customer = client.customer_id
+            region = region_of(client.securex_host)
+            api_url = client.api_url
+    finally:
+        http.close()
+    table = Table.grid(padding=(0, 2))
+    table.add_column(style="bold")
+    table.add_column()
+    table.add_row("profile", profile_name(profile))
+    table.add_row("region", region)
+    table.add_row("customer id", customer)
+    table.add_row("api", api_url)
+    lifetime = f"{probe.expires_in:.0f} s" if probe.expires_in is not None else "unknown"
+    table.add_row("token lifetime", lifetime)
+    console = Console(highlight=False)
+    console.print(table)
+    console.print("[green]ok[/]: credentials accepted")

@@ -1,0 +1,167 @@
+"""``gta configure`` and ``gta configure show``: write and inspect named profiles.
+
+The commands only gather answers and render; file handling and precedence live in
+:mod:`gta.cli._profile`. A password is read with a hidden prompt and is only ever shown masked.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import fields, replace
+from typing import Annotated
+from urllib.parse import urlsplit
+
+import typer
+from rich.console import Console
+from rich.table import Table
+
+from gta.cli._errors import UsageError
+from gta.cli._profile import (
+    ENV_NAMES,
+    SECRET_FIELDS,
+    Settings,
+    config_path,
+    load_profiles,
+    mask_secret,
+    profile_name,
+    region_of,
+    resolve_settings,
+    save_profile,
+    securex_host_for,
+)
+
+__all__ = ["app"]
+
+app = typer.Typer(
+    help="Save credentials and endpoints as a named profile (or show the effective settings).",
+    invoke_without_command=True,
+)
+
+ProfileOption = Annotated[
+    str | None,
+    typer.Option("--profile", "-p", help="Profile name (default: $GTA_PROFILE or 'default')."),
+]
+
+
+@app.callback()
+def configure(
+    ctx: typer.Context,
+    profile: ProfileOption = None,
+    client_id: Annotated[str | None, typer.Option(help="API client id.")] = None,
+    client_password: Annotated[
+        str | None, typer.Option(help="API client password (prefer the hidden prompt).")
+    ] = None,
+    securex_host: Annotated[
+        str | None, typer.Option(help="SecureX region (NA, EU, APJC) or a host name.")
+    ] = None,
+    api_url: Annotated[str | None, typer.Option(help="GTA API base URL override.")] = None,
+    app_url: Annotated[str | None, typer.Option(help="GTA app URL override.")] = None,
+    customer_id: Annotated[
+        str | None, typer.Option(help="Customer id (discovered from the token when unset).")
+    ] = None,
+    no_input: Annotated[
+        bool, typer.Option("--no-input", help="Never prompt; use flags and saved values only.")
+    ] = False,
+) -> None:
+    """Ask for (or take from flags) the settings of a profile and save them."""
+    if ctx.invoked_subcommand is not None:
+        return
+    given = Settings(
+        client_id=client_id,
+        client_password=client_password,
+        securex_host=securex_host,
+        api_url=api_url,
+        app_url=app_url,
+        customer_id=customer_id,
+    )
+    run_configure(profile_name(profile), given, prompt=not no_input)
+
+
+@app.command("show")
+def show(profile: ProfileOption = None) -> None:
+    """Show the effective settings (file, then environment), secrets masked."""
+    show_settings(profile_name(profile))
+
+
+def run_configure(name: str, given: Settings, *, prompt: bool) -> None:
+    """Merge flags, answers and the saved profile, validate, and write the file."""
+    path = config_path()
+    saved = load_profiles(path).get(name, Settings())
+    merged = replace(saved, **given.as_dict())
+    if prompt:
+        merged = _ask(merged, given)
+    merged = _validated(merged)
+    save_profile(path, name, merged)
+    Console().print(f"Saved profile [bold]{name}[/] to {path} (mode 0600).")
+
+
+def _ask(current: Settings, given: Settings) -> Settings:
+    """Prompt for each field the flags did not give, offering the saved value as the default."""
+    answers: dict[str, str | None] = {}
+    if given.client_id is None:
+        answers["client_id"] = typer.prompt("Client id", default=current.client_id or None)
+    if given.client_password is None:
+        hint = f" [{mask_secret(current.client_password)}]" if current.client_password else ""
+        answer = typer.prompt(
+            f"Client password{hint}",
+            default="" if current.client_password else None,
+            hide_input=True,
+            show_default=False,
+        )
+        answers["client_password"] = answer or current.client_password
+    if given.securex_host is None:
+        answers["securex_host"] = typer.prompt(
+            "SecureX host (NA, EU, APJC or a host name)", default=current.securex_host or "EU"
+        )
+    for key, label in (
+        ("api_url", "GTA API URL"),
+        ("app_url", "GTA app URL"),
+        ("customer_id", "Customer id"),
+    ):
+        if getattr(given, key) is None:
+            answer = typer.prompt(
+                f"{label} (optional, '-' to clear)", default=getattr(current, key) or ""
+            )
+            answers[key] = None if answer.strip() in ("", "-") else answer.strip()
+    return replace(current, **answers)
+
+
+def _validated(settings: Settings) -> Settings:
+    for key in ("client_id", "client_password", "securex_host"):
+        if not getattr(settings, key):
+            raise UsageError(
+                f"{key.replace('_', ' ')} is required (flag --{key.replace('_', '-')})"
+            )
+    assert settings.securex_host is not None
+    for key in ("api_url", "app_url"):
+        value = getattr(settings, key)
+        if value is not None and urlsplit(value).scheme not in ("http", "https"):
+            raise UsageError(f"{key.replace('_', ' ')} must start with http:// or https://")
+    return replace(settings, securex_host=securex_host_for(settings.securex_host))
+
+
+def show_settings(name: str) -> None:
+    """Print the effective value and the source of every field; secrets masked."""
+    path = config_path()
+    saved = load_profiles(path).get(name)
+    effective = resolve_settings(name)
+    table = Table(title=f"profile {name} ({path})", title_justify="left")
+    table.add_column("setting")
+    table.add_column("value", overflow="fold")
+    table.add_column("from")
+    for item in fields(Settings):
+        value = getattr(effective, item.name)
+        source = _source(item.name, value, saved)
+        shown = mask_secret(value) if item.name in SECRET_FIELDS else (value or "(not set)")
+        table.add_row(item.name, shown, source)
+    if effective.securex_host:
+        table.add_row("region", region_of(effective.securex_host), "derived")
+    Console(width=100).print(table)
+
+
+def _source(key: str, value: str | None, saved: Settings | None) -> str:
+    if value is None:
+        return "-"
+    if os.environ.get(ENV_NAMES[key]):
+        return f"env {ENV_NAMES[key]}"
+    return "file" if saved is not None else "-"

@@ -1,0 +1,61 @@
+"""Time arguments of the triage commands: relative ages (``7d``, ``12h``) and RFC 3339 instants.
+
+Kept pure (the current time is a parameter) so the parsing rules are tested from tables of cases;
+every error is a :class:`UsageError` with one line that says what is accepted.
+"""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+
+from gta.cli._errors import UsageError
+
+__all__ = ["format_rfc3339", "parse_duration", "parse_instant"]
+
+_UNITS: dict[str, float] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
+_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
+_ACCEPTED = "a duration such as 30s, 15m, 12h, 7d or 2w"
+
+
+def parse_duration(text: str) -> timedelta:
+    """Parse a positive duration: a number and one unit of s, m, h, d or w (``7d``, ``1.5h``)."""
+    match = _DURATION.match(text)
+    if match is None:
+        raise UsageError(f"invalid duration {text!r}: expected {_ACCEPTED}")
+    seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
+    if seconds <= 0:
+        raise UsageError(f"invalid duration {text!r}: it must be greater than zero")
+    return timedelta(seconds=seconds)
+
+
+def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
+    """Parse an instant: a relative age (``7d`` means 7 days before *now*) or an RFC 3339 time.
+
+    A time without an offset is refused rather than guessed: the API speaks UTC, and a silent
+    local-time reading is the kind of mistake the vendor's own script made.
+    """
+    if _DURATION.match(text):
+        reference = now if now is not None else datetime.now(UTC)
+        return (reference - parse_duration(text)).astimezone(UTC)
+    candidate = text.strip()
+    if candidate[-1:] in ("z", "Z"):
+        candidate = candidate[:-1] + "+00:00"
+    try:
+        parsed = datetime.fromisoformat(candidate)
+    except ValueError:
+        raise UsageError(
+            f"invalid time {text!r}: expected {_ACCEPTED}, or RFC 3339 like 2026-01-31T12:00:00Z"
+        ) from None
+    if "T" not in candidate.upper() or parsed.tzinfo is None:
+        raise UsageError(
+            f"invalid time {text!r}: give a full RFC 3339 time with an offset, "
+            "like 2026-01-31T12:00:00Z"
+        )
+    return parsed.astimezone(UTC)
+
+
+def format_rfc3339(moment: datetime) -> str:
+    """Format *moment* in UTC with milliseconds and ``Z``, the form the API documents."""
+    utc = moment.astimezone(UTC)
+    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

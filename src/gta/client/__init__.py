@@ -1,0 +1,68 @@
+"""The gta SDK: a typed, resilient client for the Cisco Global Threat Alerts API.
+
+>>> import gta
+>>> client = gta.Client.from_env()          # doctest: +SKIP
+>>> for alert in client.alerts.list():      # doctest: +SKIP
+...     print(alert.id, alert.risk, alert.status.value)
+
+Everything public is listed in ``__all__``; the ``_modules`` behind it are private.
+"""
+
+from gta.client._client import Client
+from gta.client._exceptions import (
+    ApiConnectionError,
+    ApiError,
+    ApiStatusError,
+    ApiTimeoutError,
+    AuthenticationError,
+    BadRequestError,
+    ConfigurationError,
+    GtaError,
+    NotFoundError,
+    PermissionDeniedError,
+    RateLimitError,
+    ServerError,
+)
+from gta.client._models import (
+    Alert,
+    AlertStatus,
+    Asset,
+    Event,
+    Flow,
+    Page,
+    PageInfo,
+    SecurityAnnotation,
+    ThreatDetection,
+    ThreatIntelRecord,
+)
+from gta.client._pagination import Pager, SearchResults
+from gta.client._retry import Runtime
+
+__all__ = [
+    "Alert",
+    "AlertStatus",
+    "ApiConnectionError",
+    "ApiError",
+    "ApiStatusError",
+    "ApiTimeoutError",
+    "Asset",
+    "AuthenticationError",
+    "BadRequestError",
+    "Client",
+    "ConfigurationError",
+    "Event",
+    "Flow",
+    "GtaError",
+    "NotFoundError",
+    "Page",
+    "PageInfo",
+    "Pager",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "Runtime",
+    "SearchResults",
+    "SecurityAnnotation",
+    "ServerError",
+    "ThreatDetection",
+    "ThreatIntelRecord",
+]

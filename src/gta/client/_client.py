@@ -1,0 +1,194 @@
+"""``gta.Client``: settings, the shared httpx client, auth, customer id and the resources.
+
+One ``Client`` is safe to share between threads: httpx's connection pool is thread-safe, the
+token refresh is single-flight, and the customer id is discovered once under a lock.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from collections.abc import Mapping
+from types import TracebackType
+from typing import Any, Self
+from urllib.parse import urlsplit
+
+import httpx
+
+from gta.client._auth import Secret, TokenAuth
+from gta.client._exceptions import ApiError, ConfigurationError
+from gta.client._resources import Alerts, Assets, Events, Flows, ThreatDetections, ThreatIntel
+from gta.client._retry import Runtime
+from gta.client._transport import Transport
+
+__all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
+
+DEFAULT_API_URL = "https://api.cta.eu.amp.cisco.com"
+DEFAULT_APP_URL = "https://cta.eu.amp.cisco.com"
+
+ENV_CLIENT_ID = "SECUREX_CLIENT_ID"
+ENV_CLIENT_PASSWORD = "SECUREX_CLIENT_PASSWORD"
+ENV_SECUREX_HOST = "SECUREX_VISIBILITY_HOST_NAME"
+ENV_CUSTOMER_ID = "GTA_CUSTOMER_ID"
+ENV_API_URL = "GTA_API_URL"
+ENV_APP_URL = "GTA_APP_URL"
+
+
+def normalize_url(value: str, name: str) -> str:
+    """A base URL from a host given with or without scheme (no scheme means https).
+
+    ``visibility.eu.amp.cisco.com`` -> ``https://visibility.eu.amp.cisco.com``; an explicit
+    ``http://`` is kept (the emulator on loopback); a trailing slash is dropped.
+    """
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigurationError(f"{name} is empty; give a host name such as example.com")
+    text = value.strip()
+    if "://" not in text:
+        text = f"https://{text}"
+    parts = urlsplit(text)
+    if parts.scheme not in ("http", "https"):
+        raise ConfigurationError(f"{name} must be an http(s) URL or a host name, not {value!r}")
+    if not parts.hostname or parts.query or parts.fragment:
+        raise ConfigurationError(f"{name} is not a valid host or base URL: {value!r}")
+    return text.rstrip("/")
+
+
+class Client:
+    """A client for the Global Threat Alerts API.
+
+    ``securex_host`` is the SecureX visibility host that issues tokens (e.g.
+    ``visibility.eu.amp.cisco.com``); ``customer_id`` is discovered through
+    ``/auth/api-clients/me`` when not given. ``http_client`` lets you bring your own
+    ``httpx.Client`` (proxies, certificates); the client closes only one it created.
+    ``_runtime`` replaces sleep, clocks and randomness (tests).
+    """
+
+    def __init__(
+        self,
+        client_id: str,
+        client_password: str,
+        *,
+        securex_host: str,
+        api_url: str = DEFAULT_API_URL,
+        app_url: str = DEFAULT_APP_URL,
+        customer_id: str | None = None,
+        timeout: float | httpx.Timeout = 30.0,
+        max_retries: int = 8,
+        http_client: httpx.Client | None = None,
+        _runtime: Runtime | None = None,
+    ) -> None:
+        if not isinstance(client_id, str) or not client_id.strip():
+            raise ConfigurationError("client_id is empty; set SECUREX_CLIENT_ID")
+        if not isinstance(client_password, str) or not client_password:
+            raise ConfigurationError("client_password is empty; set SECUREX_CLIENT_PASSWORD")
+        if customer_id is not None and (not isinstance(customer_id, str) or not customer_id):
+            raise ConfigurationError("customer_id must be a non-empty string when given")
+        if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
+            raise ConfigurationError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        if isinstance(timeout, httpx.Timeout):
+            http_timeout = timeout
+        elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
+            http_timeout = httpx.Timeout(float(timeout))
+        else:
+            raise ConfigurationError(f"timeout must be a positive number, not {timeout!r}")
+
+        self.client_id = client_id.strip()
+        self._password = Secret(client_password)
+        self.securex_host = normalize_url(securex_host, "securex_host")
+        self.api_url = normalize_url(api_url, "api_url")
+        self.app_url = normalize_url(app_url, "app_url")
+        self.token_url = f"{self.securex_host}/iroh/oauth2/token"
+        self._customer_id = customer_id
+        self._customer_lock = threading.Lock()
+        self._owns_http = http_client is None
+        self._http = http_client if http_client is not None else httpx.Client()
+        runtime = _runtime or Runtime()
+        self.transport = Transport(
+            self._http, timeout=http_timeout, max_retries=max_retries, runtime=runtime
+        )
+        self.auth = TokenAuth(
+            self.token_url,
+            self.client_id,
+            self._password,
+            send=lambda request: self.transport.send_raw(request, auth=None),
+            monotonic=runtime.monotonic,
+        )
+        self.transport.auth = self.auth
+
+        self.alerts = Alerts(self)
+        self.threat_detections = ThreatDetections(self)
+        self.events = Events(self)
+        self.flows = Flows(self)
+        self.assets = Assets(self)
+        self.threat_intel = ThreatIntel(self)
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Self:
+        """A client from the vendor's environment variables plus ``GTA_*`` overrides.
+
+        Required: SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD, SECUREX_VISIBILITY_HOST_NAME.
+        Optional: GTA_CUSTOMER_ID, GTA_API_URL, GTA_APP_URL. ``options`` go to the
+        constructor (timeout, max_retries, http_client).
+        """
+        env = os.environ if environ is None else environ
+        required = (ENV_CLIENT_ID, ENV_CLIENT_PASSWORD, ENV_SECUREX_HOST)
+        missing = [name for name in required if not env.get(name, "").strip()]
+        if missing:
+            raise ConfigurationError(
+                f"missing environment variable{'s' if len(missing) > 1 else ''}: "
+                f"{', '.join(missing)} (see the GTA API guide for how to create an API client)"
+            )
+        api_url = env.get(ENV_API_URL, "").strip()
+        app_url = env.get(ENV_APP_URL, "").strip()
+        settings: dict[str, Any] = {
+            # Normalised here so that a bad value is reported under its variable's name.
+            "securex_host": normalize_url(env[ENV_SECUREX_HOST], ENV_SECUREX_HOST),
+            "api_url": normalize_url(api_url, ENV_API_URL) if api_url else DEFAULT_API_URL,
+            "app_url": normalize_url(app_url, ENV_APP_URL) if app_url else DEFAULT_APP_URL,
+            "customer_id": env.get(ENV_CUSTOMER_ID, "").strip() or None,
+        }
+        settings.update(options)
+        return cls(env[ENV_CLIENT_ID].strip(), env[ENV_CLIENT_PASSWORD], **settings)
+
+    @property
+    def customer_id(self) -> str:
+        """The customer id: given, or discovered once through ``/auth/api-clients/me``."""
+        if self._customer_id is None:
+            with self._customer_lock:
+                if self._customer_id is None:
+                    self._customer_id = self._discover_customer_id()
+        return self._customer_id
+
+    def _discover_customer_id(self) -> str:
+        url = f"{self.app_url}/auth/api-clients/me"
+        data = self.transport.request_json("GET", url)
+        identity = data.get("identity") if isinstance(data, dict) else None
+        cid = identity.get("customerId") if isinstance(identity, dict) else None
+        if not isinstance(cid, str) or not cid:
+            raise ApiError(
+                "GET /auth/api-clients/me gave no identity.customerId; set GTA_CUSTOMER_ID"
+            )
+        return cid
+
+    def close(self) -> None:
+        """Close the connection pool (only if this client created it)."""
+        if self._owns_http:
+            self._http.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(
+        self,
+        exc_type: type[BaseException] | None,
+        exc: BaseException | None,
+        tb: TracebackType | None,
+    ) -> None:
+        self.close()
+
+    def __repr__(self) -> str:
+        return (
+            f"Client(client_id={self.client_id!r}, client_password='***', "
+            f"securex_host={self.securex_host!r}, api_url={self.api_url!r}, "
+            f"app_url={self.app_url!r}, customer_id={self._customer_id!r})"
+        )

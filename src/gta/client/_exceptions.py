@@ -1,0 +1,258 @@
+"""The one exception tree of gta, re-exported as ``gta.errors``.
+
+::
+
+    GtaError
+     +-- ConfigurationError            missing/invalid settings or arguments, before any request
+     +-- ApiError                      a response we could not use (malformed JSON, bad shape)
+     |    +-- ApiStatusError           non-2xx; .status_code, .request_id, .body
+     |         +-- BadRequestError        400
+     |         +-- AuthenticationError    401, and token errors; .error, .error_description
+     |         +-- PermissionDeniedError  403
+     |         +-- NotFoundError          404
+     |         +-- RateLimitError         429; .retry_after
+     |         +-- ServerError            5xx
+     +-- ApiConnectionError            connection failed/reset
+          +-- ApiTimeoutError
+
+Every message is one line (method, path without the query, status, request id and a short
+detail from the body) so a command line can print ``error: <message>`` and nothing else.
+No message ever holds a credential: paths and bodies are the only response material quoted,
+and the token endpoint's body is only quoted through its RFC 6749 ``error`` fields.
+"""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+import httpx
+import orjson
+
+from gta.client._retry import parse_retry_after
+
+__all__ = [
+    "ApiConnectionError",
+    "ApiError",
+    "ApiStatusError",
+    "ApiTimeoutError",
+    "AuthenticationError",
+    "BadRequestError",
+    "ConfigurationError",
+    "GtaError",
+    "NotFoundError",
+    "PermissionDeniedError",
+    "RateLimitError",
+    "ServerError",
+]
+
+# Response headers that carry a request id, most specific first.
+_REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-amzn-requestid", "request-id")
+_DETAIL_LIMIT = 200
+
+
+class GtaError(Exception):
+    """Base of every error raised by gta."""
+
+
+class ConfigurationError(GtaError):
+    """A setting or argument is missing or invalid; raised before any request is sent."""
+
+
+class ApiError(GtaError):
+    """The API answered something we could not use (not JSON, wrong shape, no progress)."""
+
+    def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
+        super().__init__(one_line(message))
+        self.request = request
+
+
+class ApiStatusError(ApiError):
+    """The API answered with a non-2xx status."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any = None,
+    ) -> None:
+        super().__init__(message, request=response.request)
+        self.response = response
+        self.status_code: int = response.status_code
+        self.request_id: str | None = request_id_of(response)
+        self.body: Any = body
+
+
+class BadRequestError(ApiStatusError):
+    """400: the request was not valid (a parameter, a filter, too many ids)."""
+
+
+class AuthenticationError(ApiStatusError):
+    """401, or the token endpoint refused the credentials (RFC 6749 ``error`` body)."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any = None,
+        error: str | None = None,
+        error_description: str | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body)
+        self.error = error
+        self.error_description = error_description
+
+
+class PermissionDeniedError(ApiStatusError):
+    """403: the credentials may not see this path (e.g. another customer's)."""
+
+
+class NotFoundError(ApiStatusError):
+    """404: no such object (an alert removed after its detections timed out, a bad id)."""
+
+
+class RateLimitError(ApiStatusError):
+    """429: rate limited, and the retry budget ran out."""
+
+    def __init__(
+        self,
+        message: str,
+        *,
+        response: httpx.Response,
+        body: Any = None,
+        retry_after: float | None = None,
+    ) -> None:
+        super().__init__(message, response=response, body=body)
+        self.retry_after = retry_after
+
+
+class ServerError(ApiStatusError):
+    """5xx: the service failed, and the retry budget ran out."""
+
+
+class ApiConnectionError(GtaError):
+    """The connection failed, was reset, or broke mid-response (after all retries)."""
+
+
+class ApiTimeoutError(ApiConnectionError):
+    """A connect, read, write or pool timeout (after all retries)."""
+
+
+def one_line(text: str) -> str:
+    """Collapse whitespace so a message always fits on one line."""
+    return " ".join(text.split())
+
+
+def request_id_of(response: httpx.Response) -> str | None:
+    """The request id the server put in a response header, if any."""
+    for name in _REQUEST_ID_HEADERS:
+        value: str | None = response.headers.get(name)
+        if value:
+            return value
+    return None
+
+
+def parse_body(response: httpx.Response) -> Any:
+    """The error body as JSON when it is JSON, else as text (never raises)."""
+    content = response.content
+    if not content:
+        return None
+    try:
+        return orjson.loads(content)
+    except orjson.JSONDecodeError:
+        return response.text
+
+
+def _detail(body: Any) -> str:
+    """A short human detail from a problem+json, RFC 6749 or free-form body."""
+    text = ""
+    if isinstance(body, dict):
+        for keys in (("detail",), ("error_description",), ("title",), ("message",), ("error",)):
+            value = body.get(keys[0])
+            if isinstance(value, str) and value.strip():
+                text = value
+                break
+    elif isinstance(body, str):
+        text = body
+    text = one_line(text)
+    if len(text) > _DETAIL_LIMIT:
+        text = text[: _DETAIL_LIMIT - 3] + "..."
+    return text
+
+
+def describe(request: httpx.Request) -> str:
+    """``METHOD /path`` without the query string (which could carry a cursor or a filter)."""
+    return f"{request.method} {request.url.path}"
+
+
+def status_error(response: httpx.Response, now: datetime | None = None) -> ApiStatusError:
+    """The one switch from a non-2xx response to its exception class.
+
+    ``now`` (the wall clock) reads an HTTP-date ``Retry-After`` of a 429.
+    """
+    body = parse_body(response)
+    status = response.status_code
+    reason = response.reason_phrase or "error"
+    rid = request_id_of(response)
+    message = f"{status} {reason} for {describe(response.request)}"
+    if rid:
+        message += f" (request id {rid})"
+    detail = _detail(body)
+    if detail:
+        message += f": {detail}"
+    if status == 400:
+        return BadRequestError(message, response=response, body=body)
+    if status == 401:
+        error, description = _oauth_fields(body)
+        return AuthenticationError(
+            message,
+            response=response,
+            body=body,
+            error=error,
+            error_description=description,
+        )
+    if status == 403:
+        return PermissionDeniedError(message, response=response, body=body)
+    if status == 404:
+        return NotFoundError(message, response=response, body=body)
+    if status == 429:
+        retry_after = parse_retry_after(
+            response.headers.get("retry-after"), now or datetime.now(UTC)
+        )
+        return RateLimitError(message, response=response, body=body, retry_after=retry_after)
+    if status >= 500:
+        return ServerError(message, response=response, body=body)
+    return ApiStatusError(message, response=response, body=body)
+
+
+def token_error(response: httpx.Response) -> ApiStatusError:
+    """The error for a failed token request: credentials problems become AuthenticationError."""
+    body = parse_body(response)
+    error, description = _oauth_fields(body)
+    if response.status_code in (400, 401, 403) and (error or response.status_code != 400):
+        message = f"token request refused ({response.status_code}"
+        message += f" {error})" if error else ")"
+        if description:
+            message += f": {_detail({'detail': description})}"
+        message += "; check SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD and the SecureX host"
+        return AuthenticationError(
+            message,
+            response=response,
+            body=body,
+            error=error,
+            error_description=description,
+        )
+    return status_error(response)
+
+
+def _oauth_fields(body: Any) -> tuple[str | None, str | None]:
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    description = body.get("error_description")
+    return (
+        error if isinstance(error, str) else None,
+        description if isinstance(description, str) else None,
+    )

@@ -1,0 +1,28 @@
+"""An offline emulator of the Cisco Global Threat Alerts API (see docs/emulator.md).
+
+It meets the SDK only over HTTP: nothing here imports ``gta.client``.
+"""
+
+from gta.emulator._app import create_app
+from gta.emulator._server import RunningEmulator, client_env, run_in_thread
+from gta.emulator._settings import (
+    DEMO_CLIENT_ID,
+    DEMO_CLIENT_PASSWORD,
+    DEMO_CUSTOMER_ID,
+    CustomerIdentity,
+    EmulatorSettings,
+    FaultSettings,
+)
+
+__all__ = [
+    "DEMO_CLIENT_ID",
+    "DEMO_CLIENT_PASSWORD",
+    "DEMO_CUSTOMER_ID",
+    "CustomerIdentity",
+    "EmulatorSettings",
+    "FaultSettings",
+    "RunningEmulator",
+    "client_env",
+    "create_app",
+    "run_in_thread",
+]

@@ -1,0 +1,83 @@
+"""The admin API under ``/_emulator`` (no auth, never faulted): activity, clock, faults, stats.
+
+It exists for tests and demos on loopback; it is part of the OpenAPI document, tagged ``admin``.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter, Request
+
+from gta.emulator import _models as m
+from gta.emulator._clock import DAY_MS, format_ms
+from gta.emulator._problems import Problem
+from gta.emulator._settings import FaultSettings
+from gta.emulator._state import state_of
+
+router = APIRouter(prefix="/_emulator", tags=["admin"])
+_NOT_FOUND: dict[int | str, dict[str, Any]] = {
+    404: {"model": m.ProblemDetails, "description": "Unknown customer"}
+}
+
+
+@router.post("/activity", response_model=m.ActivityResult, responses=_NOT_FOUND)
+async def activity(request: Request, body: m.ActivityRequest) -> m.ActivityResult:
+    """Create new events (with detections, alerts and flows) and update existing events."""
+    state = state_of(request)
+    who = state.customer(body.customer_id)
+    if who is None:
+        raise Problem(404, "unknown customer id")
+    changes = state.activity.run(who.index, body.new_events, body.updated_events)
+    return m.ActivityResult(
+        customerId=who.customer_id,
+        newEventIds=changes.new_events,
+        updatedEventIds=changes.updated_events,
+        newThreatDetectionIds=changes.new_tds,
+        updatedThreatDetectionIds=changes.updated_tds,
+        newAlertIds=changes.new_alerts,
+        newFlowCount=changes.new_flows,
+        minMsn=changes.min_msn,
+        maxMsn=changes.max_msn,
+    )
+
+
+@router.post("/clock", response_model=m.ClockResult)
+async def clock(request: Request, body: m.ClockRequest) -> m.ClockResult:
+    """Advance the emulated clock, then time out idle detections and empty alerts."""
+    state = state_of(request)
+    now = state.store.clock.advance(round(body.advance_days * DAY_MS))
+    removed_tds, removed_alerts = state.activity.timeouts()
+    state.store.save_clock()
+    return m.ClockResult(
+        now=format_ms(now),
+        removedThreatDetectionIds=removed_tds,
+        removedAlertIds=removed_alerts,
+    )
+
+
+@router.get("/faults", response_model=FaultSettings)
+async def get_faults(request: Request) -> FaultSettings:
+    """The fault switches in force."""
+    return state_of(request).faults
+
+
+@router.put("/faults", response_model=FaultSettings)
+async def put_faults(request: Request, body: FaultSettings) -> FaultSettings:
+    """Replace the fault switches (absent fields go back to their defaults: off)."""
+    state = state_of(request)
+    state.faults = body
+    return body
+
+
+@router.get("/stats", response_model=m.Stats)
+async def stats(request: Request) -> m.Stats:
+    """Counts per collection (all customers), the highest MSN and the emulated time."""
+    state = state_of(request)
+    store = state.store
+    return m.Stats(
+        now=format_ms(store.clock.now_ms()),
+        maxMsn=store.max_msn,
+        counts=m.CollectionCounts(**store.counts()),
+        customers=[i.customer_id for i in store.identities],
+    )

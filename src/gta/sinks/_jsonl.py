@@ -1,0 +1,198 @@
+"""JSON lines: to a file (appended, fsync'ed on flush, optional size rotation) or to stdout.
+
+A batch is encoded with orjson into one buffer and handed to the OS in one ``write`` call, so a
+crash leaves whole batches or a torn last line, never interleaved fragments. The file is opened
+with ``O_APPEND``: a second writer (a mistake, but possible) appends rather than overwrites.
+``flush`` returns only after ``fsync``, which is what lets the engine commit a checkpoint.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, BinaryIO
+
+import orjson
+
+from gta.sinks._base import Record, SinkConfigError, SinkError
+
+_OPTION = orjson.OPT_APPEND_NEWLINE
+
+
+def encode_batch(records: Sequence[Record]) -> bytes:
+    """The records as JSON lines, newline-terminated, in one buffer."""
+    return b"".join(orjson.dumps(r, option=_OPTION) for r in records)
+
+
+class JsonlFileSink:
+    """Appends JSON lines to a file.
+
+    With ``rotate_bytes``, a batch that would grow the file past that size starts a new file; the
+    full one is renamed ``NAME.1``, ``NAME.2``, ... (oldest first)."""
+
+    def __init__(self, path: str | os.PathLike[str], *, rotate_bytes: int | None = None) -> None:
+        self.path = Path(path)
+        self.name = f"jsonl:{self.path}"
+        if rotate_bytes is not None and rotate_bytes <= 0:
+            raise SinkConfigError(f"rotate_bytes must be a positive number, got {rotate_bytes}")
+        self._rotate_bytes = rotate_bytes
+        self._fd: int | None = None
+        self._size = 0
+        self._dirty = False
+        self._open()
+
+    def _open(self) -> None:
+        try:
+            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+        except FileNotFoundError:
+            raise SinkConfigError(
+                f"cannot write {self.path}: directory {self.path.parent} does not exist"
+            ) from None
+        except IsADirectoryError:
+            raise SinkConfigError(f"cannot write {self.path}: it is a directory") from None
+        except NotADirectoryError:
+            raise SinkConfigError(
+                f"cannot write {self.path}: a parent is not a directory"
+            ) from None
+        except PermissionError:
+            raise SinkConfigError(f"cannot write {self.path}: permission denied") from None
+        except OSError as exc:
+            raise SinkConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
+        self._fd = fd
+        self._size = os.fstat(fd).st_size
+        if self._size and os.pread(fd, 1, self._size - 1) != b"\n":
+            # A process killed mid-write left a torn last line. Start on a fresh line so the
+            # fragment stays alone (readers skip it) and the re-delivered batch stays intact.
+            os.write(fd, b"\n")
+            self._size += 1
+            self._dirty = True
+
+    def write(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        data = encode_batch(records)
+        if (
+            self._rotate_bytes is not None
+            and self._size
+            and self._size + len(data) > self._rotate_bytes
+        ):
+            self._rotate()
+        fd = self._require_fd()
+        view = memoryview(data)
+        try:
+            while view:  # os.write may write less than asked (signals, full pipes)
+                written = os.write(fd, view)
+                view = view[written:]
+        except OSError as exc:
+            raise SinkError(f"writing {self.path} failed: {exc.strerror or exc}") from None
+        self._size += len(data)
+        self._dirty = True
+
+    def flush(self) -> None:
+        if self._fd is None or not self._dirty:
+            return
+        try:
+            os.fsync(self._fd)
+        except OSError as exc:
+            raise SinkError(f"fsync of {self.path} failed: {exc.strerror or exc}") from None
+        self._dirty = False
+
+    def close(self) -> None:
+        if self._fd is None:
+            return
+        try:
+            self.flush()
+        finally:
+            os.close(self._fd)
+            self._fd = None
+
+    def _require_fd(self) -> int:
+        if self._fd is None:
+            raise SinkError(f"{self.name} is closed")
+        return self._fd
+
+    def _rotate(self) -> None:
+        """Make the current file durable, move it aside, start an empty one."""
+        self.close()
+        number = 1
+        while self.path.with_name(f"{self.path.name}.{number}").exists():
+            number += 1
+        try:
+            os.rename(self.path, self.path.with_name(f"{self.path.name}.{number}"))
+            _fsync_dir(self.path.parent)
+        except OSError as exc:
+            raise SinkError(f"rotating {self.path} failed: {exc.strerror or exc}") from None
+        self._open()
+
+    def __enter__(self) -> JsonlFileSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def _fsync_dir(directory: Path) -> None:
+    fd = os.open(directory, os.O_RDONLY)
+    try:
+        with contextlib.suppress(OSError):  # some filesystems refuse fsync on a directory
+            os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+class JsonlStdoutSink:
+    """JSON lines on standard output, e.g. for a Splunk scripted input. ``flush`` flushes the
+    stream: what the reading process does with it afterwards is beyond our reach."""
+
+    name = "jsonl:-"
+
+    def __init__(self, stream: BinaryIO | None = None) -> None:
+        self._stream = stream if stream is not None else sys.stdout.buffer
+
+    def write(self, records: Sequence[Record]) -> None:
+        if not records:
+            return
+        try:
+            self._stream.write(encode_batch(records))
+        except (BrokenPipeError, ValueError) as exc:
+            raise SinkError(f"writing to stdout failed: {exc}") from None
+
+    def flush(self) -> None:
+        try:
+            self._stream.flush()
+        except (BrokenPipeError, ValueError) as exc:
+            raise SinkError(f"flushing stdout failed: {exc}") from None
+
+    def close(self) -> None:
+        self.flush()
+
+    def __enter__(self) -> JsonlStdoutSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+
+def open_jsonl(url: str, options: dict[str, Any]) -> JsonlFileSink | JsonlStdoutSink:
+    """Factory for the registry: ``-`` is stdout; ``jsonl:PATH`` or a bare path is a file.
+    Options: ``rotate_bytes`` (files only)."""
+    options = dict(options)
+    rotate = options.pop("rotate_bytes", None)
+    if options:
+        raise SinkConfigError(f"unknown jsonl sink option(s): {', '.join(sorted(options))}")
+    target = url[len("jsonl:") :] if url.startswith("jsonl:") else url
+    if not target:
+        raise SinkConfigError("jsonl sink needs a path: jsonl:PATH, a file path, or '-' for stdout")
+    if target == "-":
+        if rotate is not None:
+            raise SinkConfigError("rotate_bytes applies to files, not to stdout")
+        return JsonlStdoutSink()
+    if rotate is not None:
+        try:
+            rotate = int(rotate)
+        except (TypeError, ValueError):
+            raise SinkConfigError(f"rotate_bytes must be an integer, got {rotate!r}") from None
+    return JsonlFileSink(os.path.expanduser(target), rotate_bytes=rotate)

@@ -1,0 +1,437 @@
+"""Splunk HTTP Event Collector sink: batched JSON envelopes over HTTPS, with optional indexer
+acknowledgement.
+
+What "delivered" means here (the engine commits only after ``flush`` returns):
+
+- HTTP 200 for the batch, and, with ``ack=true``, ``true`` for its ``ackId`` from
+  ``/services/collector/ack``. A batch whose ack does not come within ``ack_timeout`` is sent
+  again (same records, same ``recordId``), so duplicates are bounded by the unacked batches.
+- HEC answers 400 with ``invalid-event-number: k`` after indexing the events before ``k``. We
+  report record ``k`` as undeliverable (log line + ``rejected`` counter), drop it, and send only
+  the events after it: re-sending the prefix would duplicate it, retrying ``k`` would stall.
+- 503 (server busy), other 5xx, 429 and network errors are retried with capped exponential
+  backoff and full jitter; the sleep and the randomness are injectable so tests never wait.
+- 401/403 and the HEC token codes stop at once with ``SinkConfigError``: retrying cannot help.
+"""
+
+from __future__ import annotations
+
+import gzip as gzip_module
+import logging
+import os
+import random
+import time
+import uuid
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import httpx
+import orjson
+
+from gta.sinks._base import Record, SinkConfigError, SinkError
+
+log = logging.getLogger("gta.sinks.splunk_hec")
+
+TOKEN_ENV = "GTA_SPLUNK_HEC_TOKEN"
+EVENT_PATH = "/services/collector/event"
+ACK_PATH = "/services/collector/ack"
+HEALTH_PATH = "/services/collector/health"
+
+_METADATA_KEYS = ("index", "sourcetype", "source", "host")
+# fmt: off
+_OPTION_KEYS = ("token", "ca_bundle", "insecure", "ack", "batch_bytes", "batch_events", "gzip",
+                "timeout", "ack_timeout", "ack_poll_interval", "ack_resends", "max_retries",
+                "backoff_base", "backoff_cap", "channel")
+_SECRET_WORDS = ("token", "password", "secret", "key", "auth")
+# HEC status codes that mean "this configuration cannot work" (HEC docs, status code table).
+_TOKEN_CODES = {1: "token disabled", 2: "token required", 3: "invalid authorization",
+                4: "invalid token"}
+_CONFIG_CODES = {7: "incorrect index", 10: "data channel is missing",
+                 11: "invalid data channel", 14: "ACK is disabled",
+                 16: "query string authorization is not enabled"}
+# Timestamp fields, in order of preference, that say when the object itself happened.
+_TIME_KEYS = ("eventDetectedAt", "detectedAt", "triggeredAt", "timeStamp", "modifiedAt",
+              "indexTime")
+# fmt: on
+
+
+def full_jitter(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
+    """AWS "full jitter": a delay drawn uniformly from [0, min(cap, base * 2**attempt))."""
+    return rand() * min(cap, base * 2.0**attempt)
+
+
+def event_time(record: Record) -> float | None:
+    """Epoch seconds (millisecond precision) of the object's own timestamp, for HEC ``time``.
+
+    OCSF records carry ``time`` in epoch milliseconds; the other formats carry RFC 3339 fields.
+    """
+    ocsf_time = record.get("time")
+    if isinstance(ocsf_time, int) and not isinstance(ocsf_time, bool):
+        return round(ocsf_time / 1000.0, 3)
+    for key in _TIME_KEYS:
+        value = record.get(key)
+        if isinstance(value, str) and value:
+            try:
+                parsed = datetime.fromisoformat(value.replace("Z", "+00:00"))
+            except ValueError:
+                continue
+            return round(parsed.timestamp(), 3)
+    return None
+
+
+@dataclass(frozen=True)
+class HecConfig:
+    """Everything a HEC sink needs except the token, parsed from the URL and options."""
+
+    base_url: str
+    index: str | None = None
+    sourcetype: str | None = None
+    source: str | None = None
+    host: str | None = None
+    verify: bool | str = True
+    ack: bool = False
+    batch_bytes: int = 1_000_000
+    batch_events: int = 1000
+    gzip: bool = True
+    timeout: float = 30.0
+    ack_timeout: float = 300.0
+    ack_poll_interval: float = 10.0
+    ack_resends: int = 3
+    max_retries: int = 8
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
+    channel: str = field(default_factory=lambda: str(uuid.uuid4()))
+
+
+def _flag(value: Any, name: str) -> bool:
+    if isinstance(value, bool):
+        return value
+    text = str(value).strip().lower()
+    if text in ("1", "true", "yes", "on"):
+        return True
+    if text in ("0", "false", "no", "off"):
+        return False
+    raise SinkConfigError(f"splunk-hec option {name}={value!r} is not a boolean (use true/false)")
+
+
+def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
+    try:
+        number = kind(value)
+    except (TypeError, ValueError):
+        raise SinkConfigError(f"splunk-hec option {name}={value!r} is not a number") from None
+    if number <= 0 and name != "max_retries":
+        raise SinkConfigError(f"splunk-hec option {name} must be positive, got {value!r}")
+    return number
+
+
+def parse_hec_url(url: str, options: dict[str, Any]) -> tuple[HecConfig, str | None]:
+    """(config, token) from ``splunk-hec+https://HOST:PORT[/prefix]?index=..`` and options.
+
+    The token comes from the ``token`` option or ``GTA_SPLUNK_HEC_TOKEN`` and never from the URL:
+    a URL ends up in logs and process lists, so a token-looking query parameter is refused.
+    """
+    parts = urlsplit(url)
+    scheme = parts.scheme.lower()
+    if scheme not in ("splunk-hec+https", "splunk-hec+http"):
+        raise SinkConfigError(f"not a splunk-hec URL: scheme {parts.scheme!r}")
+    if parts.username or parts.password:
+        raise SinkConfigError("splunk-hec URL must not carry credentials; use the token option")
+    if not parts.hostname:
+        raise SinkConfigError("splunk-hec URL needs a host, e.g. splunk-hec+https://splunk:8088")
+    settings: dict[str, Any] = {}
+    for name, value in parse_qsl(parts.query, keep_blank_values=True):
+        lowered = name.lower()
+        if any(word in lowered for word in _SECRET_WORDS):
+            raise SinkConfigError(
+                f"splunk-hec URL must not carry a secret ({name}=...); pass the token as the "
+                f"'token' option (env:NAME) or set {TOKEN_ENV}"
+            )
+        if lowered not in _METADATA_KEYS + _OPTION_KEYS:
+            valid = ", ".join(_METADATA_KEYS + _OPTION_KEYS[1:])
+            raise SinkConfigError(f"unknown splunk-hec URL parameter {name!r}; valid: {valid}")
+        settings[lowered] = value
+    for name, value in options.items():
+        if name not in _METADATA_KEYS + _OPTION_KEYS:
+            valid = ", ".join(_METADATA_KEYS + _OPTION_KEYS)
+            raise SinkConfigError(f"unknown splunk-hec option {name!r}; valid: {valid}")
+        settings[name] = value
+    http_scheme = "https" if scheme == "splunk-hec+https" else "http"
+    port = f":{parts.port}" if parts.port else ""
+    base_url = f"{http_scheme}://{parts.hostname}{port}{parts.path.rstrip('/')}"
+    verify: bool | str = True
+    if settings.get("ca_bundle"):
+        verify = str(settings["ca_bundle"])
+        if not os.path.isfile(verify):
+            raise SinkConfigError(f"splunk-hec ca_bundle {verify!r} is not a readable file")
+    if _flag(settings.get("insecure", False), "insecure"):
+        verify = False
+    config = HecConfig(
+        base_url=base_url,
+        index=settings.get("index") or None,
+        sourcetype=settings.get("sourcetype") or None,
+        source=settings.get("source") or None,
+        host=settings.get("host") or None,
+        verify=verify,
+        ack=_flag(settings.get("ack", False), "ack"),
+        batch_bytes=_number(settings.get("batch_bytes", 1_000_000), "batch_bytes", int),
+        batch_events=_number(settings.get("batch_events", 1000), "batch_events", int),
+        gzip=_flag(settings.get("gzip", True), "gzip"),
+        timeout=_number(settings.get("timeout", 30.0), "timeout", float),
+        ack_timeout=_number(settings.get("ack_timeout", 300.0), "ack_timeout", float),
+        ack_poll_interval=_number(
+            settings.get("ack_poll_interval", 10.0), "ack_poll_interval", float
+        ),
+        ack_resends=_number(settings.get("ack_resends", 3), "ack_resends", int),
+        max_retries=_number(settings.get("max_retries", 8), "max_retries", int),
+        backoff_base=_number(settings.get("backoff_base", 0.5), "backoff_base", float),
+        backoff_cap=_number(settings.get("backoff_cap", 30.0), "backoff_cap", float),
+        channel=str(settings.get("channel") or uuid.uuid4()),
+    )
+    token = settings.get("token") or os.environ.get(TOKEN_ENV) or None
+    return config, (str(token) if token is not None else None)
+
+
+def _hec_body(response: httpx.Response) -> tuple[int | None, str, dict[str, Any]]:
+    """(code, text, body) of a HEC reply; tolerant of non-JSON bodies from proxies."""
+    try:
+        body = response.json()
+    except ValueError:
+        return None, response.text[:200], {}
+    if not isinstance(body, dict):
+        return None, str(body)[:200], {}
+    code = body.get("code")
+    return (code if isinstance(code, int) else None), str(body.get("text", "")), body
+
+
+Batch = list[tuple[Record, bytes]]
+
+
+class SplunkHecSink:
+    """Sends records to ``/services/collector/event``; see the module docstring for guarantees."""
+
+    name = "splunk-hec"
+
+    def __init__(
+        self,
+        config: HecConfig,
+        token: str,
+        *,
+        sleep: Callable[[float], None] = time.sleep,
+        rand: Callable[[], float] = random.random,
+        clock: Callable[[], float] = time.monotonic,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
+        self.config = config
+        self._sleep, self._rand, self._clock = sleep, rand, clock
+        headers = {"Authorization": f"Splunk {token}", "X-Splunk-Request-Channel": config.channel}
+        self._client = httpx.Client(
+            base_url=config.base_url,
+            headers=headers,
+            verify=config.verify,
+            timeout=config.timeout,
+            transport=transport,
+        )
+        self._batch: Batch = []
+        self._batch_size = 0
+        self._unacked: dict[int, Batch] = {}
+        self.sent_events = 0
+        self.rejected = 0
+        self.rejected_ids: list[str] = []
+        self._closed = False
+        if config.base_url.startswith("http://"):
+            log.warning("splunk-hec over plain http: the token and records travel unencrypted")
+        if config.verify is False:
+            log.warning("splunk-hec TLS certificate verification is OFF (insecure=true)")
+
+    def __repr__(self) -> str:
+        return f"SplunkHecSink(base_url={self.config.base_url!r}, index={self.config.index!r})"
+
+    # -- the Sink protocol -------------------------------------------------------------------
+    def write(self, records: Sequence[Record]) -> None:
+        for record in records:
+            envelope = self._envelope(record)
+            if self._batch and (
+                self._batch_size + len(envelope) > self.config.batch_bytes
+                or len(self._batch) >= self.config.batch_events
+            ):
+                self._send_batch()
+            self._batch.append((record, envelope))
+            self._batch_size += len(envelope)
+
+    def flush(self) -> None:
+        if self._batch:
+            self._send_batch()
+        if self.config.ack:
+            self._await_acks()
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> SplunkHecSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- sending -----------------------------------------------------------------------------
+    def _envelope(self, record: Record) -> bytes:
+        envelope: dict[str, Any] = {}
+        when = event_time(record)
+        if when is not None:
+            envelope["time"] = when
+        for key in _METADATA_KEYS:
+            value = getattr(self.config, key)
+            if value is not None:
+                envelope[key] = value
+        envelope["event"] = record
+        return orjson.dumps(envelope)
+
+    def _send_batch(self) -> None:
+        batch, self._batch, self._batch_size = self._batch, [], 0
+        self._post_events(batch)
+
+    def _post_events(self, batch: Batch) -> None:
+        """Deliver ``batch`` (retrying, trimming the bad event of a partial failure); with acks
+        on, remember it under its ackId until the ack arrives."""
+        attempt = 0
+        while batch:
+            body = b"".join(envelope for _, envelope in batch)
+            headers = {"Content-Type": "application/json"}
+            if self.config.gzip:
+                body = gzip_module.compress(body, compresslevel=5)
+                headers["Content-Encoding"] = "gzip"
+            try:
+                response = self._client.post(EVENT_PATH, content=body, headers=headers)
+            except httpx.TransportError as exc:
+                attempt = self._backoff(attempt, f"network error: {type(exc).__name__}: {exc}")
+                continue
+            status = response.status_code
+            code, text, reply = _hec_body(response)
+            if status == 200:
+                self.sent_events += len(batch)
+                ack_id = reply.get("ackId")
+                if self.config.ack:
+                    if not isinstance(ack_id, int):
+                        raise SinkConfigError(
+                            "splunk-hec: ack=true but HEC returned no ackId; enable indexer "
+                            "acknowledgement on the token or set ack=false"
+                        )
+                    self._unacked[ack_id] = batch
+                return
+            self._raise_for_config(status, code, text)
+            bad = reply.get("invalid-event-number")
+            if status == 400 and isinstance(bad, int) and 0 <= bad < len(batch):
+                self.sent_events += bad
+                self._reject(batch[bad][0], code, text)
+                batch, attempt = batch[bad + 1 :], 0
+                continue
+            if status == 413 and len(batch) > 1:
+                half = len(batch) // 2
+                self._post_events(batch[:half])
+                batch = batch[half:]
+                continue
+            if status == 413 or (status == 400 and len(batch) == 1):
+                self._reject(batch[0][0], code, text)
+                return
+            if status == 429 or status >= 500:
+                attempt = self._backoff(attempt, f"HTTP {status} code {code}: {text}", response)
+                continue
+            raise SinkError(f"splunk-hec rejected a batch: HTTP {status}, code {code}: {text}")
+
+    def _raise_for_config(self, status: int, code: int | None, text: str) -> None:
+        if status in (401, 403) or code in _TOKEN_CODES:
+            what = _TOKEN_CODES.get(code or 0, text or "forbidden")
+            raise SinkConfigError(
+                f"splunk-hec refused the token (HTTP {status}, code {code}: {what}); check the "
+                f"token option or {TOKEN_ENV}"
+            )
+        if code in _CONFIG_CODES:
+            raise SinkConfigError(
+                f"splunk-hec configuration error (HTTP {status}, code {code}: "
+                f"{_CONFIG_CODES[code]})"
+            )
+        if status == 404:
+            raise SinkConfigError(f"splunk-hec endpoint not found at {self.config.base_url}")
+
+    def _reject(self, record: Record, code: int | None, text: str) -> None:
+        rid = str(record.get("recordId", "?"))
+        self.rejected += 1
+        self.rejected_ids.append(rid)
+        log.error(
+            "splunk-hec rejected record %s (code %s: %s); dropped as undeliverable", rid, code, text
+        )
+
+    def _backoff(self, attempt: int, reason: str, response: httpx.Response | None = None) -> int:
+        if attempt >= self.config.max_retries:
+            raise SinkError(f"splunk-hec: giving up after {attempt + 1} attempts ({reason})")
+        delay = full_jitter(attempt, self.config.backoff_base, self.config.backoff_cap, self._rand)
+        retry_after = response.headers.get("Retry-After") if response is not None else None
+        if retry_after and retry_after.isdigit():
+            delay = min(float(retry_after), self.config.backoff_cap)
+        log.warning("splunk-hec: %s; retrying in %.2fs", reason, delay)
+        self._sleep(delay)
+        return attempt + 1
+
+    # -- indexer acknowledgement ---------------------------------------------------------------
+    def _await_acks(self) -> None:
+        """Poll until every sent batch is acked; re-send batches whose ack timed out."""
+        for _round in range(self.config.ack_resends + 1):
+            deadline = self._clock() + self.config.ack_timeout
+            while self._unacked:
+                for ack_id in self._poll_acks(sorted(self._unacked)):
+                    self._unacked.pop(ack_id, None)
+                if not self._unacked or self._clock() >= deadline:
+                    break
+                self._sleep(self.config.ack_poll_interval)
+            if not self._unacked:
+                return
+            late, self._unacked = self._unacked, {}
+            log.warning(
+                "splunk-hec: %d batch(es) not acknowledged within %.0fs; sending again "
+                "(same record ids)",
+                len(late),
+                self.config.ack_timeout,
+            )
+            for batch in late.values():
+                self._post_events(batch)
+        raise SinkError(
+            f"splunk-hec: {len(self._unacked)} batch(es) still unacknowledged after "
+            f"{self.config.ack_resends} re-sends"
+        )
+
+    def _poll_acks(self, ack_ids: list[int]) -> list[int]:
+        attempt = 0
+        while True:
+            try:
+                response = self._client.post(
+                    ACK_PATH, params={"channel": self.config.channel}, json={"acks": ack_ids}
+                )
+            except httpx.TransportError as exc:
+                attempt = self._backoff(attempt, f"ack poll network error: {exc}")
+                continue
+            code, text, reply = _hec_body(response)
+            if response.status_code == 200:
+                acks = reply.get("acks", {})
+                return [int(k) for k, v in acks.items() if v is True and str(k).isdigit()]
+            self._raise_for_config(response.status_code, code, text)
+            if response.status_code == 429 or response.status_code >= 500:
+                attempt = self._backoff(attempt, f"ack poll HTTP {response.status_code}", response)
+                continue
+            raise SinkError(f"splunk-hec ack poll failed: HTTP {response.status_code}: {text}")
+
+
+def open_splunk_hec(url: str, options: dict[str, Any]) -> SplunkHecSink:
+    """Registry factory for ``splunk-hec+https://`` and ``splunk-hec+http://`` URLs."""
+    config, token = parse_hec_url(url, options)
+    if not token:
+        raise SinkConfigError(f"splunk-hec needs a token: set the 'token' option or {TOKEN_ENV}")
+    return SplunkHecSink(config, token)

@@ -1,0 +1,197 @@
+"""The alerts stream's cursor: a timestamp with a bounded memory of the boundary.
+
+Alerts have no modification sequence number; the only incremental filter is ``modifiedAfter``
+(strictly greater), so a plain timestamp cursor would lose an alert modified in the same
+millisecond as the last one delivered but committed after our read. We re-read an overlap window
+before the saved timestamp and drop versions (id, modifiedAt) already delivered: equal
+timestamps lose nothing, and the set to remember is only the versions inside that window (capped;
+forgetting one can only cause a duplicate, never a loss).
+
+Alert pages are ordered by risk and id, not by time, so a scan commits page by page with the
+scan's own lower bound and page cursor (``scan``): a crash resumes the same scan where it
+stopped. When the scan ends, its high-water mark becomes ``since`` and the versions delivered
+near it become the ``boundary`` for the next scan.
+
+Everything here is pure; the stream module does the I/O.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field, replace
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import orjson
+
+DEFAULT_OVERLAP = timedelta(minutes=5)
+DEFAULT_BOUNDARY_CAP = 10_000
+
+Version = tuple[str, str]  # (alert id, modifiedAt)
+
+
+class CursorFormatError(ValueError):
+    """A saved or user-given alerts cursor cannot be read."""
+
+
+def parse_time(value: str) -> datetime:
+    """RFC 3339 to an aware UTC datetime (``Z`` or an offset; any fraction digits)."""
+    try:
+        parsed = datetime.fromisoformat(value)
+    except ValueError:
+        raise CursorFormatError(f"not an RFC 3339 time: {value!r}") from None
+    if parsed.tzinfo is None:
+        raise CursorFormatError(f"time {value!r} has no time zone; add Z")
+    return parsed.astimezone(UTC)
+
+
+def format_time(value: datetime) -> str:
+    """RFC 3339 UTC with milliseconds and ``Z`` (truncating, so a window never shrinks)."""
+    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+
+
+@dataclass(frozen=True)
+class Scan:
+    """A scan in progress: its ``modifiedAfter`` lower bound and the page cursor reached."""
+
+    modified_after: str | None
+    after: str | None = None
+    high_water: str | None = None
+    delivered: tuple[Version, ...] = ()
+
+
+@dataclass(frozen=True)
+class AlertCursor:
+    """What the alerts stream has delivered: every version modified up to ``since``, plus the
+    ``boundary`` versions (modified in the overlap window before ``since``)."""
+
+    since: str | None = None
+    boundary: tuple[Version, ...] = ()
+    scan: Scan | None = field(default=None)
+
+    # -- text form (stored in the checkpoint) -----------------------------------------------
+
+    def dumps(self) -> str:
+        data: dict[str, Any] = {"since": self.since, "boundary": [list(v) for v in self.boundary]}
+        if self.scan is not None:
+            data["scan"] = {
+                "modifiedAfter": self.scan.modified_after,
+                "after": self.scan.after,
+                "highWater": self.scan.high_water,
+                "delivered": [list(v) for v in self.scan.delivered],
+            }
+        return orjson.dumps(data).decode()
+
+    @classmethod
+    def loads(cls, text: str | None) -> AlertCursor:
+        """A saved cursor; also accepts a bare RFC 3339 time (as typed in ``gta state set``)."""
+        if text is None or not text.strip():
+            return cls()
+        text = text.strip()
+        if not text.startswith("{"):
+            return cls(since=format_time(parse_time(text)))
+        try:
+            data = orjson.loads(text)
+            scan = data.get("scan")
+            return cls(
+                since=data.get("since"),
+                boundary=_versions(data.get("boundary", [])),
+                scan=None
+                if scan is None
+                else Scan(
+                    modified_after=scan.get("modifiedAfter"),
+                    after=scan.get("after"),
+                    high_water=scan.get("highWater"),
+                    delivered=_versions(scan.get("delivered", [])),
+                ),
+            )
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
+            raise CursorFormatError("the saved alerts cursor is malformed") from None
+
+    # -- the protocol -------------------------------------------------------------------------
+
+    def begin(self, overlap: timedelta = DEFAULT_OVERLAP) -> AlertCursor:
+        """Start a scan (or keep the one a crash interrupted)."""
+        if self.scan is not None:
+            return self
+        lower = None if self.since is None else format_time(parse_time(self.since) - overlap)
+        return replace(self, scan=Scan(modified_after=lower, high_water=self.since))
+
+    def accept(
+        self,
+        items: Iterable[dict[str, Any]],
+        page_cursor: str | None,
+        *,
+        overlap: timedelta = DEFAULT_OVERLAP,
+        cap: int = DEFAULT_BOUNDARY_CAP,
+    ) -> tuple[AlertCursor, list[dict[str, Any]]]:
+        """Take one page of a scan: the alerts to deliver, and the cursor after them."""
+        scan = self.scan or self.begin(overlap).scan
+        assert scan is not None
+        known = set(self.boundary)
+        fresh: list[dict[str, Any]] = []
+        delivered = list(scan.delivered)
+        high = parse_time(scan.high_water) if scan.high_water else None
+        for alert in items:
+            version = _version_of(alert)
+            if version is not None and version in known:
+                continue
+            fresh.append(alert)
+            if version is None:
+                continue
+            delivered.append(version)
+            modified = parse_time(version[1])
+            if high is None or modified > high:
+                high = modified
+        kept = _window(delivered, high, overlap, cap)
+        new_scan = Scan(
+            modified_after=scan.modified_after,
+            after=page_cursor if page_cursor is not None else scan.after,
+            high_water=format_time(high) if high else scan.high_water,
+            delivered=tuple(kept),
+        )
+        return replace(self, scan=new_scan), fresh
+
+    def finish(
+        self, *, overlap: timedelta = DEFAULT_OVERLAP, cap: int = DEFAULT_BOUNDARY_CAP
+    ) -> AlertCursor:
+        """End the scan: its high-water mark becomes ``since``, its recent versions the boundary."""
+        if self.scan is None:
+            return self
+        high = self.scan.high_water or self.since
+        if high is None:
+            return AlertCursor()
+        # Versions of the previous boundary still inside the new window stay known too.
+        merged = list(self.boundary) + list(self.scan.delivered)
+        kept = _window(merged, parse_time(high), overlap, cap)
+        return AlertCursor(since=high, boundary=tuple(dict.fromkeys(kept)))
+
+
+def _version_of(alert: dict[str, Any]) -> Version | None:
+    aid, modified = alert.get("id"), alert.get("modifiedAt")
+    if isinstance(aid, str) and isinstance(modified, str):
+        try:
+            parse_time(modified)
+        except CursorFormatError:
+            return None
+        # Kept as sent: two versions within one millisecond must stay distinct.
+        return aid, modified
+    return None
+
+
+def _window(
+    versions: list[Version], high: datetime | None, overlap: timedelta, cap: int
+) -> list[Version]:
+    """The versions modified within ``overlap`` of ``high``, newest ``cap`` of them."""
+    if high is None:
+        return []
+    floor = high - overlap
+    inside = [v for v in versions if parse_time(v[1]) >= floor]
+    inside.sort(key=lambda v: parse_time(v[1]))
+    return inside[-cap:]
+
+
+def _versions(raw: Any) -> tuple[Version, ...]:
+    if not isinstance(raw, list):
+        raise TypeError("versions must be a list")
+    return tuple((str(v[0]), str(v[1])) for v in raw)

@@ -1,0 +1,130 @@
+"""The ``gta sync`` configuration file (TOML): tenants, jobs (streams -> format -> sink), schedule.
+
+Secrets may be written as ``env:NAME`` so the file itself holds none; they are resolved when the
+file is loaded and kept in ``SecretStr`` so they never show in a repr, log or error. Every error
+is one line naming the file and the key (``gta.toml: jobs.siem.format: ...``).
+"""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from pathlib import Path
+from typing import Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+
+StreamName = Literal["events", "alerts", "threat-detections", "flows"]
+_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
+_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
+
+
+class ConfigError(ValueError):
+    """The configuration file is missing, unreadable or invalid (one line)."""
+
+
+def parse_interval(text: str) -> float:
+    """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or plain seconds, as seconds (> 0)."""
+    match = _INTERVAL.match(text)
+    if not match or float(match.group(1)) <= 0:
+        raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
+    return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+class _Strict(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class TenantConfig(_Strict):
+    """Credentials and hosts of one GTA tenant (``env:NAME`` references allowed)."""
+
+    client_id: SecretStr
+    client_password: SecretStr
+    visibility_host: str
+    api_url: str | None = None
+    app_url: str | None = None
+    customer_id: str | None = None
+
+
+def _all_streams() -> list[StreamName]:
+    return ["events", "alerts", "threat-detections", "flows"]
+
+
+class JobConfig(_Strict):
+    """Streams of one tenant, delivered in one format to one sink, with their own checkpoints."""
+
+    tenant: str = "default"
+    streams: list[StreamName] = Field(default_factory=lambda: _all_streams(), min_length=1)
+    format: Literal["annotation", "nested", "ocsf"] = "annotation"
+    sink: str
+    sink_options: dict[str, Any] = Field(default_factory=dict)
+    page_size: int = Field(default=1000, ge=1, le=1000)
+
+    @field_validator("streams")
+    @classmethod
+    def _distinct(cls, value: list[StreamName]) -> list[StreamName]:
+        if len(set(value)) != len(value):
+            raise ValueError("a stream is listed twice")
+        return value
+
+
+class SyncConfig(_Strict):
+    """The whole file."""
+
+    state: str | None = None
+    every: str | None = None
+    tenants: dict[str, TenantConfig] = Field(min_length=1)
+    jobs: dict[str, JobConfig] = Field(min_length=1)
+
+    @field_validator("every")
+    @classmethod
+    def _interval(cls, value: str | None) -> str | None:
+        if value is not None:
+            parse_interval(value)
+        return value
+
+    def every_seconds(self) -> float | None:
+        return None if self.every is None else parse_interval(self.every)
+
+
+def _resolve(value: Any, where: str, env: dict[str, str]) -> Any:
+    """Replace ``env:NAME`` strings (at any depth) by the variable's value."""
+    if isinstance(value, str) and value.startswith("env:"):
+        name = value[4:]
+        if name not in env:
+            raise ConfigError(f"{where}: environment variable {name} is not set")
+        return env[name]
+    if isinstance(value, dict):
+        return {k: _resolve(v, f"{where}.{k}", env) for k, v in value.items()}
+    if isinstance(value, list):
+        return [_resolve(v, f"{where}[{i}]", env) for i, v in enumerate(value)]
+    return value
+
+
+def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None) -> SyncConfig:
+    """Read, resolve and validate a config file; any problem is a one-line ``ConfigError``."""
+    file = Path(path)
+    try:
+        raw = tomllib.loads(file.read_text(encoding="utf-8"))
+    except FileNotFoundError:
+        raise ConfigError(f"{file}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise ConfigError(f"{file}: cannot read ({exc})") from None
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{file}: not valid TOML ({exc})") from None
+    resolved = _resolve(raw, file.name, dict(os.environ) if env is None else env)
+    try:
+        config = SyncConfig.model_validate(resolved)
+    except ValidationError as exc:
+        first = exc.errors()[0]
+        key = ".".join(str(p) for p in first["loc"]) or "(top level)"
+        # Never echo the input: it may be a secret that was just resolved.
+        raise ConfigError(f"{file.name}: {key}: {first['msg']}") from None
+    for name, job in config.jobs.items():
+        if job.tenant not in config.tenants:
+            known = ", ".join(config.tenants)
+            raise ConfigError(
+                f"{file.name}: jobs.{name}.tenant: no tenant {job.tenant!r} (have: {known})"
+            )
+    return config

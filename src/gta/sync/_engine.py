@@ -1,0 +1,241 @@
+"""The engine: page -> enrich -> format -> sink.write -> sink.flush -> checkpoint, per stream.
+
+The commit rule is the whole point: a checkpoint moves only after ``flush`` returned for every
+record before it, so after a crash at any instant at most the batch in flight is delivered
+again, with the same record ids (formats make ids from object versions, never from time).
+
+Throughput comes from overlap, not from batching more: a thread fetches pages ahead, a second
+thread enriches them (its lookups themselves run in parallel), and the calling thread formats,
+writes, flushes and commits. The queues between the stages hold one or two pages, so memory
+depends on page size and cache size, never on the backlog.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import logging
+import queue
+import threading
+import time
+from collections.abc import Callable, Generator, Iterable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any, Protocol, TypeVar
+
+from gta.formats._base import Format
+from gta.sinks._base import Record, Sink
+from gta.sync._enrich import Enricher, PageContext
+from gta.sync._state import CheckpointStore
+from gta.sync._streams import FetchedPage, Stream
+
+log = logging.getLogger("gta.sync")
+
+T = TypeVar("T")
+_DONE = object()
+
+
+@dataclass
+class StreamResult:
+    """What one run of one stream did."""
+
+    stream: str
+    pages: int = 0
+    fetched: int = 0
+    records: int = 0
+    cursor: str | None = None
+    seconds: float = 0.0
+    stopped: bool = False
+    risk: dict[str, int] = field(default_factory=dict)
+    status: dict[str, int] = field(default_factory=dict)
+    pairs: dict[tuple[str, str], int] = field(default_factory=dict)  # (risk, status) -> alerts
+
+
+class Reporter(Protocol):
+    """Receives progress; the CLI renders it (Rich bars, plain lines, or nothing)."""
+
+    def stream_started(self, stream: str) -> None: ...
+
+    def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None: ...
+
+    def stream_done(self, result: StreamResult) -> None: ...
+
+
+class NullReporter:
+    """Reports nothing (``--quiet``, library use)."""
+
+    def stream_started(self, stream: str) -> None:
+        pass
+
+    def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None:
+        pass
+
+    def stream_done(self, result: StreamResult) -> None:
+        pass
+
+
+def prefetch(
+    source: Iterable[T], depth: int, stop: threading.Event, name: str
+) -> Generator[T, None, None]:
+    """Iterate ``source`` on a thread, at most ``depth`` items ahead of the consumer.
+
+    An exception in the source is re-raised in the consumer. When the consumer stops early
+    (break, error, ``stop``), the thread stops at its next hand-over; it is a daemon so a
+    request still in flight cannot keep the process alive.
+    """
+    q: queue.Queue[Any] = queue.Queue(maxsize=depth)
+    abandoned = threading.Event()
+
+    def put(item: Any) -> bool:
+        while not abandoned.is_set():
+            try:
+                q.put(item, timeout=0.1)
+                return True
+            except queue.Full:
+                continue
+        return False
+
+    def run() -> None:
+        try:
+            for item in source:
+                if not put(item):
+                    return
+        except BaseException as exc:  # handed to the consumer, which re-raises it
+            put(_Failure(exc))
+            return
+        put(_DONE)
+
+    thread = threading.Thread(target=run, name=f"gta-{name}", daemon=True)
+    thread.start()
+    try:
+        while True:
+            item = q.get()
+            if item is _DONE:
+                return
+            if isinstance(item, _Failure):
+                raise item.exc
+            yield item
+    finally:
+        abandoned.set()
+        if stop.is_set() or thread.is_alive():
+            thread.join(timeout=0.5)
+
+
+@dataclass
+class _Failure:
+    exc: BaseException
+
+
+@dataclass
+class _Enriched:
+    page: FetchedPage
+    ctx: PageContext
+
+
+def run_stream(
+    *,
+    client: Any,
+    stream: Stream,
+    fmt: Format,
+    sink: Sink,
+    store: CheckpointStore,
+    job: str,
+    sink_label: str | None = None,
+    from_start: bool = False,
+    page_size: int = 1000,
+    reporter: Reporter | None = None,
+    stop: threading.Event | None = None,
+    enricher: Enricher | None = None,
+    sink_lock: threading.Lock | None = None,
+    on_records: Callable[[list[Record]], None] | None = None,
+) -> StreamResult:
+    """Deliver one stream from its checkpoint until drained (or ``stop`` is set between pages).
+
+    Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
+    that was flushed.
+    """
+    reporter = reporter or NullReporter()
+    stop = stop or threading.Event()
+    lock = sink_lock or threading.Lock()
+    customer_id: str = client.customer_id
+    result = StreamResult(stream=stream.name)
+    started = time.monotonic()
+    own_pool = enricher is None
+    pool = ThreadPoolExecutor(max_workers=4, thread_name_prefix="gta-lookup") if own_pool else None
+    if enricher is None:
+        assert pool is not None
+        enricher = Enricher(client, pool)
+    try:
+        with store.lease(job, customer_id, stream.name) as lease:
+            saved = store.get(job, customer_id, stream.name)
+            cursor = None if from_start or saved is None else saved.cursor
+            result.cursor = cursor
+            log.info("%s: starting from cursor %s", stream.name, _short(cursor))
+            reporter.stream_started(stream.name)
+            active = enricher
+            pages = prefetch(
+                stream.pages(client, cursor, page_size), 1, stop, f"{stream.name}-fetch"
+            )
+            enriched = prefetch(  # closed below, which stops both threads
+                (_Enriched(p, stream.context(active, p.items)) for p in pages),
+                1,
+                stop,
+                f"{stream.name}-enrich",
+            )
+            with contextlib.closing(enriched):
+                for item in enriched:
+                    page, ctx = item.page, item.ctx
+                    records = [r for obj in page.items for r in stream.format(fmt, obj, ctx)]
+                    if records:
+                        with lock:
+                            sink.write(records)
+                            sink.flush()
+                    if on_records is not None:
+                        on_records(records)
+                    if page.cursor != cursor or records:
+                        lease.commit(
+                            page.cursor, added=len(records), format=fmt.name, sink=sink_label
+                        )
+                        cursor = page.cursor
+                    result.pages += 1
+                    result.fetched += page.fetched
+                    result.records += len(records)
+                    result.cursor = cursor
+                    _count_alerts(result, stream.name, page)
+                    log.info(
+                        "%s: page %d, %d objects, %d records, cursor %s",
+                        stream.name,
+                        result.pages,
+                        page.fetched,
+                        len(records),
+                        _short(cursor),
+                    )
+                    reporter.page_done(stream.name, page.fetched, len(records), cursor)
+                    if stop.is_set():
+                        result.stopped = True
+                        log.info("%s: stop requested; committed and stopping", stream.name)
+                        break
+    finally:
+        if pool is not None:
+            pool.shutdown(wait=False, cancel_futures=True)
+    result.seconds = time.monotonic() - started
+    reporter.stream_done(result)
+    return result
+
+
+def _count_alerts(result: StreamResult, stream: str, page: FetchedPage) -> None:
+    """Alerts by risk and status, for the run summary."""
+    if stream != "alerts":
+        return
+    for alert in page.items:
+        risk = str(alert.get("risk"))
+        status = alert.get("status")
+        value = str(status.get("value") if isinstance(status, dict) else status)
+        result.risk[risk] = result.risk.get(risk, 0) + 1
+        result.status[value] = result.status.get(value, 0) + 1
+        result.pairs[(risk, value)] = result.pairs.get((risk, value), 0) + 1
+
+
+def _short(cursor: str | None) -> str:
+    if cursor is None:
+        return "<start>"
+    return cursor if len(cursor) <= 60 else cursor[:57] + "..."

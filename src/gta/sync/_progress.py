@@ -1,0 +1,103 @@
+"""Progress for people: Rich bars on a terminal, plain lines otherwise, nothing with --quiet.
+
+All of it goes to stderr, because stdout may be the data (``gta export ... --output -``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from typing import IO
+
+from rich.console import Console
+from rich.progress import (
+    Progress,
+    SpinnerColumn,
+    TaskID,
+    TextColumn,
+    TimeElapsedColumn,
+)
+
+from gta.sync._engine import NullReporter, Reporter, StreamResult
+
+
+class PlainReporter:
+    """One line per page and per stream, for logs and pipes."""
+
+    def __init__(self, out: IO[str] | None = None) -> None:
+        self._out = out or sys.stderr
+
+    def stream_started(self, stream: str) -> None:
+        self._out.write(f"{stream}: starting\n")
+        self._out.flush()
+
+    def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None:
+        shown = cursor if cursor is None or len(cursor) <= 40 else cursor[:37] + "..."
+        self._out.write(f"{stream}: +{fetched} objects, +{records} records, cursor {shown}\n")
+        self._out.flush()
+
+    def stream_done(self, result: StreamResult) -> None:
+        self._out.write(
+            f"{result.stream}: done, {result.records} records from {result.fetched} objects "
+            f"in {result.pages} pages, {result.seconds:.1f}s"
+            f"{' (stopped)' if result.stopped else ''}\n"
+        )
+        self._out.flush()
+
+
+class RichReporter:
+    """A live bar per stream: objects, records, rate. Use as a context manager."""
+
+    def __init__(self, console: Console | None = None) -> None:
+        self.console = console or Console(stderr=True)
+        self._progress = Progress(
+            SpinnerColumn(finished_text="[green]✓[/]"),
+            TextColumn("[bold]{task.fields[stream]:<18}"),
+            TextColumn("{task.fields[objects]:>9,} objects"),
+            TextColumn("{task.fields[records]:>9,} records"),
+            TextColumn("{task.fields[rate]:>8,.0f} rec/s"),
+            TimeElapsedColumn(),
+            console=self.console,
+            transient=False,
+        )
+        self._tasks: dict[str, TaskID] = {}
+        self._started: dict[str, float] = {}
+        self._counts: dict[str, tuple[int, int]] = {}
+
+    def __enter__(self) -> RichReporter:
+        self._progress.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._progress.stop()
+
+    def stream_started(self, stream: str) -> None:
+        self._started[stream] = time.monotonic()
+        self._counts[stream] = (0, 0)
+        self._tasks[stream] = self._progress.add_task(
+            stream, total=None, stream=stream, objects=0, records=0, rate=0.0
+        )
+
+    def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None:
+        objects, recs = self._counts[stream]
+        objects, recs = objects + fetched, recs + records
+        self._counts[stream] = (objects, recs)
+        elapsed = max(time.monotonic() - self._started[stream], 1e-6)
+        self._progress.update(
+            self._tasks[stream], objects=objects, records=recs, rate=recs / elapsed
+        )
+
+    def stream_done(self, result: StreamResult) -> None:
+        task = self._tasks.get(result.stream)
+        if task is not None:
+            self._progress.update(task, total=1, completed=1)
+
+
+def choose_reporter(*, quiet: bool, console: Console | None = None) -> Reporter:
+    """Nothing when quiet, bars on a terminal, plain lines otherwise."""
+    if quiet:
+        return NullReporter()
+    console = console or Console(stderr=True)
+    if console.is_terminal:
+        return RichReporter(console)
+    return PlainReporter()

@@ -1,0 +1,133 @@
+"""The benchmark harness, run end to end at a tiny size so it cannot rot.
+
+Everything goes through ``python -m benchmarks`` in a child process (as a user runs it), writing
+into a temporary directory: the repository's docs/benchmarks.md is never touched.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+def _bench(*args: str, timeout: float = 120.0) -> subprocess.CompletedProcess[str]:
+    env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
+    return subprocess.run(
+        [sys.executable, "-m", "benchmarks", *args],
+        cwd=ROOT,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        check=False,
+    )
+
+
+def _paths(tmp_path: Path) -> list[str]:
+    return [
+        "--out-dir", str(tmp_path / "out"),
+        "--report", str(tmp_path / "docs" / "benchmarks.md"),
+        "--chart", str(tmp_path / "docs" / "benchmarks-chart.png"),
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
+def test_tiny_run_measures_every_client_and_writes_the_report(tmp_path: Path) -> None:
+    repo_report = ROOT / "docs" / "benchmarks.md"
+    before = repo_report.stat().st_mtime_ns if repo_report.exists() else None
+
+    done = _bench(
+        "run", "--events", "300", "--latency-samples", "5",
+        "--data-dir", str(tmp_path / "data"), *_paths(tmp_path),
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stderr
+    results = json.loads((tmp_path / "out" / "results.json").read_text())
+    (size,) = results["sizes"]
+    assert size["events"] == 300
+    runs = {(r["scenario"], r["added_latency_ms"]): r for r in size["runs"]}
+    assert set(runs) == {(s, lat) for s in ("limit", "gta", "recipe") for lat in (0, 50)}
+    for key, run in runs.items():
+        assert run["ok"], (key, run["error"])
+        assert run["wall_s"] > 0 and run["peak_rss_bytes"] > 10 * 2**20, key
+    for lat in (0, 50):
+        assert runs[("limit", lat)]["events"] == 300
+        assert runs[("recipe", lat)]["events"] == 300
+        # gta and the recipe emit the same rows by design: at least one per event
+        assert runs[("gta", lat)]["rows"] == runs[("recipe", lat)]["rows"] >= 300
+    # 50 ms on every response: the recipe's sequential requests must take longer than on loopback
+    assert runs[("recipe", 50)]["wall_s"] > runs[("recipe", 0)]["wall_s"]
+    assert len(size["page_latency"]["samples_ms"]) == 5
+
+    report = (tmp_path / "docs" / "benchmarks.md").read_text()
+    assert "| 300 | loopback |" in report and "| 300 | +50 ms |" in report
+    assert "](benchmarks-chart.png)" in report
+    assert (tmp_path / "docs" / "benchmarks-chart.png").read_bytes().startswith(PNG_MAGIC)
+    assert (tmp_path / "data").is_dir() and any((tmp_path / "data").iterdir())
+    after = repo_report.stat().st_mtime_ns if repo_report.exists() else None
+    assert after == before
+
+
+def _run(scenario: str, latency: int, wall_s: float, rss_mib: float) -> dict[str, Any]:
+    return {
+        "scenario": scenario, "added_latency_ms": latency, "ok": True, "wall_s": wall_s,
+        "peak_rss_bytes": int(rss_mib * 2**20), "cpu_s": 1.0, "server_cpu_s": 1.0,
+        "other_cpu_s": 0.0, "events": None, "rows": 10, "requests": None, "error": None,
+    }  # fmt: skip
+
+
+def _size(events: int, gta_s: float, gta_rss: float, page_ms: float) -> dict[str, Any]:
+    runs = [
+        _run("limit", 0, 10.0, 50), _run("gta", 0, gta_s, gta_rss), _run("recipe", 0, 20.0, 500),
+        _run("limit", 50, 10.0, 50), _run("gta", 50, 10.0, gta_rss), _run("recipe", 50, 20.0, 500),
+    ]  # fmt: skip
+    return {
+        "requested_events": events, "events": events, "emulator_startup_s": 1.0,
+        "db_reused": True, "runs": runs, "load_average": [0.5, 0.5],
+        "page_latency": {"samples_ms": [page_ms] * 3, "page_items": 1000},
+    }  # fmt: skip
+
+
+def test_report_judges_the_targets_from_saved_results(tmp_path: Path) -> None:
+    results = {
+        "started": "2026-01-01 00:00:00 UTC", "finished": "2026-01-01 00:10:00 UTC",
+        "machine": {"cpu": "test"}, "added_latency_ms": 50, "seed": 1, "concurrency": 8,
+        "sizes": [
+            _size(10_000, 10.0, 100, 10.0),
+            # loopback gta/limit = 10/20 = 0.5 (not met); +50 ms gta/recipe = 20/10 = 2 (not met)
+            _size(100_000, 20.0, 110, 11.0),
+            # RSS 1M/10k = 1.1 (met); page latency 1M/10k = 1.5 (not met)
+            _size(1_000_000, 30.0, 110, 15.0),
+        ],
+    }  # fmt: skip
+    out = tmp_path / "out"
+    out.mkdir()
+    (out / "results.json").write_text(json.dumps(results))
+
+    done = _bench("report", *_paths(tmp_path))
+
+    assert done.returncode == 0, done.stderr
+    report = (tmp_path / "docs" / "benchmarks.md").read_text()
+    assert "| loopback gta / limit >= 0.7 at 100k | 0.50 | not met |" in report
+    assert "| +50 ms gta / recipe >= 3 at 100k | 2.00 | not met |" in report
+    assert "| gta peak RSS at 1M <= 1.2x at 10k | 1.10 | met |" in report
+    assert "| emulator page latency at 1M <= 1.3x at 10k | 1.50 | not met |" in report
+    assert "| 100,000 | loopback | 10,000 | 5,000 | 5,000 | 0.50 | 1.00 |" in report
+
+
+def test_a_bad_size_is_one_clear_line(tmp_path: Path) -> None:
+    done = _bench("run", "--events", "10000,lots", *_paths(tmp_path))
+
+    assert done.returncode == 2
+    assert "'lots' is not a backlog size" in done.stderr
+    assert "Traceback" not in done.stderr
+    assert not (tmp_path / "docs").exists()

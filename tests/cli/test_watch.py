@@ -1,0 +1,182 @@
+"""The watch loop over the real SDK and a scripted API (httpx.MockTransport): no real waiting."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable
+from datetime import datetime
+from typing import Any
+
+import httpx
+import orjson
+import pytest
+
+from gta import Client
+from gta.cli._alert_ops import AlertFilter
+from gta.cli._watch import watch
+from gta.errors import AuthenticationError
+
+CID = "CTA000000001"
+
+
+def _alert(
+    alert_id: str, modified: str, *, triggered: str | None = None, risk: str = "High"
+) -> Any:
+    return {
+        "id": alert_id,
+        "risk": risk,
+        "status": {"value": "New", "closingReasons": None},
+        "triggeredAt": triggered or modified,
+        "modifiedAt": modified,
+        "note": None,
+    }
+
+
+class FakeApi:
+    """Alerts in memory; ``modifiedAfter`` is strictly greater-than, as documented."""
+
+    def __init__(self, alerts: list[dict[str, Any]]) -> None:
+        self.alerts = {a["id"]: a for a in alerts}
+        self.failures: list[int] = []  # statuses to answer to the next alert listings
+        self.queries: list[str | None] = []
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        if request.url.path == "/iroh/oauth2/token":
+            return httpx.Response(200, json={"access_token": "tok-secret", "expires_in": 600})
+        assert request.url.path == f"/alert-management/customer/{CID}/alerts"
+        if self.failures:
+            return httpx.Response(self.failures.pop(0), json={"title": "boom"})
+        after = request.url.params.get("modifiedAfter")
+        self.queries.append(after)
+        items = [
+            a
+            for a in self.alerts.values()
+            if after is None or _instant(a["modifiedAt"]) > _instant(after)
+        ]
+        info = {"hasNextPage": False, "hasPreviousPage": False, "next": None, "previous": None}
+        info |= {"startCursor": "s" if items else None, "endCursor": "e" if items else None}
+        return httpx.Response(200, content=orjson.dumps({"items": items, "pageInfo": info}))
+
+
+def _instant(text: str) -> datetime:
+    return datetime.fromisoformat(text.replace("Z", "+00:00"))
+
+
+def _client(api: FakeApi) -> Client:
+    http = httpx.Client(transport=httpx.MockTransport(api.handler))
+    return Client(
+        "id",
+        "pw",
+        securex_host="http://fake",
+        api_url="http://fake",
+        app_url="http://fake",
+        customer_id=CID,
+        max_retries=0,
+        http_client=http,
+    )
+
+
+def _steps(*actions: Callable[[], None]) -> Callable[[float], None]:
+    """A fake sleep that performs the next scripted change instead of waiting."""
+    pending = list(actions)
+
+    def sleep(_: float) -> None:
+        if pending:
+            pending.pop(0)()
+
+    return sleep
+
+
+def test_reports_each_new_or_changed_version_once_after_a_baseline() -> None:
+    api = FakeApi(
+        [_alert("a", "2024-05-01T10:00:00.000Z"), _alert("b", "2024-05-01T10:00:01.000Z")]
+    )
+    seen: list[tuple[str, str, str]] = []
+
+    def change_b() -> None:
+        api.alerts["b"] = {**api.alerts["b"], "modifiedAt": "2024-05-01T10:00:02.000Z", "note": "x"}
+
+    def add_c() -> None:
+        api.alerts["c"] = _alert("c", "2024-05-01T10:00:02.000Z")  # same instant as b's change
+
+    with _client(api) as client:
+        state = watch(
+            client,
+            lambda alert, kind: seen.append((alert["id"], alert["modifiedAt"], kind)),
+            where=AlertFilter(),
+            interval=30,
+            count=2,
+            sleep=_steps(change_b, lambda: None, add_c),
+        )
+    assert seen == [
+        ("b", "2024-05-01T10:00:02.000Z", "changed"),
+        ("c", "2024-05-01T10:00:02.000Z", "new"),
+    ]
+    assert state.reported == 2
+    # Polls reach back by the overlap before the newest modifiedAt seen.
+    assert api.queries[1] == "2024-05-01T09:59:56.000Z"
+
+
+def test_filters_apply_to_reported_versions() -> None:
+    api = FakeApi([_alert("a", "2024-05-01T10:00:00.000Z")])
+    seen: list[str] = []
+
+    def add_two() -> None:
+        api.alerts["low"] = _alert("low", "2024-05-01T10:01:00.000Z", risk="Low")
+        api.alerts["high"] = _alert("high", "2024-05-01T10:01:01.000Z", risk="High")
+
+    with _client(api) as client:
+        watch(
+            client,
+            lambda alert, kind: seen.append(alert["id"]),
+            where=AlertFilter(risks=frozenset({"High"})),
+            interval=1,
+            count=1,
+            sleep=_steps(add_two),
+        )
+    assert seen == ["high"]
+
+
+def test_transient_errors_are_logged_and_polling_goes_on(caplog: pytest.LogCaptureFixture) -> None:
+    api = FakeApi([_alert("a", "2024-05-01T10:00:00.000Z")])
+    seen: list[str] = []
+
+    def fail_then_add() -> None:
+        api.failures.append(503)
+        api.alerts["n"] = _alert("n", "2024-05-01T10:05:00.000Z")
+
+    problems: list[str | None] = []
+    with caplog.at_level(logging.WARNING), _client(api) as client:
+        watch(
+            client,
+            lambda alert, kind: seen.append(alert["id"]),
+            where=AlertFilter(),
+            interval=1,
+            count=1,
+            sleep=_steps(fail_then_add),
+            on_poll=lambda state, problem: problems.append(problem),
+        )
+    assert seen == ["n"]
+    assert problems[0] is None and problems[1] is not None and "503" in problems[1]
+    assert any("poll failed, will retry" in r.getMessage() for r in caplog.records)
+
+
+def test_duration_stops_the_watch_and_bad_credentials_do_not_loop() -> None:
+    api = FakeApi([])
+    ticks = iter([0.0, 0.0, 5.0, 10.0, 15.0, 20.0])
+    with _client(api) as client:
+        state = watch(
+            client,
+            lambda alert, kind: None,
+            where=AlertFilter(),
+            interval=5,
+            duration=10,
+            sleep=lambda _: None,
+            monotonic=lambda: next(ticks),
+        )
+    assert state.reported == 0 and state.cursor is None
+    assert len(api.queries) == 4  # the baseline, then polls at 0, 5 and 10 s
+
+    api.failures.extend([401, 401, 401])
+    with _client(api) as client, pytest.raises(AuthenticationError):
+        watch(client, lambda a, k: None, where=AlertFilter(), interval=1, sleep=lambda _: None)

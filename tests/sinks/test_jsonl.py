@@ -1,0 +1,112 @@
+"""The JSON lines sink: appends, fsyncs on flush, rotates by size, fails in one line."""
+
+from __future__ import annotations
+
+import io
+import os
+from pathlib import Path
+
+import orjson
+import pytest
+
+from gta.sinks import SinkConfigError, open_sink
+from gta.sinks._jsonl import JsonlFileSink, JsonlStdoutSink, open_jsonl
+
+
+def read(path: Path) -> list[dict[str, object]]:
+    return [orjson.loads(line) for line in path.read_bytes().splitlines()]
+
+
+def test_appends_across_opens_one_line_per_record(tmp_path: Path) -> None:
+    path = tmp_path / "out.jsonl"
+    with open_sink(str(path)) as sink:  # type: ignore[attr-defined]
+        sink.write([{"a": 1}, {"b": "é"}])
+        sink.flush()
+    with open_sink(f"jsonl:{path}") as sink:  # type: ignore[attr-defined]
+        sink.write([{"c": [1, 2]}])
+    assert read(path) == [{"a": 1}, {"b": "é"}, {"c": [1, 2]}]
+
+
+def test_one_write_per_batch_and_fsync_on_flush(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    calls: list[str] = []
+    real_write, real_fsync = os.write, os.fsync
+    monkeypatch.setattr(os, "write", lambda fd, data: calls.append("write") or real_write(fd, data))
+    monkeypatch.setattr(os, "fsync", lambda fd: calls.append("fsync") or real_fsync(fd))
+    sink = JsonlFileSink(tmp_path / "x.jsonl")
+    sink.write([{"n": i} for i in range(500)])
+    assert calls == ["write"]
+    sink.flush()
+    sink.flush()  # nothing new: no second fsync
+    assert calls == ["write", "fsync"]
+    sink.close()
+
+
+def test_rotation_keeps_every_record_and_bounds_file_size(tmp_path: Path) -> None:
+    folder = tmp_path / "out"
+    folder.mkdir()
+    path = folder / "r.jsonl"
+    sink = open_jsonl(str(path), {"rotate_bytes": 200})
+    for batch in range(10):
+        sink.write([{"batch": batch, "pad": "x" * 40}])
+        sink.flush()
+    sink.close()
+    files = sorted(folder.iterdir(), key=lambda p: (len(p.name), p.name))
+    assert len(files) > 2
+    rows = [r for f in [*files[1:], files[0]] for r in read(f)]
+    assert sorted(r["batch"] for r in rows) == list(range(10))  # type: ignore[type-var]
+    assert all(f.stat().st_size <= 200 for f in files)
+
+
+def test_stdout_sink_writes_lines_and_flushes() -> None:
+    buffer = io.BytesIO()
+    sink = JsonlStdoutSink(buffer)
+    sink.write([{"x": 1}, {"y": None}])
+    sink.flush()
+    assert buffer.getvalue() == b'{"x":1}\n{"y":null}\n'
+    assert open_sink("-").name == "jsonl:-"
+
+
+@pytest.mark.parametrize(
+    ("make_url", "fragment"),
+    [
+        (lambda d: str(d / "missing" / "out.jsonl"), "does not exist"),
+        (lambda d: str(d), "is a directory"),
+        (lambda d: str(d / "afile" / "out.jsonl"), "not a directory"),
+    ],
+)
+def test_bad_paths_are_one_line_config_errors(tmp_path: Path, make_url, fragment: str) -> None:  # type: ignore[no-untyped-def]
+    (tmp_path / "afile").write_text("")
+    with pytest.raises(SinkConfigError) as info:
+        open_sink(make_url(tmp_path))
+    assert fragment in str(info.value) and "\n" not in str(info.value)
+
+
+@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
+def test_read_only_directory(tmp_path: Path) -> None:
+    tmp_path.chmod(0o500)
+    try:
+        with pytest.raises(SinkConfigError, match="permission denied"):
+            open_sink(str(tmp_path / "out.jsonl"))
+    finally:
+        tmp_path.chmod(0o700)
+
+
+def test_options_are_checked() -> None:
+    with pytest.raises(SinkConfigError, match="unknown jsonl sink option"):
+        open_jsonl("-", {"color": True})
+    with pytest.raises(SinkConfigError, match="stdout"):
+        open_jsonl("-", {"rotate_bytes": 10})
+    with pytest.raises(SinkConfigError, match="positive"):
+        open_jsonl("/tmp/x.jsonl", {"rotate_bytes": 0})
+
+
+def test_torn_last_line_from_a_killed_writer_stays_alone(tmp_path: Path) -> None:
+    path = tmp_path / "t.jsonl"
+    path.write_bytes(b'{"a":1}\n{"b":')  # killed in the middle of a batch
+    sink = open_jsonl(str(path), {})
+    sink.write([{"c": 3}])
+    sink.close()
+    lines = path.read_bytes().splitlines()
+    assert lines == [b'{"a":1}', b'{"b":', b'{"c":3}']
