@@ -11,7 +11,6 @@ from __future__ import annotations
 import os
 import re
 import shlex
-import socket
 import subprocess
 import sys
 import time
@@ -53,14 +52,6 @@ def parse_credentials(text: str) -> dict[str, str]:
     return found
 
 
-def free_port() -> int:
-    """A loopback port nobody is listening on right now."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind(("127.0.0.1", 0))
-        port: int = sock.getsockname()[1]
-        return port
-
-
 def gta_command() -> list[str]:
     """The ``gta`` console script of this interpreter's environment."""
     exe = Path(sys.executable).parent / "gta"
@@ -86,7 +77,6 @@ class EmulatorServer:
         self.db_path = db_path
         self.log_dir = log_dir
         self.startup_timeout_s = startup_timeout_s
-        self.port = 0
         self.url = ""
         self.credentials: dict[str, str] = {}
         self.startup_s = 0.0
@@ -105,7 +95,7 @@ class EmulatorServer:
             "--host",
             "127.0.0.1",
             "--port",
-            str(self.port),
+            "0",  # the emulator binds a free port itself and prints its URL: no race
             "--seed",
             str(self.seed),
             "--events",
@@ -118,8 +108,6 @@ class EmulatorServer:
         self.db_path.parent.mkdir(parents=True, exist_ok=True)
         self.log_dir.mkdir(parents=True, exist_ok=True)
         self.db_existed = self.db_path.exists()
-        self.port = free_port()
-        self.url = f"http://127.0.0.1:{self.port}"
         out_path = self.log_dir / f"emulator-{self.events}.out"
         err_path = self.log_dir / f"emulator-{self.events}.err"
         env = {**os.environ, "NO_PROXY": "127.0.0.1,localhost"}
@@ -138,8 +126,10 @@ class EmulatorServer:
                 "utf-8", "replace"
             )
             self.credentials = parse_credentials(printed)
-            if all(name in self.credentials for name in REQUIRED_NAMES) and self._answers():
-                break
+            if all(name in self.credentials for name in REQUIRED_NAMES):
+                self.url = self.credentials["GTA_API_URL"].rstrip("/")
+                if self._answers():
+                    break
             if time.perf_counter() > deadline:
                 self.stop()
                 missing = [n for n in REQUIRED_NAMES if n not in self.credentials]

@@ -33,8 +33,11 @@ def walkthrough_commands(text: str, heading: str) -> str | None:
 
 
 def test_walkthrough_parser_finds_blocks_of_its_section_only() -> None:
-    text = "# A\n```bash\nno\n```\n## Walkthrough\n```bash\nyes 1\n```\ntext\n```bash\nyes 2\n```\n## B\n```bash\nno\n```\n"
-    assert walkthrough_commands(text, "Walkthrough") == "yes 1\n\nyes 2\n"
+    text = (
+        "# A\n```bash\nno\n```\n## Walkthrough\n```bash\nyes 1\n```\ntext\n"
+        "```bash\nyes 2\n```\n### Sub\n```bash\nyes 3\n```\n## B\n```bash\nno\n```\n"
+    )
+    assert walkthrough_commands(text, "Walkthrough") == "yes 1\n\nyes 2\n\nyes 3\n"
     assert walkthrough_commands(text, "Missing") is None
 
 

@@ -171,15 +171,24 @@ class RunningReceiver:
 
 
 @contextmanager
-def run_receiver(state: HecState | None = None) -> Iterator[RunningReceiver]:
-    """Serve a receiver on 127.0.0.1 (a free port) in a thread for the ``with`` block."""
+def run_receiver(
+    state: HecState | None = None, *, certfile: str | None = None, keyfile: str | None = None
+) -> Iterator[RunningReceiver]:
+    """Serve a receiver on 127.0.0.1 (a free port) in a thread for the ``with`` block; with a
+    certificate and key it speaks HTTPS."""
     state = state or HecState()
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
     config = uvicorn.Config(
-        build_app(state), log_level="warning", lifespan="off", ws="none", http="h11"
+        build_app(state),
+        log_level="warning",
+        lifespan="off",
+        ws="none",
+        http="h11",
+        ssl_certfile=certfile,
+        ssl_keyfile=keyfile,
     )
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
@@ -190,8 +199,9 @@ def run_receiver(state: HecState | None = None) -> Iterator[RunningReceiver]:
             raise RuntimeError("HEC receiver did not start")
         time.sleep(0.01)
     try:
+        scheme = "https" if certfile else "http"
         yield RunningReceiver(
-            state, f"splunk-hec+http://127.0.0.1:{port}", f"http://127.0.0.1:{port}"
+            state, f"splunk-hec+{scheme}://127.0.0.1:{port}", f"{scheme}://127.0.0.1:{port}"
         )
     finally:
         server.should_exit = True

@@ -47,7 +47,8 @@ def _free_port(kind: int) -> int:
         return port
 
 
-def _certificates(directory: Path) -> None:
+def make_certificates(directory: Path) -> None:
+    """A CA (ca.pem) and a server certificate for localhost/127.0.0.1 (cert.pem, key.pem)."""
     (directory / "ca.tmpl").write_text(
         'cn = "gta test CA"\nca\ncert_signing_key\nexpiration_days = 2\n'
     )
@@ -89,7 +90,7 @@ def _certificates(directory: Path) -> None:
 def running_rsyslog(directory: Path) -> Iterator[Rsyslog]:
     """Start rsyslogd with its files under ``directory``; stop it on exit."""
     directory.mkdir(parents=True, exist_ok=True)
-    _certificates(directory)
+    make_certificates(directory)
     rs = Rsyslog(
         directory,
         _free_port(socket.SOCK_STREAM),

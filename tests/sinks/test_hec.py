@@ -3,12 +3,15 @@
 from __future__ import annotations
 
 import logging
+import shutil
 from collections import Counter
 from collections.abc import Iterator
+from pathlib import Path
 from typing import Any
 
 import pytest
 from hec_receiver import HecState, run_receiver
+from rsyslog_server import make_certificates
 
 from gta.sinks import SinkConfigError, SinkError, open_sink
 from gta.sinks._splunk_hec import SplunkHecSink, event_time, parse_hec_url
@@ -235,3 +238,20 @@ def test_plain_http_and_insecure_warn_every_run(caplog: pytest.LogCaptureFixture
         b = _sink("splunk-hec+https://127.0.0.1:9", insecure="true")
     assert "plain http" in caplog.text and "verification is OFF" in caplog.text
     assert b.config.verify is False and a.config.verify is True
+
+
+@pytest.mark.skipif(shutil.which("certtool") is None, reason="certtool (gnutls-bin) not installed")
+def test_tls_is_verified_against_the_ca_bundle(tmp_path: Path) -> None:
+    make_certificates(tmp_path)
+    tls = {"certfile": str(tmp_path / "cert.pem"), "keyfile": str(tmp_path / "key.pem")}
+    with run_receiver(**tls) as rx:
+        assert rx.url.startswith("splunk-hec+https://")
+        sink = _sink(rx.url, ca_bundle=str(tmp_path / "ca.pem"))
+        sink.write(_records(3))
+        sink.flush()
+        assert len(rx.state.indexed) == 3
+        untrusted = _sink(rx.url)
+        untrusted.write(_records(1))
+        with pytest.raises(SinkConfigError, match="not trusted"):
+            untrusted.flush()
+        assert len(rx.state.indexed) == 3

@@ -78,6 +78,7 @@ async def stats(request: Request) -> m.Stats:
     return m.Stats(
         now=format_ms(store.clock.now_ms()),
         maxMsn=store.max_msn,
+        tokensIssued=state.tokens.issued,
         counts=m.CollectionCounts(**store.counts()),
         customers=[i.customer_id for i in store.identities],
     )

@@ -49,6 +49,7 @@ class TokenIssuer:
     def __init__(self, identities: list[CustomerIdentity]) -> None:
         self._by_client = {i.client_id: i for i in identities}
         self._tokens: dict[str, Grant] = {}
+        self.issued = 0
 
     def issue(self, authorization: str | None, body: bytes, ttl: int) -> dict[str, object]:
         """Check the client and form; return the token response body or raise TokenError."""
@@ -66,6 +67,7 @@ class TokenIssuer:
             self._tokens = {t: g for t, g in self._tokens.items() if g.expires_at > now}
         token = secrets.token_urlsafe(32)
         self._tokens[token] = Grant(client, now + ttl)
+        self.issued += 1
         return {
             "access_token": token,
             "token_type": "bearer",

@@ -416,7 +416,7 @@ def _make_alerts(
 ) -> list[tuple[int, str, str]]:
     """Group each asset's detections into alerts; return the (cust, alert, detection) links."""
     links: list[tuple[int, str, str]] = []
-    rows = []
+    rows: list[tuple[int, str, int, int, int, str, bytes]] = []
     for asset_ix in sorted(tds_of_asset):
         members = tds_of_asset[asset_ix]
         pos = 0

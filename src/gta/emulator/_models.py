@@ -260,5 +260,6 @@ class CollectionCounts(BaseModel):
 class Stats(BaseModel):
     now: str
     maxMsn: int
+    tokensIssued: int
     counts: CollectionCounts
     customers: list[str]

@@ -11,7 +11,7 @@ import logging
 import os
 import sqlite3
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -25,51 +25,38 @@ from gta.emulator._settings import CustomerIdentity, EmulatorSettings
 
 log = logging.getLogger("gta.emulator")
 
-Row = tuple[object, ...]
-Render = Callable[[Row], bytes]
 
+def _spliced(name: str, column: str) -> str:
+    """SQL giving ``doc`` with one more field whose JSON text is stored in ``column``.
 
-def _plain(row: Row) -> bytes:
-    doc = row[0]
-    assert isinstance(doc, bytes)
-    return doc
-
-
-def _spliced(name: bytes) -> Render:
-    """Render ``doc`` with one extra field whose JSON text is stored in a second column."""
-    prefix = b',"' + name + b'":'
-
-    def render(row: Row) -> bytes:
-        doc, extra = row[0], row[1]
-        assert isinstance(doc, bytes) and isinstance(extra, bytes)
-        return doc[:-1] + prefix + extra + b"}"
-
-    return render
+    Done by SQLite in C (byte substring and concatenation), so a 1000-item page costs no
+    per-item Python work; the result is cast back to a BLOB, i.e. bytes.
+    """
+    return f"""CAST(substr(doc, 1, length(doc) - 1) || ',"{name}":' || {column} || '}}' AS BLOB)"""
 
 
 @dataclass(frozen=True)
 class Collection:
-    """How one collection is stored: table, sort keys, selected columns and rendering."""
+    """How one collection is stored: table, sort keys, and the SQL that yields each document."""
 
     table: str
     order: Order
     keys: tuple[str, ...]
-    columns: tuple[str, ...]
-    render: Render
+    doc: str = "doc"
     customer_scoped: bool = True
 
 
-EVENTS = Collection("events", Order.MSN, ("msn",), ("doc",), _plain)
+EVENTS = Collection("events", Order.MSN, ("msn",))
 ENRICHED_EVENTS = Collection(
-    "events", Order.MSN, ("msn",), ("doc", "td_ids"), _spliced(b"threatDetectionIds")
+    "events", Order.MSN, ("msn",), _spliced("threatDetectionIds", "td_ids")
 )
-TDS = Collection("tds", Order.MSN, ("msn",), ("doc",), _plain)
-ENRICHED_TDS = Collection("tds", Order.MSN, ("msn",), ("doc", "alert_ids"), _spliced(b"alertIds"))
-FLOWS = Collection("flows", Order.MSN, ("msn",), ("doc",), _plain)
-ALERTS_BY_RISK = Collection("alerts", Order.RISK, ("risk_rank", "id"), ("doc",), _plain)
-ALERTS_BY_TRIGGER = Collection("alerts", Order.TRIGGERED, ("triggered_at", "id"), ("doc",), _plain)
-ASSETS = Collection("assets", Order.ID, ("id",), ("doc",), _plain)
-THREAT_INTEL = Collection("threat_intel", Order.ID, ("id",), ("doc",), _plain, False)
+TDS = Collection("tds", Order.MSN, ("msn",))
+ENRICHED_TDS = Collection("tds", Order.MSN, ("msn",), _spliced("alertIds", "alert_ids"))
+FLOWS = Collection("flows", Order.MSN, ("msn",))
+ALERTS_BY_RISK = Collection("alerts", Order.RISK, ("risk_rank", "id"))
+ALERTS_BY_TRIGGER = Collection("alerts", Order.TRIGGERED, ("triggered_at", "id"))
+ASSETS = Collection("assets", Order.ID, ("id",))
+THREAT_INTEL = Collection("threat_intel", Order.ID, ("id",), customer_scoped=False)
 
 
 @dataclass(frozen=True)
@@ -180,7 +167,7 @@ class Store:
         if ids is not None:
             return self._page_of_ids(coll, where, params, req, ids)
         keys = ", ".join(coll.keys)
-        select = f"SELECT {keys}, {', '.join(coll.columns)} FROM {coll.table}"
+        select = f"SELECT {keys}, {coll.doc} FROM {coll.table}"
         nkeys = len(coll.keys)
         backward = req.before is not None
         bound = req.before if backward else req.after
@@ -205,8 +192,7 @@ class Store:
             has_previous, has_next = more, self._exists(coll, where, params, ">", last)
         else:
             has_previous, has_next = self._exists(coll, where, params, "<", first), more
-        docs = [coll.render(tuple(r[nkeys:])) for r in rows]
-        return Page(docs, first, last, has_previous, has_next)
+        return Page([r[nkeys] for r in rows], first, last, has_previous, has_next)
 
     def _exists(
         self, coll: Collection, where: list[str], params: list[object], op: str, key: Key
@@ -227,7 +213,7 @@ class Store:
             return Page([], None, None, False, False)
         nkeys = len(coll.keys)
         sql = (
-            f"SELECT {', '.join(coll.keys)}, {', '.join(coll.columns)} FROM {coll.table}"
+            f"SELECT {', '.join(coll.keys)}, {coll.doc} FROM {coll.table}"
             f"{_where([*where, 'id IN (SELECT value FROM json_each(?))'])}"
         )
         rows = sorted(self.conn.execute(sql, [*params, orjson.dumps(list(ids)).decode()]))
@@ -246,7 +232,7 @@ class Store:
             kept = kept[: req.size]
         if not kept:
             return Page([], None, None, False, False)
-        docs = [coll.render(tuple(r[nkeys:])) for _, r in kept]
+        docs = [r[nkeys] for _, r in kept]
         return Page(docs, kept[0][0], kept[-1][0], has_previous, has_next)
 
     def first_msn_modified_after(self, table: str, cust: int, after_ms: int) -> int | None:

@@ -61,16 +61,20 @@ LABELS = {
 
 
 def escape_header(value: str) -> str:
-    """A header field: ``\\`` -> ``\\\\``, ``|`` -> ``\\|``; line breaks become spaces (a header
+    """A header field: ``\\`` -> ``\\\\``, ``|`` -> ``\\|``; CR and LF become spaces (a header
     must stay on one line and CEF defines no escape for them there)."""
-    value = value.replace("\\", "\\\\").replace("|", "\\|")
-    return value.replace("\r\n", " ").replace("\n", " ").replace("\r", " ")
+    if "\\" in value or "|" in value or "\r" in value or "\n" in value:
+        value = value.replace("\\", "\\\\").replace("|", "\\|")
+        value = value.replace("\r", " ").replace("\n", " ")
+    return value
 
 
 def escape_value(value: str) -> str:
     """An extension value: ``\\``, ``=`` escaped; CR/LF written as ``\\r`` / ``\\n``."""
-    value = value.replace("\\", "\\\\").replace("=", "\\=")
-    return value.replace("\r", "\\r").replace("\n", "\\n")
+    if "\\" in value or "=" in value or "\r" in value or "\n" in value:
+        value = value.replace("\\", "\\\\").replace("=", "\\=")
+        value = value.replace("\r", "\\r").replace("\n", "\\n")
+    return value
 
 
 def epoch_millis(value: Any) -> int | None:

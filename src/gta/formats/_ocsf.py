@@ -15,6 +15,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from functools import lru_cache
 from typing import Any
 
 from gta.formats._base import ApiObject, FormatContext
@@ -52,6 +53,12 @@ def epoch_ms(value: Any) -> int | None:
     """Epoch milliseconds of an RFC 3339 string (``None`` when absent or unparsable)."""
     if not isinstance(value, str) or not value:
         return None
+    return _parse_ms(value)
+
+
+@lru_cache(maxsize=4096)
+def _parse_ms(value: str) -> int | None:
+    """Cached: the same timestamps (index time, parents' times) recur across a page."""
     try:
         return round(datetime.fromisoformat(value.replace("Z", "+00:00")).timestamp() * 1000)
     except ValueError:

@@ -46,12 +46,19 @@ def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
 
 
 def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._splunk_hec import EVENT_PATH, HEALTH_PATH, TOKEN_ENV, parse_hec_url
+    from gta.sinks._splunk_hec import (
+        EVENT_PATH,
+        HEALTH_PATH,
+        TOKEN_ENV,
+        parse_hec_url,
+        tls_verify,
+    )
 
     config, token = parse_hec_url(url, options)
     checks: list[Check] = []
     tls = config.base_url.startswith("https://")
-    with httpx.Client(base_url=config.base_url, verify=config.verify, timeout=10.0) as client:
+    verify = tls_verify(config.verify)
+    with httpx.Client(base_url=config.base_url, verify=verify, timeout=10.0) as client:
         try:
             response = client.get(HEALTH_PATH)
         except httpx.ConnectError as exc:

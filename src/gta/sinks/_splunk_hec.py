@@ -20,6 +20,7 @@ import gzip as gzip_module
 import logging
 import os
 import random
+import ssl
 import time
 import uuid
 from collections.abc import Callable, Sequence
@@ -209,10 +210,30 @@ def _hec_body(response: httpx.Response) -> tuple[int | None, str, dict[str, Any]
 Batch = list[tuple[Record, bytes]]
 
 
+def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
+    """What httpx wants for ``verify``: a context trusting ``ca_bundle`` when one is given."""
+    if isinstance(verify, str):
+        try:
+            return ssl.create_default_context(cafile=verify)
+        except (OSError, ssl.SSLError) as exc:
+            raise SinkConfigError(f"splunk-hec ca_bundle could not be loaded: {exc}") from None
+    return verify
+
+
+def _untrusted(exc: BaseException) -> bool:
+    """True when a connection failed because the server's certificate was not trusted."""
+    seen: BaseException | None = exc
+    while seen is not None:
+        if isinstance(seen, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
+            return True
+        seen = seen.__cause__ or seen.__context__
+    return False
+
+
 class SplunkHecSink:
     """Sends records to ``/services/collector/event``; see the module docstring for guarantees."""
-
-    name = "splunk-hec"
 
     def __init__(
         self,
@@ -227,10 +248,11 @@ class SplunkHecSink:
         self.config = config
         self._sleep, self._rand, self._clock = sleep, rand, clock
         headers = {"Authorization": f"Splunk {token}", "X-Splunk-Request-Channel": config.channel}
+        self.name = f"splunk-hec {config.base_url}"
         self._client = httpx.Client(
             base_url=config.base_url,
             headers=headers,
-            verify=config.verify,
+            verify=tls_verify(config.verify),
             timeout=config.timeout,
             transport=transport,
         )
@@ -312,6 +334,7 @@ class SplunkHecSink:
             try:
                 response = self._client.post(EVENT_PATH, content=body, headers=headers)
             except httpx.TransportError as exc:
+                self._raise_if_untrusted(exc)
                 attempt = self._backoff(attempt, f"network error: {type(exc).__name__}: {exc}")
                 continue
             status = response.status_code
@@ -361,6 +384,13 @@ class SplunkHecSink:
             )
         if status == 404:
             raise SinkConfigError(f"splunk-hec endpoint not found at {self.config.base_url}")
+
+    def _raise_if_untrusted(self, exc: httpx.TransportError) -> None:
+        if _untrusted(exc):
+            raise SinkConfigError(
+                f"splunk-hec TLS certificate of {self.config.base_url} is not trusted; set "
+                "ca_bundle to the CA that signed it"
+            ) from None
 
     def _reject(self, record: Record, code: int | None, text: str) -> None:
         rid = str(record.get("recordId", "?"))
@@ -416,6 +446,7 @@ class SplunkHecSink:
                     ACK_PATH, params={"channel": self.config.channel}, json={"acks": ack_ids}
                 )
             except httpx.TransportError as exc:
+                self._raise_if_untrusted(exc)
                 attempt = self._backoff(attempt, f"ack poll network error: {exc}")
                 continue
             code, text, reply = _hec_body(response)
