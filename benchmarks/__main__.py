@@ -8,7 +8,7 @@ from pathlib import Path
 
 from benchmarks._harness import BenchConfig, run_benchmarks
 from benchmarks._report import write_report
-from benchmarks._results import BenchResults
+from benchmarks._results import SCENARIOS, BenchResults
 from benchmarks._server import ServerError
 
 DEFAULT = BenchConfig(sizes=(10_000, 100_000, 1_000_000))
@@ -28,6 +28,17 @@ def parse_sizes(text: str) -> tuple[int, ...]:
             )
         sizes.append(int(digits) * scale)
     return tuple(dict.fromkeys(sizes))
+
+
+def parse_scenarios(text: str) -> tuple[str, ...]:
+    """``gta,limit`` -> ("limit", "gta"): known names only, in the order they run."""
+    names = {part.strip() for part in text.split(",") if part.strip()}
+    unknown = sorted(names - set(SCENARIOS))
+    if unknown or not names:
+        raise argparse.ArgumentTypeError(
+            f"unknown client {', '.join(unknown) or text!r}; choose from {', '.join(SCENARIOS)}"
+        )
+    return tuple(s for s in SCENARIOS if s in names)
 
 
 def _parser() -> argparse.ArgumentParser:
@@ -65,10 +76,30 @@ def _parser() -> argparse.ArgumentParser:
         help="seconds before a client, or the emulator's start, is given up",
     )
     run.add_argument(
+        "--scenarios",
+        type=parse_scenarios,
+        default=DEFAULT.scenarios,
+        help="clients to run, comma-separated (default limit,gta,recipe)",
+    )
+    run.add_argument(
+        "--repeat",
+        type=int,
+        default=DEFAULT.repeat,
+        help="run each client this many times and keep the fastest (default 1)",
+    )
+    run.add_argument(
         "--keep-output",
         action="store_true",
         help="keep the rows gta and the recipe wrote (deleted after counting)",
     )
+    profile = commands.add_parser(
+        "profile", help="run gta export under py-spy; print where time goes"
+    )
+    profile.add_argument("--events", type=int, default=10_000, help="backlog size (default 10000)")
+    profile.add_argument("--latency-ms", type=int, default=0, help="latency added (default 0)")
+    profile.add_argument("--top", type=int, default=25, help="functions listed (default 25)")
+    profile.add_argument("--out-dir", type=Path, default=DEFAULT.out_dir, help="work files")
+    profile.add_argument("--data-dir", type=Path, default=DEFAULT.data_dir, help="databases")
     for sub in (run, commands.add_parser("report", help="rewrite the report from saved results")):
         sub.add_argument(
             "--out-dir",
@@ -101,8 +132,25 @@ def _log(line: str) -> None:
     print(line, file=sys.stderr, flush=True)
 
 
+def _profile(args: argparse.Namespace) -> int:
+    from benchmarks._profile import ProfilerMissingError, profile_gta
+
+    if args.events < 1 or args.latency_ms < 0 or args.top < 1:
+        _log("error: --events and --top must be positive, --latency-ms not negative")
+        return 2
+    config = BenchConfig(sizes=(args.events,), out_dir=args.out_dir, data_dir=args.data_dir)
+    try:
+        print(profile_gta(config, args.events, args.latency_ms, args.top, _log))
+    except (ProfilerMissingError, ServerError, RuntimeError, OSError) as exc:
+        _log(f"error: {exc}")
+        return 1
+    return 0
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "profile":
+        return _profile(args)
     if args.command == "report":
         results_path = args.out_dir / "results.json"
         if not results_path.exists():
@@ -110,7 +158,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
         results = BenchResults.load(results_path)
     else:
-        for name in ("latency_ms", "latency_samples", "concurrency", "timeout"):
+        for name in ("latency_ms", "latency_samples", "concurrency", "timeout", "repeat"):
             if getattr(args, name) < (0 if name == "latency_ms" else 1):
                 _log(f"error: --{name.replace('_', '-')} must be positive")
                 return 2
@@ -126,6 +174,8 @@ def main(argv: list[str] | None = None) -> int:
             child_timeout_s=args.timeout,
             startup_timeout_s=args.timeout,
             keep_output=args.keep_output,
+            repeat=args.repeat,
+            scenarios=args.scenarios,
         )
         try:
             results = run_benchmarks(config, _log)

@@ -141,20 +141,14 @@ def _page_latency(results: BenchResults) -> Iterator[str]:
     rows = []
     for size in results.sizes:
         pl = size.page_latency
-        if pl is None:
-            rows.append([f"{size.events:,}", "n/a", "n/a", "0", "n/a"])
-            continue
-        samples = str(len(pl.samples_ms))
-        rows.append(
-            [
-                f"{size.events:,}",
-                _num(pl.median_ms, 1),
-                _num(pl.p90_ms, 1),
-                samples,
-                str(pl.page_items),
-            ]
-        )
-    yield from _table(["events", "median ms", "p90 ms", "requests", "events per page"], rows)
+        figures = ["n/a", "n/a", "0", "n/a"]
+        if pl is not None:
+            median, p90 = _num(pl.median_ms, 1), _num(pl.p90_ms, 1)
+            figures = [median, p90, str(len(pl.samples_ms)), str(pl.page_items)]
+        database = "reused" if size.db_reused else "generated"
+        rows.append([f"{size.events:,}", *figures, _num(size.emulator_startup_s, 1), database])
+    header = ["events", "median ms", "p90 ms", "requests", "events per page"]
+    yield from _table([*header, "emulator start s", "database"], rows)
 
 
 def _details(results: BenchResults) -> Iterator[str]:
@@ -207,6 +201,29 @@ def _row_check(results: BenchResults) -> str:
     )
 
 
+def _repeat_note(repeat: int) -> str:
+    return (
+        "Each figure is from one run." if repeat == 1 else f"Each is the fastest of {repeat} runs."
+    )
+
+
+def _busy_note(results: BenchResults) -> str:
+    """One line on how much else ran while clients were measured (the machine may be shared)."""
+    runs = [run for size in results.sizes for run in size.runs]
+    wall = sum(run.wall_s for run in runs)
+    other = sum(run.other_cpu_s for run in runs) / wall if wall > 0 else 0.0
+    cores = results.machine.get("logical_cores") or 1
+    verdict = (
+        "the machine was busy: wall times, hence events/s, are pessimistic"
+        if other > 0.25 * cores
+        else "the machine was quiet"
+    )
+    return (
+        f"While clients ran, other processes used {other:.2f} of {cores} cores on average: "
+        f"{verdict}."
+    )
+
+
 def _machine(results: BenchResults) -> Iterator[str]:
     m = results.machine
     versions = ", ".join(f"{k} {v}" for k, v in m.get("versions", {}).items())
@@ -217,6 +234,13 @@ def _machine(results: BenchResults) -> Iterator[str]:
     yield f"- OS: {m.get('os')}; Python {m.get('python')}"
     yield f"- Libraries: {versions}"
     yield f"- Commit: {m.get('commit')}; run from {results.started} to {results.finished}"
+    startup = m.get("gta_startup")
+    if startup:
+        wall, cpu = startup["wall_s"], startup["cpu_s"]
+        yield (
+            f"- Start-up: `gta --version` takes {wall:.2f} s ({cpu:.2f} s CPU), a fixed cost "
+            "inside every `gta` figure below"
+        )
     yield (
         f"- Load average (1, 5, 15 min) at start {start}, at end {end}. The emulator and each "
         "client share these cores; 'other load' below is the CPU used by everything else while "
@@ -252,20 +276,24 @@ def render(results: BenchResults, chart_name: str) -> str:
         "",
         "Each client is a fresh child process. **events/s** is the backlog divided by the wall "
         "time of that process, start-up and imports included; **peak RSS** is its high-water "
-        "mark (`wait4`). Each client runs on loopback as it is, and again with "
+        f"mark (`wait4`). {_repeat_note(results.repeat)} "
+        "Each client runs on loopback as it is, and again with "
         f"**+{lat} ms** added to every emulator response (its latency fault), as for a client "
         "far from the vendor's EU host.",
         "",
         "Reproduce with `python -m benchmarks run [--events 10000,100000,1000000]` (emulator "
         "databases are kept under `benchmarks/.data/` and reused; work files and `results.json` "
         "go to `benchmarks/.out/`); `python -m benchmarks report` redraws this page from the "
-        "saved results.",
+        "saved results; `python -m benchmarks profile --events 100000 [--latency-ms 50]` runs "
+        "`gta export` under py-spy and prints where its wall time goes.",
         "",
         "## Machine",
         "",
         *_machine(results),
         "",
         "## Throughput (events/s)",
+        "",
+        _busy_note(results),
         "",
         *_throughput(results),
         "",

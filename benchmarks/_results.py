@@ -88,6 +88,7 @@ class BenchResults:
     added_latency_ms: int
     seed: int
     concurrency: int
+    repeat: int = 1
     sizes: list[SizeResult] = field(default_factory=list)
 
     def save(self, path: Path) -> None:

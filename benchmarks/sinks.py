@@ -26,12 +26,15 @@ from typing import Any
 ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "sinks"))
 
+import httpx  # noqa: E402
 from hec_receiver import HecState, run_receiver  # noqa: E402
 from rsyslog_server import AVAILABLE as RSYSLOG  # noqa: E402
 from rsyslog_server import running_rsyslog  # noqa: E402
 
 from gta.formats._ocsf import OCSF  # noqa: E402
 from gta.sinks import Sink, open_sink  # noqa: E402
+from gta.sinks._hec_config import parse_hec_url  # noqa: E402
+from gta.sinks._splunk_hec import SplunkHecSink  # noqa: E402
 
 RISKS = ("Critical", "High", "Medium", "Low")
 
@@ -151,6 +154,15 @@ def main(argv: list[str] | None = None) -> None:
         with run_receiver(HecState()) as rx:
             run("splunk-hec, gzip", lambda: open_sink(rx.url, token="good-token"),
                 lambda: f"receiver indexed {len(rx.state.indexed)}")  # fmt: skip
+        null = httpx.MockTransport(
+            lambda _r: httpx.Response(200, json={"text": "Success", "code": 0})
+        )
+        config, _ = parse_hec_url("splunk-hec+https://null.invalid:8088", {})
+        run(
+            "splunk-hec, gzip -> null transport",
+            lambda: SplunkHecSink(config, "t", transport=null),
+            lambda: "sink cost alone: encode + gzip + httpx",
+        )
         with run_receiver(HecState(ack_enabled=True)) as rx:
             ack = {"token": "good-token", "ack": True, "ack_poll_interval": 0.005}
             run("splunk-hec, gzip + indexer ack", lambda: open_sink(rx.url, **ack),

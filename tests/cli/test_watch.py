@@ -146,6 +146,7 @@ def test_transient_errors_are_logged_and_polling_goes_on(caplog: pytest.LogCaptu
         api.alerts["n"] = _alert("n", "2024-05-01T10:05:00.000Z")
 
     problems: list[str | None] = []
+    api.failures.append(502)  # the baseline itself fails once and is tried again
     with caplog.at_level(logging.WARNING), _client(api) as client:
         watch(
             client,
@@ -157,7 +158,9 @@ def test_transient_errors_are_logged_and_polling_goes_on(caplog: pytest.LogCaptu
             on_poll=lambda state, problem: problems.append(problem),
         )
     assert seen == ["n"]
-    assert problems[0] is None and problems[1] is not None and "503" in problems[1]
+    assert problems[0] is not None and "502" in problems[0]
+    assert problems[1] is None  # the baseline
+    assert problems[2] is not None and "503" in problems[2]
     assert any("poll failed, will retry" in r.getMessage() for r in caplog.records)
 
 
@@ -175,7 +178,7 @@ def test_duration_stops_the_watch_and_bad_credentials_do_not_loop() -> None:
             monotonic=lambda: next(ticks),
         )
     assert state.reported == 0 and state.cursor is None
-    assert len(api.queries) == 4  # the baseline, then polls at 0, 5 and 10 s
+    assert len(api.queries) == 3  # the baseline at 0 s, then polls at 5 and 10 s
 
     api.failures.extend([401, 401, 401])
     with _client(api) as client, pytest.raises(AuthenticationError):

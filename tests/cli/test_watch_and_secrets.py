@@ -22,7 +22,7 @@ def test_piped_watch_writes_one_json_line_per_new_or_changed_version(
 ) -> None:
     env = {**os.environ, **fresh_emu.env(), "GTA_CONFIG_DIR": str(tmp_path)}
     # The activity comes at once and the note about 1 s later; polls every 0.3 s see both long
-    # before --duration ends the watch (the timer starts after the baseline).
+    # before --duration ends the watch.
     args = ["--debug", "alerts", "watch", "--interval", "0.3s", "--duration", "4s"]
     with subprocess.Popen(
         [sys.executable, "-c", "from gta.cli import main; main()", *args],

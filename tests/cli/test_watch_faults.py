@@ -8,12 +8,12 @@ from typing import Any
 
 import httpx
 import pytest
+from tests.cli.conftest import Gta
 
 from gta import Client
 from gta.cli._alert_ops import AlertFilter
 from gta.cli._watch import watch
 from gta.emulator import RunningEmulator
-from tests.cli.conftest import Gta
 
 
 def test_watch_keeps_going_through_token_expiry_and_5xx(
@@ -29,15 +29,16 @@ def test_watch_keeps_going_through_token_expiry_and_5xx(
         customer_id=fresh_emu.customer_id,
         max_retries=0,
     )
+    # Tokens of 1 s (renewed at 0.5 s) and 30 % of requests failing, the token's included.
+    faults = {"token_ttl": 1, "error_rate": 0.3}
+    assert httpx.put(f"{fresh_emu.url}/_emulator/faults", json=faults).status_code == 200
     made: dict[str, Any] = {}
     naps = 0
 
     def sleep(seconds: float) -> None:
         nonlocal naps
         naps += 1
-        if naps == 2:  # after the baseline and a poll or two: tokens short, errors on, activity
-            faults = {"token_ttl": 1, "error_rate": 0.3}
-            assert httpx.put(f"{fresh_emu.url}/_emulator/faults", json=faults).status_code == 200
+        if naps == 3:  # the baseline is likely done by now; if not, it is still retried
             answer = httpx.post(f"{fresh_emu.url}/_emulator/activity", json={"new_events": 40})
             made.update(answer.json())
         time.sleep(seconds)

@@ -33,7 +33,7 @@ def _faults(emu: RunningEmulator, **faults: object) -> None:
 @pytest.mark.parametrize(
     "faults",
     [
-        {"error_rate": 0.25},
+        {"error_rate": 0.15},
         {"rate_limit_rate": 0.25, "retry_after": 0},
         {"reset_rate": 0.25},
         {"error_rate": 0.1, "rate_limit_rate": 0.1, "reset_rate": 0.1, "retry_after": 0},
@@ -43,12 +43,12 @@ def _faults(emu: RunningEmulator, **faults: object) -> None:
 def test_same_items_under_faults(
     make_emulator: Callable[..., RunningEmulator], faults: dict[str, object]
 ) -> None:
-    emu = make_emulator(events=1500)
+    emu = make_emulator(events=800)
     clean = _all_enriched(emu, 100)
-    clean_flows = _all_flows(emu, 500)
+    clean_flows = _all_flows(emu, 400)
     _faults(emu, **faults)
     assert _all_enriched(emu, 100) == clean
-    assert _all_flows(emu, 500) == clean_flows  # POST searches are retried too
+    assert _all_flows(emu, 400) == clean_flows  # POST searches are retried too
 
 
 def test_latency_is_survived(make_emulator: Callable[..., RunningEmulator]) -> None:

@@ -50,7 +50,7 @@ def test_alerts_every_order_and_direction(
     sdk: gta.Client, http: httpx.Client, p: dict[str, str]
 ) -> None:
     expected = walk(http, p["alerts"], {"size": 37})
-    assert [a for a in sdk.alerts.list(size=37).raw()] == expected
+    assert list(sdk.alerts.list(size=37).raw()) == expected
     by_time = walk(http, p["alerts"], {"sort": "triggeredAt:asc"})
     models = list(sdk.alerts.list(sort="triggeredAt:asc", size=50))
     assert [a.id for a in models] == [a["id"] for a in by_time]

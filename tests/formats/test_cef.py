@@ -7,6 +7,8 @@ from typing import Any
 
 import pytest
 from cef_parser import parse_cef, parse_extension
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from gta._version import __version__
 from gta.formats._cef import encode_cef, epoch_millis, escape_header, escape_value, severity
@@ -136,3 +138,19 @@ def test_parser_handles_spaces_in_values_and_escaped_equals() -> None:
         "msg": "hello big world a=b",
         "src": "1.2.3.4",
     }
+
+
+@given(
+    title=st.text(min_size=1, max_size=40),
+    subtitle=st.text(min_size=1, max_size=80),
+    owner=st.text(min_size=1, max_size=20),
+)
+@settings(max_examples=300, deadline=None)
+def test_any_text_round_trips(title: str, subtitle: str, owner: str) -> None:
+    row = {"recordId": "r" * 32, "stream": "events", "eventTitle": title,
+           "eventSubtitle": subtitle, "assumedOwner": owner}  # fmt: skip
+    event = parse_cef(encode_cef(row))
+    assert event.name == title.replace("\n", " ").replace("\r", " ")
+    assert event.extension["msg"] == subtitle
+    assert event.extension["duser"] == owner
+    assert event.extension["externalId"] == row["recordId"]

@@ -164,6 +164,7 @@ def test_detection_mapping() -> None:
     assert (rec["confidence_id"], rec["confidence"]) == (3, "High")
     assert rec["severity_id"] == 4  # the parent alert's High risk wins over the intel severity
     assert rec["unmapped"]["alertIds"] == [ALERT["id"]]
+    assert (rec["status_id"], rec["status"]) == (1, "New")  # its alert's status
 
 
 def test_event_mapping_and_contextual_event() -> None:
@@ -177,6 +178,7 @@ def test_event_mapping_and_contextual_event() -> None:
     [ctx_rec] = OCSF.events(contextual, _ctx())
     _valid(ctx_rec)
     assert ctx_rec["severity_id"] == 1 and "analytic" not in ctx_rec["finding_info"]
+    assert ctx_rec["status_id"] == 0 and rec["status_id"] == 1
 
 
 def test_flow_is_network_activity() -> None:
@@ -223,3 +225,17 @@ def test_schema_rejects_broken_records(breakage: Any) -> None:
     [rec] = OCSF.alerts(ALERT, _ctx())
     breakage(rec)
     assert not VALIDATOR.is_valid(rec)
+
+
+@pytest.mark.parametrize(
+    ("statuses", "expected"),
+    [(["Closed", "New"], 1), (["Closed", "Open"], 2), (["Closed"], 4), ([], 0)],
+)
+def test_detection_status_is_its_most_open_alert(statuses: list[str], expected: int) -> None:
+    alerts = {
+        f"a{i}": {**ALERT, "id": f"a{i}", "status": {"value": s}} for i, s in enumerate(statuses)
+    }
+    detection = {**DETECTION, "alertIds": list(alerts)}
+    [rec] = OCSF.threat_detections(detection, Ctx(alerts=alerts))
+    _valid(rec)
+    assert rec["status_id"] == expected

@@ -100,6 +100,7 @@ def emulator_process(
         except subprocess.TimeoutExpired:
             proc.kill()
             proc.wait()
+        proc.stdout.close()
 
 
 class RawApi:
@@ -198,6 +199,17 @@ def read_records(path: Path) -> tuple[list[dict[str, Any]], int]:
 
 def row_key(row: dict[str, Any]) -> Key:
     return (row["eventId"], row.get("threatDetectionId"), row.get("alertId"))
+
+
+def gta_in_process(args: list[str]) -> int:
+    """Run ``gta ARGS`` in this process (stdout/stderr go to pytest's capture); exit code."""
+    from gta.cli import main
+
+    try:
+        main(args)
+    except SystemExit as exc:
+        return int(exc.code or 0)
+    return 0
 
 
 def run_gta(

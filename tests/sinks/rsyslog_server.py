@@ -57,7 +57,7 @@ def make_certificates(directory: Path) -> None:
         "tls_www_server\nencryption_key\nsigning_key\nexpiration_days = 2\n"
     )
     steps = [
-        ["--generate-privkey", "--outfile", "ca-key.pem"],
+        ["--generate-privkey", "--key-type=ecdsa", "--outfile", "ca-key.pem"],
         [
             "--generate-self-signed",
             "--load-privkey",
@@ -67,7 +67,7 @@ def make_certificates(directory: Path) -> None:
             "--outfile",
             "ca.pem",
         ],
-        ["--generate-privkey", "--outfile", "key.pem"],
+        ["--generate-privkey", "--key-type=ecdsa", "--outfile", "key.pem"],
         [
             "--generate-certificate",
             "--load-privkey",

@@ -9,12 +9,14 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 from hec_receiver import HecState, run_receiver
 from rsyslog_server import make_certificates
 
 from gta.sinks import SinkConfigError, SinkError, open_sink
-from gta.sinks._splunk_hec import SplunkHecSink, event_time, parse_hec_url
+from gta.sinks._hec_config import parse_hec_url
+from gta.sinks._splunk_hec import SplunkHecSink, event_time
 
 
 def _records(n: int, start: int = 0) -> list[dict[str, Any]]:
@@ -255,3 +257,86 @@ def test_tls_is_verified_against_the_ca_bundle(tmp_path: Path) -> None:
         with pytest.raises(SinkConfigError, match="not trusted"):
             untrusted.flush()
         assert len(rx.state.indexed) == 3
+        sink.close()  # before the server stops: it waits for open TLS connections
+
+
+def test_acks_that_never_come_fail_after_the_allowed_resends() -> None:
+    state = HecState(ack_enabled=True, never_ack=set(range(100)))
+    clock = [0.0]
+
+    def sleep(seconds: float) -> None:
+        clock[0] += seconds
+
+    with run_receiver(state) as rx:
+        options = {"token": "good-token", "ack": True, "ack_timeout": 2, "ack_poll_interval": 1,
+                   "ack_resends": 2}  # fmt: skip
+        config, token = parse_hec_url(rx.url, options)
+        sink = SplunkHecSink(config, token or "", sleep=sleep, clock=lambda: clock[0])
+        _OPEN.append(sink)
+        sink.write(_records(5))
+        with pytest.raises(SinkError, match="still unacknowledged after 2 re-send"):
+            sink.flush()
+        assert len(rx.state.indexed) == 15  # the batch, then two re-sends, each waited for
+        assert clock[0] >= 6
+
+
+def _mock_sink(handler: Any, sleeps: list[float], **options: Any) -> SplunkHecSink:
+    config, _ = parse_hec_url("splunk-hec+https://hec.invalid:8088", {"gzip": False, **options})
+    sink = SplunkHecSink(
+        config, "t", sleep=sleeps.append, rand=lambda: 0.5, transport=httpx.MockTransport(handler)
+    )
+    _OPEN.append(sink)
+    return sink
+
+
+def test_retry_after_is_honoured_and_capped() -> None:
+    answers = iter([(429, {"Retry-After": "7"}), (503, {"Retry-After": "3600"}), (200, {})])
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        status, headers = next(answers)
+        return httpx.Response(status, headers=headers, json={"text": "x", "code": 0})
+
+    sleeps: list[float] = []
+    sink = _mock_sink(handler, sleeps, backoff_cap=60)
+    sink.write(_records(1))
+    sink.flush()
+    assert sleeps == [7.0, 60.0]
+
+
+def test_too_large_batches_are_halved_and_a_lone_giant_is_rejected() -> None:
+    seen: list[int] = []
+
+    def handler(request: httpx.Request) -> httpx.Response:
+        events = request.content.count(b'"event":')
+        seen.append(events)
+        if b"x" * 3000 in request.content:  # any request holding the giant is too large
+            return httpx.Response(413, json={"text": "Content too large", "code": 6})
+        return httpx.Response(200, json={"text": "Success", "code": 0})
+
+    records = _records(8)
+    records[5]["eventTitle"] = "giant " + "x" * 3000
+    sink = _mock_sink(handler, [])
+    sink.write(records)
+    sink.flush()
+    assert sink.rejected_ids == [records[5]["recordId"]]
+    assert sink.sent_events == 7
+    assert seen[0] == 8 and 1 in seen
+
+
+@pytest.mark.parametrize(
+    ("url", "base"),
+    [
+        ("splunk-hec+https://s:8088", "https://s:8088"),
+        ("splunk-hec+https://s:8088/", "https://s:8088"),
+        ("splunk-hec+https://s/services/collector", "https://s"),
+        ("splunk-hec+https://s:443/services/collector/event", "https://s:443"),
+        ("splunk-hec+http://s:8088/proxy/hec/", "http://s:8088/proxy/hec"),
+    ],
+)
+def test_base_url(url: str, base: str) -> None:
+    assert parse_hec_url(url, {})[0].base_url == base
+
+
+def test_invalid_port_is_a_config_error() -> None:
+    with pytest.raises(SinkConfigError, match="invalid port"):
+        parse_hec_url("splunk-hec+https://s:99999", {})

@@ -3,10 +3,13 @@ destination is reachable, its TLS is acceptable and the token is accepted."""
 
 from __future__ import annotations
 
+import shutil
 import socket
+from pathlib import Path
 
 import pytest
 from hec_receiver import HecState, run_receiver
+from rsyslog_server import make_certificates
 
 from gta.cli import main
 
@@ -68,3 +71,20 @@ def test_syslog_tcp_listener_and_closed_port(capsys: pytest.CaptureFixture[str])
     assert code == 0 and "ok   reachability" in out
     code, out, _ = _run(capsys, f"syslog+tcp://127.0.0.1:{port}")
     assert code == 1 and "FAIL reachability" in out
+
+
+@pytest.mark.skipif(shutil.which("certtool") is None, reason="certtool (gnutls-bin) not installed")
+def test_hec_tls_trust(capsys: pytest.CaptureFixture[str], tmp_path: Path) -> None:
+    make_certificates(tmp_path)
+    tls = {"certfile": str(tmp_path / "cert.pem"), "keyfile": str(tmp_path / "key.pem")}
+    with run_receiver(**tls) as rx:
+        trusted = _run(
+            capsys, rx.url, "--token", "good-token", "--ca-bundle", str(tmp_path / "ca.pem")
+        )
+        untrusted = _run(capsys, rx.url, "--token", "good-token")
+    assert trusted[0] == 0 and "certificate verified" in trusted[1]
+    assert (
+        untrusted[0] == 1
+        and "FAIL tls" in untrusted[1]
+        and "CERTIFICATE_VERIFY_FAILED" in untrusted[1]
+    )

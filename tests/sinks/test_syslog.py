@@ -186,3 +186,12 @@ def test_unreachable_receiver_gives_up_after_retries() -> None:
     with pytest.raises(SinkError, match="unreachable after 3 attempts"):
         sink.flush()
     assert sleeps == [0.5, 1.0]
+
+
+def test_header_fields_are_printable_ascii_without_spaces() -> None:
+    sink = _sink("syslog+tcp://h:514", hostname="my host\tname", app_name="G T A" + "x" * 60)
+    fields = sink.message({"stream": "threat-detections"}).split(b" ")
+    assert fields[2] == b"myhostname"
+    assert fields[3] == b"GTA" + b"x" * 45  # APP-NAME is at most 48 characters
+    assert fields[5] == b"threat-detections"
+    assert _sink("syslog+tcp://h:514").message({}).split(b" ")[5] == b"-"  # no stream: NILVALUE

@@ -10,13 +10,15 @@ from __future__ import annotations
 import json
 import re
 import sys
-from collections.abc import Iterator
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
 
 import pytest
 from rsyslog_server import AVAILABLE, Rsyslog, running_rsyslog
 
+from gta.emulator import RunningEmulator
 from gta.sinks import open_sink
 from gta.sinks._syslog import SyslogSink
 
@@ -147,3 +149,42 @@ def test_sinks_check_trusts_tls_only_with_the_ca(rsyslog: Rsyslog) -> None:
     bad = check_sink(url, {})
     assert [(c.name, c.ok) for c in bad] == [("reachability", True), ("tls", False)]
     assert "not trusted" in bad[1].detail
+
+
+def test_export_all_to_syslog_tls_end_to_end(
+    rsyslog: Rsyslog,
+    make_emulator: Callable[..., RunningEmulator],
+    monkeypatch: pytest.MonkeyPatch,
+    tmp_path: Path,
+) -> None:
+    from gta.cli import main
+
+    emu = make_emulator(events=300)
+    for name, value in emu.env().items():
+        monkeypatch.setenv(name, value)
+
+    def export(*args: str) -> None:
+        try:
+            main(["export", "all", *args, "-q"])
+        except SystemExit as exc:
+            assert not exc.code
+
+    url = f"syslog+tls://127.0.0.1:{rsyslog.tls_port}?ca_bundle={rsyslog.ca}"
+    export("--to", url)
+    reference = tmp_path / "ref.jsonl"
+    export("--output", str(reference))  # the same records, as a JSON lines file
+    expected = {r["recordId"]: r for r in map(json.loads, reference.read_text().splitlines())}
+    assert {r["stream"] for r in expected.values()} == {"events", "alerts", "threat-detections",
+                                                         "flows"}  # fmt: skip
+    got: list[dict[str, Any]] = []
+    deadline = time.monotonic() + 30
+    while time.monotonic() < deadline:
+        lines = rsyslog.lines("tls", '"recordId"', 0, timeout=0)
+        records = [json.loads(msg) for _, _, msg in _payloads(lines)]
+        got = [r for r in records if r.get("recordId") in expected]
+        if len(got) >= len(expected):
+            break
+        time.sleep(0.2)
+    assert sorted(r["recordId"] for r in got) == sorted(expected)  # every record, once
+    for record in got:  # same content (indexTime differs between the two runs)
+        assert {**record, "indexTime": ""} == {**expected[record["recordId"]], "indexTime": ""}

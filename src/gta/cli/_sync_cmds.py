@@ -235,33 +235,45 @@ def sync(
 
 @state_app.command("show")
 def state_show(state: StateOpt = None) -> None:
-    """List checkpoints: job, customer, stream, cursor, records delivered, last commit."""
+    """List checkpoints: job, customer, stream, cursor, records delivered, last commit.
+
+    A table on a terminal; tab-separated lines otherwise (for scripts)."""
+    columns = ("job", "customer", "stream", "cursor", "records", "updated (UTC)", "format")
     with _open_store(state) as store:
-        rows = store.list()
-        table = Table("job", "customer", "stream", "cursor", "records", "updated (UTC)", "format")
-        for cp in rows:
-            cursor = cp.cursor or "-"
-            if cp.stream == "alerts" and cp.cursor:
-                with contextlib.suppress(CursorFormatError):
-                    loaded = AlertCursor.loads(cp.cursor)
-                    cursor = f"since {loaded.since or '-'}" + (
-                        " (scan open)" if loaded.scan else ""
-                    )
-            table.add_row(
-                cp.job,
-                cp.customer_id,
-                cp.stream,
-                cursor,
-                str(cp.records),
-                cp.updated_at,
-                cp.format or "-",
-            )
-        console = Console()
-        console.print(f"state file: {store.path}")
-        if rows:
-            console.print(table)
-        else:
-            console.print("no checkpoints yet")
+        rows = [
+            (cp.job, cp.customer_id, cp.stream, _show_cursor(cp.stream, cp.cursor),
+             str(cp.records), cp.updated_at, cp.format or "-")
+            for cp in store.list()
+        ]  # fmt: skip
+        path = store.path
+    console = Console()
+    if not console.is_terminal:
+        typer.echo(f"# state file: {path}")
+        typer.echo("\t".join(columns))
+        for row in rows:
+            typer.echo("\t".join(row))
+        return
+    console.print(f"state file: {path}")
+    if not rows:
+        console.print("no checkpoints yet")
+        return
+    table = Table(*columns)
+    for row in rows:
+        table.add_row(*row)
+    console.print(table)
+
+
+def _show_cursor(stream: str, cursor: str | None) -> str:
+    """An alerts cursor is JSON with a boundary set; show its time and whether a scan is open."""
+    if cursor is None:
+        return "-"
+    if stream != "alerts":
+        return cursor
+    try:
+        loaded = AlertCursor.loads(cursor)
+    except CursorFormatError:
+        return cursor
+    return f"since {loaded.since or '-'}" + (" (scan open)" if loaded.scan else "")
 
 
 @state_app.command("reset")

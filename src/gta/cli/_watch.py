@@ -98,13 +98,18 @@ def watch(
     # SDK's own fresh-token retry is not token expiry.
     from gta.errors import ApiConnectionError, RateLimitError, ServerError
 
-    state = WatchState(cursor=since) if since is not None else _baseline(client)
-    log.debug("watching changes after %s", state.cursor)
+    state = WatchState(cursor=since)
+    ready = since is not None  # else the first successful pass is the baseline
     started = monotonic()
     while True:
         problem: str | None = None
         try:
-            _poll(client, state, where, emit, count)
+            if ready:
+                _poll(client, state, where, emit, count)
+            else:
+                _baseline(client, state)
+                ready = True
+                log.debug("watching changes after %s", state.cursor)
         except (ApiConnectionError, ServerError, RateLimitError) as exc:
             problem = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
             log.warning("poll failed, will retry: %s", problem)
@@ -119,14 +124,12 @@ def watch(
         sleep(max(pause, 0.0))
 
 
-def _baseline(client: Client) -> WatchState:
-    """A state that has seen every current alert version (one pass: alerts are the fewest
+def _baseline(client: Client, state: WatchState) -> None:
+    """See every current alert version without reporting it (one pass: alerts are the fewest
     objects), so only what changes from now on is reported."""
-    state = WatchState()
     for alert in client.alerts.list(size=PAGE_SIZE).raw():
         state.accept(alert)
     state.prune()
-    return state
 
 
 def _poll(

@@ -93,6 +93,17 @@ def _status(alert: ApiObject) -> tuple[int, str] | None:
     return _STATUS.get(value.lower(), (99, value))
 
 
+def _combined_status(alerts: list[ApiObject]) -> tuple[int, str]:
+    """The status of a detection or event: that of its most open alert (New, then In Progress,
+    then Resolved); 0 Unknown when it has no alert we know."""
+    statuses = [s for s in (_status(a) for a in alerts) if s is not None]
+    for wanted in (1, 2, 99, 4):
+        for status in statuses:
+            if status[0] == wanted:
+                return status
+    return 0, "Unknown"
+
+
 def _activity(created: Any, modified: Any, closed: bool = False) -> int:
     if closed:
         return 3
@@ -239,7 +250,7 @@ class OcsfFormat:
         intel = ctx.threat_intel(intel_id) if isinstance(intel_id, str) else None
         detected, modified = detection.get("detectedAt"), detection.get("modifiedAt")
         risk = _max_risk(alerts) or (intel.get("severity") if intel else None)
-        status = _status(alerts[0]) if len(alerts) == 1 else None
+        status = _combined_status(alerts)
         title = (_text(intel.get("title")) if intel else None) or f"Threat detection {did}"
         rec = _finding(
             "threat-detections",
@@ -262,8 +273,8 @@ class OcsfFormat:
                 "modified_time": epoch_ms(modified),
             },
             device=_device(detection.get("affectedAssetId"), ctx),
-            status_id=status[0] if status else None,
-            status=status[1] if status else None,
+            status_id=status[0],
+            status=status[1],
             message=title,
             unmapped=_clean({"alertIds": alert_ids}),
             **_confidence(detection.get("confidence")),
@@ -302,6 +313,8 @@ class OcsfFormat:
                 "modified_time": epoch_ms(modified),
             },
             device=_device(event.get("affectedAssetId"), ctx),
+            status_id=_combined_status(alerts)[0],
+            status=_combined_status(alerts)[1],
             message=_text(event.get("subtitle")) or title,
             unmapped=_clean(
                 {

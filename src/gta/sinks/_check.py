@@ -46,13 +46,8 @@ def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
 
 
 def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._splunk_hec import (
-        EVENT_PATH,
-        HEALTH_PATH,
-        TOKEN_ENV,
-        parse_hec_url,
-        tls_verify,
-    )
+    from gta.sinks._hec_config import TOKEN_ENV, parse_hec_url, tls_verify
+    from gta.sinks._splunk_hec import EVENT_PATH, HEALTH_PATH
 
     config, token = parse_hec_url(url, options)
     checks: list[Check] = []

@@ -158,6 +158,10 @@ def parse_syslog_url(url: str, options: Mapping[str, Any]) -> SyslogConfig:
     max_bytes = _positive(settings.get("max_message_bytes", default_max), "max_message_bytes", int)
     if max_bytes < 480:
         raise SinkConfigError("syslog max_message_bytes must be at least 480 (RFC 5424 §6.1)")
+    if transport == "udp" and max_bytes > 65507:
+        raise SinkConfigError(
+            "syslog max_message_bytes over UDP cannot exceed 65507 (one datagram)"
+        )
     return SyslogConfig(
         transport=transport,
         host=parts.hostname,
@@ -370,7 +374,8 @@ class SyslogSink:
             raise
         self.connections += 1
         self._sock = sock
-        self._sent = 0  # a new connection: everything since the last flush goes again
+        if self.config.transport != "udp":
+            self._sent = 0  # a new stream: everything since the last flush goes again
 
     def _disconnect(self) -> None:
         if self._sock is not None:

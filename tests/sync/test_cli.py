@@ -1,0 +1,161 @@
+"""The sync commands as a user meets them: one-line errors, exit codes, state commands."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from gta.cli import main
+from gta.emulator import RunningEmulator
+from gta.sync import CheckpointStore
+
+
+def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, str]:
+    try:
+        main(argv)
+        code = 0
+    except SystemExit as exc:
+        code = int(exc.code or 0)
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+@pytest.mark.parametrize(
+    ("argv", "code", "message"),
+    [
+        (["export", "events"], 2, "give exactly one of --output"),
+        (
+            ["export", "things", "--output", "-"],
+            2,
+            "unknown stream 'things'; choose one of: events",
+        ),
+        (["export", "events", "--output", "-", "--format", "xml"], 2, "unknown format 'xml'"),
+        (["export", "events", "--output", "-"], 1, "SECUREX_CLIENT_ID"),
+        (["sync", "--config", "/nonexistent/gta.toml"], 2, "no such file"),
+        (["sync", "--config", "x.toml", "--once", "--every", "5m"], 2, "not both"),
+        (
+            ["state", "set", "--stream", "alerts", "--cursor", "yesterday"],
+            2,
+            "not an RFC 3339 time",
+        ),
+        (["state", "set", "--stream", "events", "--cursor", "5"], 2, "give --job and --customer"),
+    ],
+)
+def test_user_errors_are_one_line(
+    argv: list[str], code: int, message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    got, out, err = run(argv, capsys)
+    assert got == code
+    assert err.count("\n") == 1 and err.startswith("error: ") and message in err, err
+    assert "Traceback" not in err and out == ""
+
+
+def test_unwritable_output_fails_before_any_request(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("SECUREX_CLIENT_ID", "x")
+    monkeypatch.setenv("SECUREX_CLIENT_PASSWORD", "pw-secret")
+    monkeypatch.setenv("SECUREX_VISIBILITY_HOST_NAME", "http://127.0.0.1:9")
+    monkeypatch.setenv("GTA_CUSTOMER_ID", "CTA000000001")
+    code, _, err = run(["export", "events", "--output", str(tmp_path / "no" / "x.jsonl")], capsys)
+    assert code == 2 and "does not exist" in err and "pw-secret" not in err
+
+
+def test_corrupt_state_file_is_one_line_and_untouched(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "state.db"
+    state.write_bytes(b"garbage" * 100)
+    code, _, err = run(["state", "show", "--state", str(state)], capsys)
+    assert code == 1 and "not a gta state file" in err and err.count("\n") == 1
+    assert state.read_bytes() == b"garbage" * 100
+
+
+def test_state_show_set_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    state = tmp_path / "state.db"
+    with (
+        CheckpointStore(state) as store,
+        store.lease("export:annotation:-", "CTA000000001", "events") as lease,
+    ):
+        lease.commit("4242", added=3, format="annotation", sink="-")
+    code, out, _ = run(["state", "show", "--state", str(state)], capsys)
+    assert code == 0 and "4242" in out and "events" in out
+    code, out, _ = run(
+        ["state", "set", "--state", str(state), "--stream", "events", "--cursor", "99"], capsys
+    )
+    assert code == 0 and "cursor set" in out
+    assert (
+        CheckpointStore(state).get("export:annotation:-", "CTA000000001", "events").cursor == "99"
+    )  # type: ignore[union-attr]
+    argv = ["state", "set", "--state", str(state), "--stream", "alerts"]
+    argv += ["--cursor", "2026-01-01T00:00:00Z", "--job", "j", "--customer", "CTA000000001"]
+    assert run(argv, capsys)[0] == 0
+    code, out, _ = run(["state", "show", "--state", str(state)], capsys)
+    assert "since 2026-01-01T00:00:00.000Z" in out
+    code, out, _ = run(["state", "reset", "--state", str(state), "--stream", "events"], capsys)
+    assert code == 0 and "removed 1" in out
+    assert [cp.stream for cp in CheckpointStore(state).list()] == ["alerts"]
+
+
+def test_export_to_stdout_and_a_concurrent_run_is_refused(
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    for name, value in emulator.env().items():
+        monkeypatch.setenv(name, value)
+    state = tmp_path / "state.db"
+    store = CheckpointStore(state)
+    with store.lease("export:nested:-", emulator.customer_id, "alerts"):
+        code, out, err = run(
+            ["export", "alerts", "--output", "-", "--format", "nested", "--state", str(state)],
+            capsys,
+        )
+    assert code == 1 and "is being synced by pid" in err and out == ""
+    code, out, err = run(
+        ["export", "alerts", "--output", "-", "--format", "nested", "--state", str(state)], capsys
+    )
+    assert (
+        code == 0
+        and out.count("\n") > 10
+        and all(line.startswith("{") for line in out.splitlines())
+    )
+    assert "alerts: " in err  # progress and summary go to stderr, never into the data
+
+
+def test_sync_once_from_a_config_file(
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_PW", emulator.client_password)
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        f"""
+state = "{tmp_path / "state.db"}"
+[tenants.emu]
+client_id = "{emulator.client_id}"
+client_password = "env:DEMO_PW"
+visibility_host = "{emulator.url}"
+api_url = "{emulator.url}"
+app_url = "{emulator.url}"
+[jobs.alerts-file]
+tenant = "emu"
+streams = ["alerts", "threat-detections"]
+format = "nested"
+sink = "jsonl:{tmp_path / "out.jsonl"}"
+"""
+    )
+    code, _, err = run(["sync", "--config", str(config), "--once", "--quiet"], capsys)
+    assert code == 0, err
+    lines = (tmp_path / "out.jsonl").read_text().splitlines()
+    assert lines and emulator.client_password not in (tmp_path / "state.db").read_bytes().decode(
+        "latin-1"
+    )
+    stored = {cp.stream: cp.job for cp in CheckpointStore(tmp_path / "state.db").list()}
+    assert stored == {"alerts": "alerts-file", "threat-detections": "alerts-file"}
+    code, _, _ = run(["sync", "--config", str(config), "--once", "--quiet"], capsys)
+    assert code == 0 and (tmp_path / "out.jsonl").read_text().splitlines() == lines  # nothing new

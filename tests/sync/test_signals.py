@@ -1,0 +1,57 @@
+"""SIGTERM/SIGINT make ``gta sync`` finish the page in flight, commit it and exit 0."""
+
+from __future__ import annotations
+
+import os
+import signal
+import sqlite3
+import subprocess
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import pytest
+
+from gta.emulator import RunningEmulator
+
+
+@pytest.mark.parametrize("sig", [signal.SIGTERM, signal.SIGINT])
+def test_signal_commits_the_page_in_flight_and_exits_0(
+    make_emulator: Any, tmp_path: Path, sig: int
+) -> None:
+    emu: RunningEmulator = make_emulator(seed=2, events=20_000, flows_per_event=0.0)
+    httpx.put(f"{emu.url}/_emulator/faults", json={"latency_ms": 30}).raise_for_status()
+    out, state = tmp_path / "out.jsonl", tmp_path / "state.db"
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        f'state = "{state}"\n[tenants.t]\nclient_id = "env:SECUREX_CLIENT_ID"\n'
+        f'client_password = "env:SECUREX_CLIENT_PASSWORD"\nvisibility_host = "{emu.url}"\n'
+        f'api_url = "{emu.url}"\napp_url = "{emu.url}"\n'
+        f'[jobs.j]\ntenant = "t"\nstreams = ["events"]\nsink = "{out}"\npage_size = 200\n'
+    )
+    cmd = [
+        sys.executable,
+        "-c",
+        "from gta.cli import main; main()",
+        "sync",
+        "--config",
+        str(config),
+        "--every",
+        "1h",
+        "--quiet",
+    ]
+    proc = subprocess.Popen(cmd, env={**os.environ, **emu.env()}, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not (out.exists() and out.stat().st_size > 0) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    proc.send_signal(sig)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    lines = out.read_bytes().splitlines()
+    with sqlite3.connect(state) as conn:
+        committed = conn.execute("SELECT records FROM checkpoints").fetchone()[0]
+        leases = conn.execute("SELECT count(*) FROM leases").fetchone()[0]
+    assert committed == len(lines) and 0 < len(lines) < 20_000  # stopped early, nothing uncommitted
+    assert leases == 0  # released on the way out
