@@ -8,7 +8,7 @@ import json
 from datetime import datetime
 
 import httpx
-from tests.cli.conftest import Gta, sdk
+from tests.cli.helpers import Gta, sdk
 
 from gta.cli._render import ALERT_COLUMNS
 from gta.emulator import RunningEmulator
@@ -18,17 +18,19 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def test_auth_check_reports_region_customer_and_lifetime(gta: Gta, emu: RunningEmulator) -> None:
-    run = gta("auth", "check", env=emu.env())
+def test_auth_check_reports_region_customer_and_lifetime(
+    gta: Gta, emulator: RunningEmulator
+) -> None:
+    run = gta("auth", "check", env=emulator.env())
     assert run.code == 0, run.both
-    assert emu.customer_id in run.out
+    assert emulator.customer_id in run.out
     assert "600 s" in run.out
-    assert f"custom ({emu.url.removeprefix('http://')})" in run.out
-    assert emu.client_password not in run.both
+    assert f"custom ({emulator.url.removeprefix('http://')})" in run.out
+    assert emulator.client_password not in run.both
 
 
-def test_auth_check_with_a_bad_credential_is_one_line(gta: Gta, emu: RunningEmulator) -> None:
-    env = {**emu.env(), "SECUREX_CLIENT_PASSWORD": "wrong-password-1234"}
+def test_auth_check_with_a_bad_credential_is_one_line(gta: Gta, emulator: RunningEmulator) -> None:
+    env = {**emulator.env(), "SECUREX_CLIENT_PASSWORD": "wrong-password-1234"}
     run = gta("auth", "check", env=env)
     assert run.code == 1
     assert run.out == ""
@@ -42,15 +44,15 @@ def test_missing_settings_are_a_usage_error(gta: Gta) -> None:
     assert run.err.startswith("error: missing client id (SECUREX_CLIENT_ID)")
 
 
-def test_list_formats_share_the_stable_columns(gta: Gta, emu: RunningEmulator) -> None:
+def test_list_formats_share_the_stable_columns(gta: Gta, emulator: RunningEmulator) -> None:
     as_json = json.loads(
-        gta("alerts", "list", "--format", "json", "--limit", "7", env=emu.env()).out
+        gta("alerts", "list", "--format", "json", "--limit", "7", env=emulator.env()).out
     )
-    lines = gta("alerts", "list", "--format", "jsonl", "--limit", "7", env=emu.env()).out
+    lines = gta("alerts", "list", "--format", "jsonl", "--limit", "7", env=emulator.env()).out
     as_jsonl = [json.loads(line) for line in lines.splitlines()]
     as_csv = list(
         csv.DictReader(
-            io.StringIO(gta("alerts", "list", "-f", "csv", "--limit", "7", env=emu.env()).out)
+            io.StringIO(gta("alerts", "list", "-f", "csv", "--limit", "7", env=emulator.env()).out)
         )
     )
     assert len(as_json) == len(as_jsonl) == len(as_csv) == 7
@@ -62,16 +64,16 @@ def test_list_formats_share_the_stable_columns(gta: Gta, emu: RunningEmulator) -
     )
 
 
-def test_table_fits_80_columns(gta: Gta, emu: RunningEmulator) -> None:
-    run = gta("alerts", "list", "--limit", "20", env=emu.env())
+def test_table_fits_80_columns(gta: Gta, emulator: RunningEmulator) -> None:
+    run = gta("alerts", "list", "--limit", "20", env=emulator.env())
     assert run.code == 0, run.both
     lines = run.out.splitlines()
     assert max(len(line) for line in lines) <= 80
     assert "20 alert(s) (limit reached" in run.out
 
 
-def test_client_side_filters_match_a_full_listing(gta: Gta, emu: RunningEmulator) -> None:
-    with sdk(emu) as client:
+def test_client_side_filters_match_a_full_listing(gta: Gta, emulator: RunningEmulator) -> None:
+    with sdk(emulator) as client:
         everything = list(client.alerts.list().raw())
     expected = {
         a["id"]
@@ -81,7 +83,7 @@ def test_client_side_filters_match_a_full_listing(gta: Gta, emu: RunningEmulator
     assert expected  # the seeded data has some
     run = gta(
         "alerts", "list", "--risk", "high", "--risk", "Low", "--status", "New",
-        "--limit", "0", "-f", "jsonl", env=emu.env(),
+        "--limit", "0", "-f", "jsonl", env=emulator.env(),
     )  # fmt: skip
     got = [json.loads(line) for line in run.out.splitlines()]
     assert {row["id"] for row in got} == expected
@@ -96,31 +98,31 @@ def test_client_side_filters_match_a_full_listing(gta: Gta, emu: RunningEmulator
         "3",
         "-f",
         "jsonl",
-        env=emu.env(),
+        env=emulator.env(),
     )
     assert len(limited.out.splitlines()) == 3
 
 
-def test_time_filters_and_sort_go_to_the_api(gta: Gta, emu: RunningEmulator) -> None:
-    with sdk(emu) as client:
+def test_time_filters_and_sort_go_to_the_api(gta: Gta, emulator: RunningEmulator) -> None:
+    with sdk(emulator) as client:
         times = sorted(a["triggeredAt"] for a in client.alerts.list().raw())
     middle = times[len(times) // 2]
     run = gta(
         "alerts", "list", "--triggered-after", middle, "--sort", "triggeredAt:asc",
-        "--limit", "0", "-f", "json", env=emu.env(),
+        "--limit", "0", "-f", "json", env=emulator.env(),
     )  # fmt: skip
     rows = json.loads(run.out)
     assert rows and all(_instant(r["triggeredAt"]) > _instant(middle) for r in rows)
     assert [r["triggeredAt"] for r in rows] == sorted(r["triggeredAt"] for r in rows)
-    bad = gta("alerts", "list", "--modified-after", "last tuesday", env=emu.env())
+    bad = gta("alerts", "list", "--modified-after", "last tuesday", env=emulator.env())
     assert bad.code == 2 and bad.err.startswith("error: invalid time 'last tuesday'")
-    bad_risk = gta("alerts", "list", "--risk", "Severe", env=emu.env())
+    bad_risk = gta("alerts", "list", "--risk", "Severe", env=emulator.env())
     assert bad_risk.code == 2
     assert bad_risk.err == "error: invalid risk 'Severe': choose from Critical, High, Medium, Low\n"
 
 
-def test_show_finds_the_detections_of_the_alert(gta: Gta, emu: RunningEmulator) -> None:
-    with sdk(emu) as client:
+def test_show_finds_the_detections_of_the_alert(gta: Gta, emulator: RunningEmulator) -> None:
+    with sdk(emulator) as client:
         alert_id = next(iter(client.alerts.list(size=5).raw()))["id"]
         td_ids = [td["id"] for td in client.threat_detections.list().raw()]
         expected = {
@@ -128,7 +130,7 @@ def test_show_finds_the_detections_of_the_alert(gta: Gta, emu: RunningEmulator) 
             for td in client.threat_detections.search_with_alert_ids(td_ids).raw()
             if alert_id in td["alertIds"]
         }
-    run = gta("alerts", "show", alert_id, "--format", "json", "--events", "3", env=emu.env())
+    run = gta("alerts", "show", alert_id, "--format", "json", "--events", "3", env=emulator.env())
     assert run.code == 0, run.both
     shown = json.loads(run.out)
     assert shown["alert"]["id"] == alert_id
@@ -141,7 +143,7 @@ def test_show_finds_the_detections_of_the_alert(gta: Gta, emu: RunningEmulator) 
     stamps = [e["detectedAt"] for e in shown["events"]]
     assert stamps == sorted(stamps, reverse=True)
 
-    table = gta("alerts", "show", alert_id[:10], env=emu.env())  # a unique prefix works too
+    table = gta("alerts", "show", alert_id[:10], env=emulator.env())  # a unique prefix works too
     assert table.code == 0, table.both
     assert (
         alert_id in table.out
@@ -150,7 +152,7 @@ def test_show_finds_the_detections_of_the_alert(gta: Gta, emu: RunningEmulator) 
     )
 
 
-def test_show_of_a_removed_alert_is_a_clear_line(gta: Gta, fresh_emu: RunningEmulator) -> None:
+def test_show_of_a_removed_alert_is_a_clear_line(gta: Gta, fresh_emulator: RunningEmulator) -> None:
     with sdk(fresh_emu) as client:
         alert_id = next(iter(client.alerts.list(size=1).raw()))["id"]
     answer = httpx.post(f"{fresh_emu.url}/_emulator/clock", json={"advance_days": 60})

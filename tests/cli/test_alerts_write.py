@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from tests.cli.conftest import Gta, sdk
+from tests.cli.helpers import Gta, sdk
 
 from gta.emulator import RunningEmulator
 

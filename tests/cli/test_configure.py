@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import logging
 import stat
 import tomllib
 
-from tests.cli.conftest import Gta, config_file
+import pytest
+from tests.cli.helpers import Gta, config_file
 
 PASSWORD = "correct-horse-battery-staple-9xyz"
 
@@ -90,3 +92,34 @@ def test_unknown_profile_is_one_line(gta: Gta) -> None:
     assert run.err.count("\n") == 1 and "profile 'ghost' not found" in run.err
     env_profile = gta("configure", "show", env={"GTA_PROFILE": "ghost"})
     assert env_profile.code == 2 and "ghost" in env_profile.err
+
+
+def test_no_answers_save_nothing(gta: Gta) -> None:
+    run = gta("configure", input="")
+    assert run.code == 2
+    assert run.err == (
+        "error: no answer given: nothing was saved (use the flags with --no-input in scripts)\n"
+    )
+    assert not config_file().exists()
+
+
+def test_a_file_readable_by_others_is_warned_about(
+    gta: Gta, caplog: pytest.LogCaptureFixture
+) -> None:
+    flags = (
+        "--no-input",
+        "--client-id",
+        "c",
+        "--client-password",
+        PASSWORD,
+        "--securex-host",
+        "NA",
+    )
+    assert gta("configure", *flags).code == 0
+    config_file().chmod(0o644)
+    with caplog.at_level(logging.WARNING, logger="gta.cli._profile"):
+        shown = gta("configure", "show")
+    assert shown.code == 0
+    assert any("readable by others" in r.getMessage() for r in caplog.records)
+    assert gta("configure", *flags).code == 0  # saving again makes it private again
+    assert stat.S_IMODE(config_file().stat().st_mode) == 0o600

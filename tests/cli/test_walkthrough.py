@@ -10,7 +10,7 @@ import sys
 from pathlib import Path
 
 import pytest
-from tests.cli.conftest import sdk
+from tests.cli.helpers import sdk
 
 from gta.emulator import RunningEmulator
 

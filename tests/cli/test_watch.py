@@ -106,6 +106,7 @@ def test_reports_each_new_or_changed_version_once_after_a_baseline() -> None:
             where=AlertFilter(),
             interval=30,
             count=2,
+            duration=30,  # a safety net: a bug must fail the test, not hang it
             sleep=_steps(change_b, lambda: None, add_c),
         )
     assert seen == [
@@ -132,6 +133,7 @@ def test_filters_apply_to_reported_versions() -> None:
             where=AlertFilter(risks=frozenset({"High"})),
             interval=1,
             count=1,
+            duration=30,  # a safety net: a bug must fail the test, not hang it
             sleep=_steps(add_two),
         )
     assert seen == ["high"]
@@ -154,7 +156,8 @@ def test_transient_errors_are_logged_and_polling_goes_on(caplog: pytest.LogCaptu
             where=AlertFilter(),
             interval=1,
             count=1,
-            sleep=_steps(fail_then_add),
+            duration=30,  # a safety net: a bug must fail the test, not hang it
+            sleep=_steps(lambda: None, fail_then_add),
             on_poll=lambda state, problem: problems.append(problem),
         )
     assert seen == ["n"]

@@ -12,7 +12,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cli.conftest import run_process, sdk
+from tests.cli.helpers import run_process, sdk
 
 from gta.emulator import RunningEmulator
 

@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 import pytest
-from tests.cli.conftest import Gta
+from tests.cli.helpers import Gta
 
 from gta import Client
 from gta.cli._alert_ops import AlertFilter

@@ -154,3 +154,17 @@ def test_any_text_round_trips(title: str, subtitle: str, owner: str) -> None:
     assert event.extension["msg"] == subtitle
     assert event.extension["duser"] == owner
     assert event.extension["externalId"] == row["recordId"]
+
+
+def test_nested_event_takes_the_highest_risk_of_its_alerts() -> None:
+    nested = {
+        "recordId": "n" * 32,
+        "stream": "events",
+        "threatDetections": [
+            {"alerts": [{"risk": "Low"}, {"risk": "High"}]},
+            {"alerts": [{"risk": "Medium"}, {"risk": None}]},
+            {"alerts": []},
+        ],
+    }
+    assert severity(nested) == 8
+    assert severity({"threatDetections": [{"alerts": [{"risk": "Bogus"}]}]}) == 0

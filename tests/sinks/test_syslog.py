@@ -195,3 +195,8 @@ def test_header_fields_are_printable_ascii_without_spaces() -> None:
     assert fields[3] == b"GTA" + b"x" * 45  # APP-NAME is at most 48 characters
     assert fields[5] == b"threat-detections"
     assert _sink("syslog+tcp://h:514").message({}).split(b" ")[5] == b"-"  # no stream: NILVALUE
+
+
+def test_nested_event_severity_comes_from_its_alerts() -> None:
+    nested = {"threatDetections": [{"alerts": [{"risk": "Medium"}, {"risk": "Critical"}]}]}
+    assert syslog_severity(nested) == 2

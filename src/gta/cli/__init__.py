@@ -5,7 +5,8 @@ from __future__ import annotations
 import sys
 import traceback
 
-import click
+import typer
+from typer.exceptions import TyperException
 
 from gta.cli._app import app
 from gta.cli._errors import CommandError, UsageError
@@ -20,15 +21,22 @@ def main(argv: list[str] | None = None) -> None:
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
-        app(args=args, prog_name="gta", standalone_mode=False)
-    except click.exceptions.Exit as exc:
+        # Without standalone mode click returns (not raises) the code of ``typer.Exit(n)``.
+        result = app(args=args, prog_name="gta", standalone_mode=False)
+        if isinstance(result, int) and result:
+            sys.exit(result)
+    except typer.Exit as exc:
         sys.exit(exc.exit_code)
-    except click.exceptions.Abort:
+    except typer.Abort:
         sys.stderr.write("Aborted.\n")
         sys.exit(1)
-    except click.ClickException as exc:
-        exc.show()
-        sys.exit(exc.exit_code)
+    except TyperException as exc:  # click's usage errors (typer vendors click since 0.29)
+        show = getattr(exc, "show", None)
+        if callable(show):
+            show()
+        else:
+            sys.stderr.write(f"error: {exc}\n")
+        sys.exit(getattr(exc, "exit_code", 2))
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)

@@ -26,12 +26,14 @@ app = typer.Typer(help="Check credentials and endpoints.", no_args_is_help=True)
 class _LifetimeProbe:
     """Remembers ``expires_in`` of the token endpoint's successful answer."""
 
-    def __init__(self, token_path: str) -> None:
-        self.token_path = token_path
+    def __init__(self) -> None:
+        self.token_url: str | None = None  # set once the client has built it
         self.expires_in: float | None = None
 
     def __call__(self, response: httpx.Response) -> None:
-        if response.request.url.path != self.token_path or not response.is_success:
+        if not response.is_success or self.token_url is None:
+            return
+        if str(response.request.url.copy_with(query=None)) != self.token_url:
             return
         response.read()
         try:
@@ -56,10 +58,12 @@ def check(
     ] = None,
 ) -> None:
     """Get a token and the customer id; print region, customer id and token lifetime."""
-    probe = _LifetimeProbe("/iroh/oauth2/token")
+    probe = _LifetimeProbe()
     http = httpx.Client(event_hooks={"response": [probe]})
     try:
-        with make_client(profile, http_client=http) as client:
+        # Few retries: a check should answer in seconds, not wait out a long outage.
+        with make_client(profile, http_client=http, max_retries=2) as client:
+            probe.token_url = client.token_url
             client.auth.token()  # raises AuthenticationError for a bad credential
             customer = client.customer_id
             region = region_of(client.securex_host)

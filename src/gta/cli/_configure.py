@@ -89,7 +89,13 @@ def run_configure(name: str, given: Settings, *, prompt: bool) -> None:
     saved = load_profiles(path).get(name, Settings())
     merged = replace(saved, **given.as_dict())
     if prompt:
-        merged = _ask(merged, given)
+        try:
+            merged = _ask(merged, given)
+        except typer.Abort:  # end of input (nothing piped in) or Ctrl-C: nothing is saved
+            typer.echo()  # end the unanswered prompt's line
+            raise UsageError(
+                "no answer given: nothing was saved (use the flags with --no-input in scripts)"
+            ) from None
     merged = _validated(merged)
     save_profile(path, name, merged)
     Console().print(f"Saved profile [bold]{name}[/] to {path} (mode 0600).")

@@ -90,10 +90,30 @@ def epoch_millis(value: Any) -> int | None:
     return None
 
 
+_RISK_RANK = {"critical": 4, "high": 3, "medium": 2, "low": 1}
+
+
+def record_risk(record: Mapping[str, Any]) -> str | None:
+    """The alert risk a record carries: ``risk`` at the top (annotation rows, alerts), else the
+    highest risk among the alerts of a nested event's ``threatDetections``."""
+    risk = record.get("risk")
+    if isinstance(risk, str) and risk:
+        return risk
+    ranked: list[str] = []
+    for detection in record.get("threatDetections") or []:
+        if not isinstance(detection, Mapping):
+            continue
+        for alert in detection.get("alerts") or []:
+            value = alert.get("risk") if isinstance(alert, Mapping) else None
+            if isinstance(value, str) and value.lower() in _RISK_RANK:
+                ranked.append(value)
+    return max(ranked, key=lambda r: _RISK_RANK[r.lower()]) if ranked else None
+
+
 def severity(record: Mapping[str, Any]) -> int:
     """CEF severity 0-10 from the alert risk (Critical 10, High 8, Medium 5, Low 3) or an OCSF
     ``severity_id``; 0 when neither is known."""
-    risk = record.get("risk")
+    risk = record_risk(record)
     if isinstance(risk, str) and risk.lower() in _RISK_SEVERITY:
         return _RISK_SEVERITY[risk.lower()]
     severity_id = record.get("severity_id")

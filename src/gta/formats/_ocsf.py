@@ -149,7 +149,7 @@ def _metadata(rid: str, ctx: FormatContext, modified: int | None = None) -> dict
     return _clean(
         {
             "version": OCSF_VERSION,
-            "product": PRODUCT,
+            "product": dict(PRODUCT),  # a copy: records may be mutated downstream
             "uid": rid,
             "logged_time": epoch_ms(ctx.index_time),
             "modified_time": modified,

@@ -33,7 +33,8 @@ def open_sink(url: str, **options: Any) -> Sink:
     except KeyError:
         valid = ", ".join(f"{s}:" if s == "jsonl" else f"{s}://" for s in _SCHEMES)
         raise SinkConfigError(
-            f"unknown sink scheme {scheme!r} in {redact_url(url)!r}; use '-', a file path, or one of: {valid}"
+            f"unknown sink scheme {scheme!r} in {redact_url(url)!r}; "
+            f"use '-', a file path, or one of: {valid}"
         ) from None
     module_name, attribute = target.split(":")
     factory: SinkFactory = getattr(importlib.import_module(module_name), attribute)
@@ -65,4 +66,6 @@ def redact_url(url: str) -> str:
         (k, "***" if any(w in k.lower() for w in ("token", "password", "secret", "key")) else v)
         for k, v in parse_qsl(parts.query, keep_blank_values=True)
     ]
-    return urlunsplit((parts.scheme, netloc, parts.path, urlencode(query, safe="*"), parts.fragment))
+    return urlunsplit(
+        (parts.scheme, netloc, parts.path, urlencode(query, safe="*"), parts.fragment)
+    )

@@ -34,7 +34,7 @@ from urllib.parse import parse_qsl, urlsplit
 import orjson
 
 from gta._version import __version__
-from gta.formats._cef import encode_cef
+from gta.formats._cef import encode_cef, record_risk
 from gta.sinks._base import Record, SinkConfigError, SinkError
 
 log = logging.getLogger("gta.sinks.syslog")
@@ -182,7 +182,7 @@ def parse_syslog_url(url: str, options: Mapping[str, Any]) -> SyslogConfig:
 
 def syslog_severity(record: Mapping[str, Any]) -> int:
     """RFC 5424 severity from the alert risk (or an OCSF ``severity_id``); 6 (info) otherwise."""
-    risk = record.get("risk")
+    risk = record_risk(record)
     if isinstance(risk, str) and risk.lower() in _RISK_SEVERITY:
         return _RISK_SEVERITY[risk.lower()]
     severity_id = record.get("severity_id")
