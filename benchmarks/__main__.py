@@ -98,6 +98,11 @@ def _parser() -> argparse.ArgumentParser:
     profile.add_argument("--events", type=int, default=10_000, help="backlog size (default 10000)")
     profile.add_argument("--latency-ms", type=int, default=0, help="latency added (default 0)")
     profile.add_argument("--top", type=int, default=25, help="functions listed (default 25)")
+    profile.add_argument(
+        "--cpu",
+        action="store_true",
+        help="on-CPU samples of all threads (default: main thread, idle included)",
+    )
     profile.add_argument("--out-dir", type=Path, default=DEFAULT.out_dir, help="work files")
     profile.add_argument("--data-dir", type=Path, default=DEFAULT.data_dir, help="databases")
     for sub in (run, commands.add_parser("report", help="rewrite the report from saved results")):
@@ -140,7 +145,7 @@ def _profile(args: argparse.Namespace) -> int:
         return 2
     config = BenchConfig(sizes=(args.events,), out_dir=args.out_dir, data_dir=args.data_dir)
     try:
-        print(profile_gta(config, args.events, args.latency_ms, args.top, _log))
+        print(profile_gta(config, args.events, args.latency_ms, args.top, _log, cpu_only=args.cpu))
     except (ProfilerMissingError, ServerError, RuntimeError, OSError) as exc:
         _log(f"error: {exc}")
         return 1
@@ -156,7 +161,11 @@ def main(argv: list[str] | None = None) -> int:
         if not results_path.exists():
             _log(f"error: no results at {results_path}; run `python -m benchmarks run` first")
             return 1
-        results = BenchResults.load(results_path)
+        try:
+            results = BenchResults.load(results_path)
+        except (ValueError, TypeError, KeyError) as exc:
+            _log(f"error: {results_path} is not a results file of this harness ({exc})")
+            return 1
     else:
         for name in ("latency_ms", "latency_samples", "concurrency", "timeout", "repeat"):
             if getattr(args, name) < (0 if name == "latency_ms" else 1):
@@ -184,7 +193,7 @@ def main(argv: list[str] | None = None) -> int:
             return 1
     write_report(results, args.report, args.chart)
     _log(f"wrote {args.report} and {args.chart}")
-    return 0
+    return 1 if results.failures else 0
 
 
 if __name__ == "__main__":

@@ -24,6 +24,7 @@ def draw_chart(results: BenchResults, path: Path) -> None:
     latency added; the x axis is the backlog size (log scale)."""
     figure, (rate_ax, rss_ax) = plt.subplots(1, 2, figsize=(12, 4.8))
     latencies = [0] + ([results.added_latency_ms] if results.added_latency_ms else [])
+    all_rss: list[float] = []
     for scenario in SCENARIOS:
         for latency in latencies:
             rates: list[tuple[int, float]] = []
@@ -41,6 +42,7 @@ def draw_chart(results: BenchResults, path: Path) -> None:
                 "marker": "o" if latency == 0 else "s",
                 "label": _label(scenario, latency),
             }
+            all_rss.extend(mib for _, mib in memory)
             if rates:
                 rate_ax.plot(*zip(*rates, strict=True), **style)
                 rss_ax.plot(*zip(*memory, strict=True), **style)
@@ -51,8 +53,14 @@ def draw_chart(results: BenchResults, path: Path) -> None:
     for ax in (rate_ax, rss_ax):
         ax.set_xscale("log")
         ax.set_xlabel("backlog (events)")
-        ax.set_ylim(bottom=0)
         ax.grid(True, which="both", alpha=0.3)
+    rate_ax.set_ylim(bottom=0)
+    low, high = min(all_rss, default=1.0), max(all_rss, default=1.0)
+    if low > 0 and high / low > 10:  # a client that holds the backlog dwarfs the others
+        rss_ax.set_yscale("log")
+        rss_ax.set_ylabel("peak RSS, MiB, log scale (lower is better)")
+    else:
+        rss_ax.set_ylim(bottom=0)
     handles, labels = rate_ax.get_legend_handles_labels()
     if handles:
         figure.legend(handles, labels, loc="lower center", ncol=3, frameon=False)

@@ -90,6 +90,8 @@ class BenchResults:
     concurrency: int
     repeat: int = 1
     sizes: list[SizeResult] = field(default_factory=list)
+    failures: list[str] = field(default_factory=list)
+    """Backlog sizes that could not be measured at all (the emulator did not start...)."""
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)

@@ -131,3 +131,25 @@ def test_a_bad_size_is_one_clear_line(tmp_path: Path) -> None:
     assert "'lots' is not a backlog size" in done.stderr
     assert "Traceback" not in done.stderr
     assert not (tmp_path / "docs").exists()
+
+
+def test_profile_summary_reads_py_spy_stacks(monkeypatch: pytest.MonkeyPatch) -> None:
+    monkeypatch.syspath_prepend(str(ROOT))
+    from benchmarks._profile import all_threads, main_thread, render_profile, summarise
+
+    src = ROOT / "src" / "gta"
+    raw = [
+        # the main thread before and after it is named: one thread
+        f"thread (7);<module> ({src}/cli/x.py:1);fmt ({src}/formats/_a.py:9) 30",
+        f"thread (7): MainThread;<module> ({src}/cli/x.py:1);write ({src}/sinks/_j.py:3) 10",
+        "thread (8): gta-fetch;run (engine.py:5);Condition.wait (threading.py:320) 60",
+    ]
+    profiles = summarise(raw, ROOT)
+
+    main = main_thread(profiles)
+    assert main.samples == 40
+    assert main.self_counts["fmt (gta/formats/_a.py)"] == 30
+    assert main.inclusive_counts["<module> (gta/cli/x.py)"] == 40
+    assert "75.0  fmt (gta/formats/_a.py)" in render_profile(main, 5)
+    busy = all_threads(raw, ROOT)  # the fetch thread only waits: left out
+    assert busy.samples == 40 and "Condition.wait (threading.py)" not in busy.self_counts

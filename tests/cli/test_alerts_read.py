@@ -152,7 +152,7 @@ def test_show_finds_the_detections_of_the_alert(gta: Gta, emulator: RunningEmula
     )
 
 
-def test_show_of_a_removed_alert_is_a_clear_line(gta: Gta, fresh_emulator: RunningEmulator) -> None:
+def test_show_of_a_removed_alert_is_a_clear_line(gta: Gta, fresh_emu: RunningEmulator) -> None:
     with sdk(fresh_emu) as client:
         alert_id = next(iter(client.alerts.list(size=1).raw()))["id"]
     answer = httpx.post(f"{fresh_emu.url}/_emulator/clock", json={"advance_days": 60})
@@ -164,3 +164,33 @@ def test_show_of_a_removed_alert_is_a_clear_line(gta: Gta, fresh_emulator: Runni
         f"error: alert {alert_id} not found "
         "(it may have been removed after its detections timed out)\n"
     )
+
+
+def test_id_prefixes_must_be_long_enough_and_exist(gta: Gta, emulator: RunningEmulator) -> None:
+    short = gta("alerts", "show", "abc", env=emulator.env())
+    assert short.code == 2
+    assert short.err == "error: alert id prefix 'abc' is too short: give at least 6 characters\n"
+    with sdk(emulator) as client:
+        ids = {a["id"] for a in client.alerts.list().raw()}
+    absent = next(
+        p for p in ("000000", "ffffff", "abcdef", "123456") if not any(i.startswith(p) for i in ids)
+    )
+    missing = gta("alerts", "show", absent, env=emulator.env())
+    assert missing.code == 1
+    assert missing.err.startswith(f"error: alert {absent} not found")
+
+
+def test_a_saved_profile_alone_reaches_the_api(gta: Gta, emulator: RunningEmulator) -> None:
+    saved = gta(
+        "configure", "--profile", "lab", "--no-input", "--client-id", emulator.client_id,
+        "--client-password", emulator.client_password, "--securex-host", emulator.url,
+        "--api-url", emulator.url, "--app-url", emulator.url,
+    )  # fmt: skip
+    assert saved.code == 0, saved.both
+    checked = gta("auth", "check", "--profile", "lab")  # no SECUREX_* variables at all
+    assert checked.code == 0, checked.both
+    assert emulator.customer_id in checked.out  # discovered through /auth/api-clients/me
+    listed = gta("alerts", "list", "--limit", "2", "-f", "jsonl", env={"GTA_PROFILE": "lab"})
+    assert listed.code == 0 and len(listed.out.splitlines()) == 2
+    unknown = gta("alerts", "list", "--profile", "prod")
+    assert unknown.code == 2 and "profile 'prod' not found" in unknown.err

@@ -5,6 +5,7 @@ from __future__ import annotations
 import logging
 import stat
 import tomllib
+from pathlib import Path
 
 import pytest
 from tests.cli.helpers import Gta, config_file
@@ -12,7 +13,10 @@ from tests.cli.helpers import Gta, config_file
 PASSWORD = "correct-horse-battery-staple-9xyz"
 
 
-def test_prompts_write_a_0600_file_and_hide_the_password(gta: Gta) -> None:
+def test_prompts_write_a_0600_file_and_hide_the_password(
+    gta: Gta, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("GTA_CONFIG_DIR", str(tmp_path / "not-yet" / "gta"))  # created by gta
     answers = "\n".join(["my-client", PASSWORD, "na", "", "", "CTA123456789"]) + "\n"
     run = gta("configure", input=answers)
     assert run.code == 0, run.both

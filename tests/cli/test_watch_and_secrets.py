@@ -93,6 +93,7 @@ def test_no_secret_in_any_output_or_debug_log(fresh_emu: RunningEmulator, tmp_pa
         ["alerts", "show", alert_id, "--events", "2"],
         ["alerts", "note", alert_id, "hello"],
         ["alerts", "status", alert_id, "--set", "Open"],
+        ["alerts", "close", "--risk", "Low", "--triggered-before", "1d", "--yes"],
         ["alerts", "watch", "--interval", "0.2s", "--duration", "0.5s", "--format", "jsonl"],
     ]  # fmt: skip
     # One child process runs every command through ``main`` (its logging set up once, on the

@@ -84,17 +84,26 @@ class FakeApi:
         wanted = next(iter(ids.values()))
         if kind == "detections":
             found = [
-                {"id": i, "alertIds": [f"al-{i}"], "threatIntelRecordId": "ti-1",
-                 "affectedAssetId": "as-0", "confidence": 80,
-                 "detectedAt": "2026-01-01T00:00:00.000Z",
-                 "modifiedAt": "2026-01-01T00:00:00.000Z"}
+                {
+                    "id": i,
+                    "alertIds": [f"al-{i}"],
+                    "threatIntelRecordId": "ti-1",
+                    "affectedAssetId": "as-0",
+                    "confidence": 80,
+                    "detectedAt": "2026-01-01T00:00:00.000Z",
+                    "modifiedAt": "2026-01-01T00:00:00.000Z",
+                }
                 for i in wanted
             ]
         elif kind == "alerts":
             found = [
-                {"id": i, "risk": "High", "status": {"value": "New", "closingReasons": None},
-                 "triggeredAt": "2026-01-01T00:00:00.000Z",
-                 "modifiedAt": "2026-01-01T00:00:00.000Z"}
+                {
+                    "id": i,
+                    "risk": "High",
+                    "status": {"value": "New", "closingReasons": None},
+                    "triggeredAt": "2026-01-01T00:00:00.000Z",
+                    "modifiedAt": "2026-01-01T00:00:00.000Z",
+                }
                 for i in wanted
             ]
         elif kind == "assets":

@@ -152,11 +152,16 @@ class RawApi:
             after = body["pageInfo"]["endCursor"]
 
     def detections(self, ids: list[str]) -> dict[str, dict[str, Any]]:
-        path = f"/alert-management/customer/{self.cid}/enriched-threat-detections-with-alert-ids/search"
+        path = (
+            f"/alert-management/customer/{self.cid}"
+            "/enriched-threat-detections-with-alert-ids/search"
+        )
         found: dict[str, dict[str, Any]] = {}
         for start in range(0, len(ids), 1000):
             body = (
-                self.http.post(path, json={"filter": {"threatDetectionIds": ids[start : start + 1000]}})
+                self.http.post(
+                    path, json={"filter": {"threatDetectionIds": ids[start : start + 1000]}}
+                )
                 .raise_for_status()
                 .json()
             )

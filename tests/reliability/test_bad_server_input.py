@@ -72,8 +72,9 @@ def test_sdk_bad_page_is_a_clear_error(name: str) -> None:
 
 def _run(api: FakeApi, tmp: Path) -> tuple[BaseException | None, list[dict[str, Any]], Any]:
     out, state = tmp / "out.jsonl", tmp / "state.db"
-    job = Job(name="rel", streams=["events"], format="annotation", sink_url=f"jsonl:{out}",
-              page_size=PAGE)
+    job = Job(
+        name="rel", streams=["events"], format="annotation", sink_url=f"jsonl:{out}", page_size=PAGE
+    )
     error: BaseException | None = None
     with api.client() as client, CheckpointStore(state) as store:
         try:
@@ -124,15 +125,25 @@ def _rewrite_events(mutate: Any) -> Lie:
 
 ODD_ITEMS: dict[str, Any] = {
     "unknown-fields-and-enums": lambda e: {
-        **e, "securityEventTypeId": 999_999, "newField": {"x": [1, 2]}, "kind": "Unheard-Of"
+        **e,
+        "securityEventTypeId": 999_999,
+        "newField": {"x": [1, 2]},
+        "kind": "Unheard-Of",
     },
     "nulls-everywhere": lambda e: {
-        **e, "threatDetectionIds": None, "securityAnnotation": None, "title": None,
-        "affectedAssetId": None, "detectedAt": None,
+        **e,
+        "threatDetectionIds": None,
+        "securityAnnotation": None,
+        "title": None,
+        "affectedAssetId": None,
+        "detectedAt": None,
     },
     "wrong-types": lambda e: {
-        **e, "securityAnnotation": "not-an-object", "threatDetectionIds": "td-1",
-        "affectedAssetId": 5, "title": ["a", "b"],
+        **e,
+        "securityAnnotation": "not-an-object",
+        "threatDetectionIds": "td-1",
+        "affectedAssetId": 5,
+        "title": ["a", "b"],
     },
     "missing-fields": lambda e: {"id": e["id"]},
     "huge-strings": lambda e: {**e, "title": "x" * 2_000_000, "subtitle": "é" * 100_000},
@@ -164,8 +175,10 @@ def test_cursor_that_repeats_stops_without_advancing(tmp_path: Path) -> None:
     def repeat(request: httpx.Request, call: int) -> httpx.Response | None:
         if call != 2:
             return None  # page 2 says "more" but gives back the cursor it was sent
-        body = {"items": [_public(event(m)) for m in range(11, 21)],
-                "pageInfo": _info("11", "10", True)}
+        body = {
+            "items": [_public(event(m)) for m in range(11, 21)],
+            "pageInfo": _info("11", "10", True),
+        }
         return httpx.Response(200, content=orjson.dumps(body))
 
     error, rows, cursor = _run(FakeApi(lies={"events": repeat}), tmp_path)
@@ -181,8 +194,10 @@ def test_cursor_that_goes_backward_loses_nothing(tmp_path: Path) -> None:
     def backward(request: httpx.Request, call: int) -> httpx.Response | None:
         if call != 3:
             return None  # page 3 (after=20) gives events 21-30 but endCursor 5
-        body = {"items": [_public(event(m)) for m in range(21, 31)],
-                "pageInfo": _info("21", "5", True)}
+        body = {
+            "items": [_public(event(m)) for m in range(21, 31)],
+            "pageInfo": _info("21", "5", True),
+        }
         return httpx.Response(200, content=orjson.dumps(body))
 
     error, rows, cursor = _run(FakeApi(lies={"events": backward}), tmp_path)
@@ -192,7 +207,9 @@ def test_cursor_that_goes_backward_loses_nothing(tmp_path: Path) -> None:
         error, rows, cursor = _run(FakeApi(), tmp_path)
     assert error is None and cursor == "30"
     assert {r["eventId"] for r in rows} == {f"ev-{m}" for m in range(1, 31)}
-    FIGURES["sync"]["cursor-backward"] = f"0 lost, {len(rows) - len({r['recordId'] for r in rows})} re-delivered"
+    FIGURES["sync"]["cursor-backward"] = (
+        f"0 lost, {len(rows) - len({r['recordId'] for r in rows})} re-delivered"
+    )
 
 
 def test_cursor_cycle_is_detected_not_followed_forever() -> None:
@@ -203,7 +220,10 @@ def test_cursor_cycle_is_detected_not_followed_forever() -> None:
     def cycle(request: httpx.Request, call: int) -> httpx.Response | None:
         after = request.url.params.get("after")
         end = "20" if after in (None, "10") else "10"
-        body = {"items": [_public(event(m)) for m in range(1, 11)], "pageInfo": _info("1", end, True)}
+        body = {
+            "items": [_public(event(m)) for m in range(1, 11)],
+            "pageInfo": _info("1", end, True),
+        }
         return httpx.Response(200, content=orjson.dumps(body))
 
     api = FakeApi(lies={"events": cycle})

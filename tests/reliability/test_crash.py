@@ -33,8 +33,8 @@ from rel_support import (
     HERE,
     Key,
     RawApi,
-    gta_in_process,
     emulator_process,
+    gta_in_process,
     record_figures,
     row_key,
     run_gta,
@@ -47,6 +47,7 @@ EVENTS = 50_000
 PAGE = 100
 KILLS = 50
 PLACES = ["random", "fsync", "commit", "write"]
+DURING_MAX_US = 700  # most commits and fsyncs here last well under a millisecond
 PHASES = {
     "fsync": ["before", "during", "after"],
     "commit": ["before", "during", "after"],
@@ -148,15 +149,13 @@ def test_sigkill_during_sync_loses_nothing(
             if place != "random":
                 phase = rng.choice(PHASES[place])
                 nth = rng.randint(1, 6)
-                delay_us = rng.randint(0, 700)  # most commits and fsyncs last < 1 ms here
+                delay_us = rng.randint(0, DURING_MAX_US)
                 env["GTA_REL_KILL"] = f"{place}:{nth}:{phase}:{delay_us}"
                 env["PYTHONPATH"] = os.pathsep.join(
                     [str(HERE / "kill_hook"), env.get("PYTHONPATH", "")]
                 )
             size = out.stat().st_size if out.exists() else 0
-            proc = subprocess.Popen(
-                cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
-            )
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if place == "random":
                 deadline = time.monotonic() + 30
                 while proc.poll() is None and time.monotonic() < deadline:
@@ -177,7 +176,9 @@ def test_sigkill_during_sync_loses_nothing(
                 break
             assert proc.returncode == -signal.SIGKILL, (place, proc.returncode, err[-2000:])
             note = err.decode(errors="replace").strip().splitlines()
-            marker = next((n for n in note if n.startswith("REL-KILL")), f"REL-KILL {place} timer -")
+            marker = next(
+                (n for n in note if n.startswith("REL-KILL")), f"REL-KILL {place} timer -"
+            )
             landed[" ".join(marker.split()[1:])] += 1
 
             # -- what the kill left behind ------------------------------------------------
@@ -204,9 +205,7 @@ def test_sigkill_during_sync_loses_nothing(
             next_page = page_after[cursor]
             limit = len(expected_per_page[next_page]) if next_page < len(pages) else 0
             assert 0 <= in_flight <= limit, (i, place, phase, in_flight, limit)
-            kills.append(
-                {"place": place, "phase": phase, "cursor": cursor, "in_flight": in_flight}
-            )
+            kills.append({"place": place, "phase": phase, "cursor": cursor, "in_flight": in_flight})
             excess = new_excess
 
         # -- the last run goes to the end ---------------------------------------------------
@@ -242,6 +241,7 @@ def test_sigkill_during_sync_loses_nothing(
         "crash",
         {
             "seed": seed,
+            "during_max_us": DURING_MAX_US,
             "events": EVENTS,
             "page_size": PAGE,
             "pages": len(pages),

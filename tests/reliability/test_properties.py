@@ -34,7 +34,9 @@ times = st.datetimes(
 texts = st.text(max_size=40)
 json_values = st.recursive(
     st.none() | st.booleans() | st.integers(-(2**53), 2**53) | st.text(max_size=20),
-    lambda inner: st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3),
+    lambda inner: (
+        st.lists(inner, max_size=3) | st.dictionaries(st.text(max_size=8), inner, max_size=3)
+    ),
     max_leaves=8,
 )
 extra_keys = st.text(alphabet="qwxyzQWXYZ_", min_size=3, max_size=10).map(lambda k: "zz" + k)
@@ -132,7 +134,10 @@ class Ctx:
 def draw_context(data: st.DataObject, obj: dict[str, Any]) -> Ctx:
     """Parents of ``obj`` (and of its parents), each one present or missing at random."""
     parents: dict[str, dict[str, dict[str, Any]]] = {
-        "detections": {}, "alerts": {}, "assets": {}, "intel": {}
+        "detections": {},
+        "alerts": {},
+        "assets": {},
+        "intel": {},
     }
 
     def maybe(table: str, i: Any, strategy: st.SearchStrategy[dict[str, Any]]) -> None:
@@ -141,7 +146,7 @@ def draw_context(data: st.DataObject, obj: dict[str, Any]) -> Ctx:
 
     for d in obj.get("threatDetectionIds") or []:
         maybe("detections", d, detections)
-    for d in list(parents["detections"].values()) + [obj]:
+    for d in [*parents["detections"].values(), obj]:
         for a in d.get("alertIds") or []:
             maybe("alerts", a, alerts)
         maybe("intel", d.get("threatIntelRecordId"), intel)
@@ -215,8 +220,11 @@ def test_formats_never_raise_and_ids_are_deterministic_and_distinct(
             assert ids_a == [r["recordId"] for r in _records(fmt_name, stream, a, Ctx(EMPTY))]
         # another object, or another version of it: no record id in common
         if stream == "flows":
-            b = {**a, "bytes": a.get("bytes", 0) + 1} if "id" not in a or change != "id" else {
-                **a, "id": a["id"] + "'"}
+            b = (
+                {**a, "bytes": a.get("bytes", 0) + 1}
+                if "id" not in a or change != "id"
+                else {**a, "id": a["id"] + "'"}
+            )
         elif change == "id":
             b = {**a, "id": a["id"] + "'"}
         else:
@@ -232,7 +240,10 @@ def test_formats_never_raise_and_ids_are_deterministic_and_distinct(
 
 
 EMPTY: dict[str, dict[str, dict[str, Any]]] = {
-    "detections": {}, "alerts": {}, "assets": {}, "intel": {}
+    "detections": {},
+    "alerts": {},
+    "assets": {},
+    "intel": {},
 }
 
 

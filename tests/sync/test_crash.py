@@ -53,6 +53,7 @@ def committed(state: Path) -> int:
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 def test_sigkill_at_random_moments_loses_nothing(make_emulator: Any, tmp_path: Path) -> None:
     emu: RunningEmulator = make_emulator(seed=11, events=EVENTS, flows_per_event=0.0)
     out, state = tmp_path / "events.jsonl", tmp_path / "state.db"

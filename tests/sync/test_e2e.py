@@ -111,3 +111,25 @@ def test_all_streams_nested_cover_every_object(emu: RunningEmulator, tmp_path: P
     assert counts["flows"] == stats["flows"]
     assert counts["threat-detections"] == stats["threatDetections"]
     assert counts["alerts"] == stats["alerts"]
+
+
+def test_alerts_runs_deliver_every_version_once(emu: RunningEmulator, tmp_path: Path) -> None:
+    out = tmp_path / "alerts.jsonl"
+    job = ["--job", "alerts-e2e", "--format", "nested"]
+    export(tmp_path, out, "alerts", *job)
+    first = read(out)
+    httpx.post(f"{emu.url}/_emulator/activity", json={"new_events": 60, "updated_events": 40})
+    export(tmp_path, out, "alerts", *job)
+    delivered = read(out)
+    second = delivered[len(first) :]
+    raw = RawApi(emu)
+    current = {
+        (a["id"], a["modifiedAt"])
+        for a in raw.pages(f"/alert-management/customer/{raw.cid}/alerts", {})
+    }
+    raw.close()
+    versions = [(r["id"], r["modifiedAt"]) for r in delivered]
+    assert current <= set(versions)  # every alert in its current version arrived
+    assert len(versions) == len(set(versions))  # and no version twice
+    assert second and all(v in current for v in ((r["id"], r["modifiedAt"]) for r in second))
+    assert len(second) < len(first)  # the second run is incremental, not a re-read

@@ -210,3 +210,33 @@ def test_prefetch_stays_bounded_and_forwards_errors() -> None:
 
     with pytest.raises(ValueError, match="boom"):
         list(prefetch(failing(), 1, stop, "t"))
+
+
+def test_ordered_map_overlaps_calls_and_keeps_order() -> None:
+    from gta.sync._engine import ordered_map
+
+    running, peak = 0, 0
+    lock = threading.Lock()
+
+    def slow(i: int) -> int:
+        nonlocal running, peak
+        with lock:
+            running += 1
+            peak = max(peak, running)
+        threading.Event().wait(0.05 if i % 2 == 0 else 0.01)
+        with lock:
+            running -= 1
+        return i * 10
+
+    assert list(ordered_map(slow, range(8), 2, "t")) == [i * 10 for i in range(8)]
+    assert peak == 2
+
+    def failing() -> Any:
+        yield from (1, 2)
+        raise ConnectionError("fetch failed")
+
+    got: list[int] = []
+    with pytest.raises(ConnectionError):
+        for value in ordered_map(lambda i: i, failing(), 2, "t"):
+            got.append(value)
+    assert got == [1, 2]  # what was taken before the failure is still delivered

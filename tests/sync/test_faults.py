@@ -43,6 +43,7 @@ def export_all(folder: Path) -> dict[str, dict[str, Any]]:
 
 
 @pytest.mark.slow
+@pytest.mark.reliability
 def test_faults_change_nothing_in_what_is_delivered(
     make_emulator: Any,
     monkeypatch: pytest.MonkeyPatch,

@@ -11,7 +11,7 @@ import heapq
 import itertools
 from collections.abc import Callable, Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import TYPE_CHECKING, Any
 
 from gta.cli._durations import format_rfc3339, parse_instant
@@ -270,8 +270,6 @@ def recent_events(
 
 
 def _minus_a_day(instant: str) -> datetime | None:
-    from datetime import timedelta
-
     try:
         return parse_instant(instant) - timedelta(days=1)
     except UsageError:
@@ -313,6 +311,22 @@ def apply_each(
         else:
             outcomes.append(Outcome(alert_id, True, describe(alert), alert))
     return outcomes
+
+
+def annotate(
+    client: Client, alert_id: str, text: str, *, open_new: bool
+) -> tuple[dict[str, Any], bool]:
+    """Set a note; returns the alert and whether it is still ``New`` (its note may be dropped).
+
+    With *open_new*, a ``New`` alert is moved to ``Open`` first, so the note is never on a
+    ``New`` alert; an ``Open`` or ``Closed`` alert keeps its status.
+    """
+    alert = get_alert(client, alert_id)
+    is_new = status_of(alert) == "New"
+    if is_new and open_new:
+        client.alerts.set_status(alert_id, "Open")
+    updated = as_dict(client.alerts.set_note(alert_id, text))
+    return updated, is_new and not open_new
 
 
 def set_status(

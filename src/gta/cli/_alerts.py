@@ -22,6 +22,8 @@ from gta.cli._watch import WatchState, watch
 
 __all__ = ["app"]
 
+WIDE = 110  # terminal width from which tables also show when each alert was modified
+
 app = typer.Typer(
     help="Triage alerts: list, show, set status and notes, close in bulk, watch.",
     no_args_is_help=True,
@@ -112,7 +114,7 @@ def list_alerts(
             return
         shown = list(rows)
         console = Console()
-        console.print(alert_table(shown))
+        console.print(alert_table(shown, wide=console.width >= WIDE))
         more = " (limit reached: use --limit to see more)" if limit and len(shown) >= limit else ""
         console.print(f"{len(shown)} alert(s){more}", style="dim")
 
@@ -191,16 +193,12 @@ def note_cmd(
             _line().print(Text(f"deleted the note of {alert_id}"))
             return
         assert text is not None
-        alert = ops.get_alert(client, alert_id)
-        if ops.status_of(alert) == "New":
-            if open_:
-                client.alerts.set_status(alert_id, "Open")
-            else:
-                sys.stderr.write(
-                    f"warning: alert {alert_id} is New: its note may be deleted when alerts are "
-                    "recalculated; pass --open to move it to Open in the same call\n"
-                )
-        updated = ops.as_dict(client.alerts.set_note(alert_id, text))
+        updated, left_new = ops.annotate(client, alert_id, text, open_new=open_)
+    if left_new:
+        sys.stderr.write(
+            f"warning: alert {alert_id} is New: its note may be deleted when alerts are "
+            "recalculated; pass --open to move it to Open in the same call\n"
+        )
     _line().print(Text(f"{alert_id}: {_describe(updated)}"))
 
 
@@ -236,7 +234,8 @@ def close(
         if not targets:
             console.print("no matching alerts to close")
             return
-        console.print(alert_table(targets, title=f"{len(targets)} alert(s) to close"))
+        title = f"{len(targets)} alert(s) to close"
+        console.print(alert_table(targets, title=title, wide=console.width >= WIDE))
         if dry_run:
             console.print(f"dry run: would close {len(targets)} alert(s); nothing was changed")
             return

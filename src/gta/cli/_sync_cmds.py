@@ -39,6 +39,7 @@ from gta.sync import (
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter
+from gta.sync._memory import tune_allocator
 from gta.sync._progress import RichReporter, choose_reporter
 
 StateOpt = Annotated[
@@ -143,6 +144,7 @@ def export(
     """Export new and changed records once, from the saved checkpoint, until drained."""
     import gta
 
+    tune_allocator()
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     target = output if output is not None else to
@@ -218,6 +220,7 @@ def sync(
     quiet: QuietOpt = False,
 ) -> None:
     """Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in flight."""
+    tune_allocator()
     if once and every:
         raise UsageError("give --once or --every, not both")
     try:
@@ -346,6 +349,7 @@ def demo(
     """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
     from gta.sync._demo import run_demo
 
+    tune_allocator()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -55,7 +55,7 @@ CREATE INDEX IF NOT EXISTS events_by_asset ON events (cust, asset_id);
 CREATE INDEX IF NOT EXISTS flows_by_event ON flows (cust, event_id);
 """
 
-GENERATOR_VERSION = "3"
+GENERATOR_VERSION = "4"
 
 
 def connect(path: Path | None) -> sqlite3.Connection:

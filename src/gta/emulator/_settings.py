@@ -14,6 +14,8 @@ from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator
 
+from gta.emulator._clock import parse_rfc3339
+
 DEMO_CUSTOMER_ID = "CTA000000001"
 DEMO_CLIENT_ID = "client-00000000-0000-4000-8000-00000000demo"
 DEMO_CLIENT_PASSWORD = "gta-emulator-demo-password"
@@ -60,6 +62,16 @@ class EmulatorSettings(FaultSettings):
     def _check_customer_id(cls, value: str) -> str:
         if not _CUSTOMER_ID.match(value):
             raise ValueError("customer id must look like CTA followed by 9 digits")
+        return value
+
+    @field_validator("clock_start")
+    @classmethod
+    def _check_clock_start(cls, value: str) -> str:
+        if value not in ("seed", "now"):
+            try:
+                parse_rfc3339(value)
+            except (ValueError, OverflowError):
+                raise ValueError("use 'seed', 'now' or an RFC 3339 instant") from None
         return value
 
     def __repr__(self) -> str:

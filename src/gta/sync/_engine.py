@@ -17,8 +17,9 @@ import logging
 import queue
 import threading
 import time
+from collections import deque
 from collections.abc import Callable, Generator, Iterable
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any, Protocol, TypeVar
 
@@ -31,6 +32,9 @@ from gta.sync._streams import FetchedPage, Stream
 log = logging.getLogger("gta.sync")
 
 T = TypeVar("T")
+R = TypeVar("R")
+ENRICH_PAGES = 2
+"""Pages enriched at the same time (each with its own parallel lookups)."""
 _DONE = object()
 
 
@@ -120,6 +124,38 @@ def prefetch(
             thread.join(timeout=0.5)
 
 
+def ordered_map(
+    fn: Callable[[T], R], source: Iterable[T], workers: int, name: str
+) -> Generator[R, None, None]:
+    """``map(fn, source)`` with up to ``workers`` calls in flight, results in source order.
+
+    Enriching a page takes two round trips; running two pages' enrichment at once lets the
+    fetch of pages, not the lookups, set the pace when the network is slow.
+    """
+    pool = ThreadPoolExecutor(max_workers=workers, thread_name_prefix=f"gta-{name}")
+    pending: deque[Future[R]] = deque()
+    failure: Exception | None = None
+    try:
+        items = iter(source)
+        while True:
+            try:
+                item = next(items)
+            except StopIteration:
+                break
+            except Exception as exc:  # deliver what was already taken, then fail
+                failure = exc
+                break
+            pending.append(pool.submit(fn, item))
+            if len(pending) >= workers:
+                yield pending.popleft().result()
+        while pending:
+            yield pending.popleft().result()
+        if failure is not None:
+            raise failure
+    finally:
+        pool.shutdown(wait=False, cancel_futures=True)
+
+
 @dataclass
 class _Failure:
     exc: BaseException
@@ -175,8 +211,12 @@ def run_stream(
             pages = prefetch(
                 stream.pages(client, cursor, page_size), 1, stop, f"{stream.name}-fetch"
             )
-            enriched = prefetch(  # closed below, which stops both threads
-                (_Enriched(p, stream.context(active, p.items)) for p in pages),
+
+            def enrich(page: FetchedPage) -> _Enriched:
+                return _Enriched(page, stream.context(active, page.items))
+
+            enriched = prefetch(  # closed below, which stops every stage
+                ordered_map(enrich, pages, ENRICH_PAGES, f"{stream.name}-enrich"),
                 1,
                 stop,
                 f"{stream.name}-enrich",

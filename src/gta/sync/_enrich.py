@@ -127,7 +127,7 @@ class Enricher:
         client: Any,
         executor: Executor,
         *,
-        cache_entries: int = 20_000,
+        cache_entries: int = 5_000,
         cache_ttl_s: float | None = 3600.0,
     ) -> None:
         self._client = client
