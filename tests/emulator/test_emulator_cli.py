@@ -12,6 +12,8 @@ from pathlib import Path
 import pytest
 from emu_http import HTTP
 
+from gta.cli import main
+
 GTA = [sys.executable, "-c", "from gta.cli import main; main()"]
 NAMES = (
     "SECUREX_CLIENT_ID",
@@ -108,14 +110,13 @@ def test_serve_flags_reach_the_settings(tmp_path: Path) -> None:
         (["--host", "256.1.1.1"], "cannot listen"),
     ],
 )
-def test_bad_flags_are_one_line_errors(args: list[str], message: str) -> None:
-    done = subprocess.run(
-        [*GTA, "emulator", "serve", "--port", "0", "--events", "10", *args],
-        capture_output=True,
-        text=True,
-        timeout=60,
-    )
-    assert done.returncode == 2
-    assert "Traceback" not in done.stderr
-    errors = [line for line in done.stderr.splitlines() if line.startswith("error:")]
+def test_bad_flags_are_one_line_errors(
+    args: list[str], message: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    with pytest.raises(SystemExit) as stopped:
+        main(["emulator", "serve", "--port", "0", "--events", "10", *args])
+    assert stopped.value.code == 2
+    stderr = capsys.readouterr().err
+    assert "Traceback" not in stderr
+    errors = [line for line in stderr.splitlines() if line.startswith("error:")]
     assert len(errors) == 1 and message in errors[0]

@@ -23,7 +23,7 @@ from schemathesis import GenerationMode, checks
 
 from gta.emulator import EmulatorSettings, RunningEmulator, run_in_thread
 
-EXAMPLES = {GenerationMode.POSITIVE: 80, GenerationMode.NEGATIVE: 50}
+EXAMPLES = {GenerationMode.POSITIVE: 60, GenerationMode.NEGATIVE: 45}
 MIN_CASES = 2_000
 EXCLUDED = "^/_emulator/(faults|activity)"
 CHECKS = [

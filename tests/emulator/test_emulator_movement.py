@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import time
 from collections.abc import Callable
 from typing import Any
 
@@ -133,3 +134,22 @@ def test_stats_and_admin_validation(emulator: RunningEmulator) -> None:
         f"{emulator.url}/_emulator/activity", json={"new_events": 0, "customer_id": "CTA1"}
     )
     assert unknown.status_code == 404
+
+
+def test_background_activity_moves_the_data(
+    make_emulator: Callable[..., RunningEmulator],
+) -> None:
+    emu = make_emulator(events=200, activity_per_minute=1200)  # 20 events a second
+    start = _admin(emu, "GET", "stats")
+    deadline = time.monotonic() + 10
+    while time.monotonic() < deadline:
+        time.sleep(0.5)
+        now = _admin(emu, "GET", "stats")
+        if now["counts"]["events"] >= start["counts"]["events"] + 20:
+            break
+    assert now["counts"]["events"] >= start["counts"]["events"] + 20
+    assert now["maxMsn"] > start["maxMsn"]
+    p = paths(emu.customer_id)
+    with client(emu) as http:
+        moved = walk(http, p["enriched"], start=str(start["maxMsn"]))
+    assert len(moved) >= 20

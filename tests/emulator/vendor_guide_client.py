@@ -351,16 +351,16 @@ def main() -> None:
         cache[record["id"]] = record
 
     for event in events:
-        asset = cache.get(event["affectedAssetId"])
+        affected = cache.get(event["affectedAssetId"])
         for td_id in event["threatDetectionIds"]:
-            td = cache.get(td_id)
-            record = cache.get(td["threatIntelRecordId"]) if td else None
-            for alert_id in td["alertIds"] if td else []:
-                log_event_attributes(event, asset, td, record, cache.get(alert_id))
+            detection = cache.get(td_id)
+            found = cache.get(detection["threatIntelRecordId"]) if detection else None
+            for alert_id in detection["alertIds"] if detection else []:
+                log_event_attributes(event, affected, detection, found, cache.get(alert_id))
             else:  # the vendor's for...else, kept on purpose (no break: always runs)
-                log_event_attributes(event, asset, td, record)
+                log_event_attributes(event, affected, detection, found)
         else:
-            log_event_attributes(event, asset)
+            log_event_attributes(event, affected)
 
     cursor = events_iterator.end_cursor()
     if cursor:

@@ -95,6 +95,25 @@ the committed count at most the rows of the one page after the cursor.
 Where the kills landed (from the hook's own report; `random` kills are from outside):
 
 {landed}
+{sigterm()}"""
+
+
+def sigterm() -> str:
+    t = load("sigterm")
+    if t is None:
+        return "\n" + missing("test_sigterm_finishes_the_page_and_leaves_no_duplicate")
+    rows = [
+        ["SIGTERMs at random instants after delivery started", t["stops"]],
+        ["runs that exited 0", t["exit_0"]],
+        ["records delivered", t["records"]],
+        ["**duplicates** (every stop finished and committed its page)", f"**{t['duplicates']}**"],
+        ["slowest stop (s)", t["slowest_stop_seconds"]],
+    ]
+    return f"""
+A graceful stop is checked the same way: `gta sync` gets SIGTERM at a random instant; it must
+finish the page in flight, commit it and exit 0, leaving no line the state does not count.
+
+{table(["figure", "value"], rows)}
 """
 
 
@@ -115,16 +134,17 @@ def network() -> str:
                 p.get("duplicates", 0),
                 p.get("retries_by_cause", {}),
                 p.get("tokens_issued", "-"),
+                p.get("latency_spikes", "-") or "-",
             ]
         )
     events, reference = n["events"], n["reference_records"]
     headers = ["profile", "faults", "seconds", "records", "missing", "unexpected", "duplicates"]
-    headers += ["retries logged (by cause)", "tokens issued"]
+    headers += ["retries logged (by cause)", "tokens issued", "latency spikes"]
     return f"""What was tried: `gta export all` (events, alerts, threat detections, flows; page
 size 200) against an emulator of {events:,} events, once fault-free ({reference:,} records) and
 once per fault profile; each run must exit 0 and deliver exactly the fault-free record ids, with
-the same number of lines and the same MSN checkpoints. Latency spikes switch between 0 and
-1.5 s every 0.4 s during the run.
+the same number of lines and the same MSN checkpoints. Latency spikes: 1.5 s on every request
+for 1 s, then none for 0.3 s, repeated during the run (the count is how many spikes began).
 
 {table(headers, rows)}
 """

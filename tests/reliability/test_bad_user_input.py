@@ -21,6 +21,7 @@ import pytest
 from rel_support import gta_in_process, record_figures
 
 from gta.emulator import RunningEmulator
+from gta.sync import CheckpointStore
 
 pytestmark = pytest.mark.reliability
 
@@ -252,6 +253,31 @@ def test_full_disk(how: str, setup: dict[str, Path], capsys: pytest.CaptureFixtu
         )
         assert snapshot(setup) == before
         assert _cursor(setup["state"], str(out)) in ([], [(None, 0)])
+
+
+def test_second_run_on_a_leased_checkpoint_is_refused(
+    setup: dict[str, Path], capsys: pytest.CaptureFixture[str]
+) -> None:
+    """Two runs feeding one checkpoint would interleave commits: the second is refused."""
+    with contextlib.closing(sqlite3.connect(setup["state"])) as conn:
+        job, customer = conn.execute("SELECT job, customer_id FROM checkpoints").fetchone()
+    before = snapshot(setup)
+    with CheckpointStore(setup["state"]) as store, store.lease(job, customer, "threat-detections"):
+        line = check_refused(
+            "concurrent-run",
+            [
+                "export",
+                "threat-detections",
+                "-o",
+                str(setup["out"]),
+                "--state",
+                str(setup["state"]),
+            ],
+            capsys,
+            codes=(1,),
+        )
+        assert "being synced" in line
+    assert snapshot(setup) == before
 
 
 def test_zz_record_figures() -> None:

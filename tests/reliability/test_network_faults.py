@@ -1,11 +1,11 @@
 """Guarantee 4 (survives the network): the same records arrive whatever the network does.
 
 One emulator, one fault-free ``gta export all`` as the reference, then one run per fault profile
-(5xx, 429 with a Retry-After of 4 s, connection resets, latency spikes, tokens that expire every
-2 s, and everything at once). Each run must exit 0 and deliver exactly the reference's record
-ids, as many lines (no duplicate without a crash), and end on the same checkpoints. The retries
-the SDK logged (WARNING lines, visible without --debug) and the tokens the emulator issued show
-that the faults really happened.
+(5xx, 429 with a Retry-After of 4 s, connection resets, latency spikes of 1.5 s for 1 s in every
+1.3 s, tokens that expire every second, and everything at once). Each run must exit 0 and
+deliver exactly the reference's record ids, as many lines (no duplicate without a crash), and
+end on the same checkpoints. The retries the SDK logged (WARNING lines, visible without --debug)
+and the tokens the emulator issued show that the faults really happened.
 """
 
 from __future__ import annotations
@@ -34,14 +34,14 @@ PROFILES: dict[str, dict[str, Any]] = {
     "429-retry-after-4s": {"rate_limit_rate": 0.06, "retry_after": 4},
     "resets": {"reset_rate": 0.2},
     "latency-spikes": {},  # a thread switches latency between 0 and 1.5 s during the run
-    "token-ttl-2s": {"token_ttl": 2, "latency_ms": 40},
+    "token-ttl-1s": {"token_ttl": 1, "latency_ms": 80},
     "all-at-once": {
         "error_rate": 0.15,
         "rate_limit_rate": 0.04,
         "retry_after": 3,
         "reset_rate": 0.1,
-        "latency_ms": 60,
-        "token_ttl": 3,
+        "latency_ms": 100,
+        "token_ttl": 2,
     },
 }
 RETRY = re.compile(r"retrying \S+ \S+ after (\S+) \(retry")
@@ -65,12 +65,17 @@ def export(emu: RunningEmulator, tmp: Path, name: str) -> tuple[Any, Path, Path,
     return result, out, state, time.monotonic() - started
 
 
-def spikes(url: str, stop: threading.Event) -> Callable[[], None]:
+def spikes(url: str, stop: threading.Event, count: list[int]) -> Callable[[], None]:
+    """Latency 1.5 s for 1 s, then none for 0.3 s, and again, until stopped."""
+
     def run() -> None:
-        on = False
-        while not stop.wait(0.4):
-            on = not on
-            httpx.put(f"{url}/_emulator/faults", json={"latency_ms": 1500 if on else 0})
+        while not stop.is_set():
+            httpx.put(f"{url}/_emulator/faults", json={"latency_ms": 1500})
+            count[0] += 1
+            if stop.wait(1.0):
+                return
+            httpx.put(f"{url}/_emulator/faults", json={"latency_ms": 0})
+            stop.wait(0.3)
 
     return run
 
@@ -100,8 +105,9 @@ def test_delivered_records_equal_the_fault_free_run(
         httpx.put(f"{emu.url}/_emulator/faults", json=faults).raise_for_status()
         stop = threading.Event()
         spiker = None
+        spike_count = [0]
         if name == "latency-spikes":
-            spiker = threading.Thread(target=spikes(emu.url, stop), daemon=True)
+            spiker = threading.Thread(target=spikes(emu.url, stop, spike_count), daemon=True)
             spiker.start()
         try:
             result, out, state, seconds = export(emu, tmp_path, name)
@@ -127,6 +133,7 @@ def test_delivered_records_equal_the_fault_free_run(
             "duplicates": len(rows) - len(ids),
             "retries_by_cause": dict(retries),
             "tokens_issued": issued,
+            "latency_spikes": spike_count[0],
         }
         assert not missing, f"{name}: {len(missing)} records lost"
         assert not extra, f"{name}: {len(extra)} records the fault-free run did not have"
@@ -140,6 +147,8 @@ def test_delivered_records_equal_the_fault_free_run(
             assert seconds >= 4, "a 4 s Retry-After was not honoured"
         if "reset_rate" in faults:
             assert sum(n for c, n in retries.items() if not c.isdigit()) >= 1, (name, retries)
+        if name == "latency-spikes":
+            assert spike_count[0] >= 2 and seconds >= 1.5, (spike_count, seconds)
         if "token_ttl" in faults:
             assert issued >= 2, f"{name}: the token was never renewed ({issued} issued)"
     record_figures("network_faults", figures)

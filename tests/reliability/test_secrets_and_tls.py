@@ -24,7 +24,7 @@ from gta import Client
 from gta.emulator import RunningEmulator
 from gta.errors import ApiConnectionError, AuthenticationError
 from gta.sinks import SinkConfigError, SinkError, open_sink
-from gta.sync import load_config
+from gta.sync import Job, load_config
 
 pytestmark = pytest.mark.reliability
 
@@ -122,7 +122,15 @@ def test_secrets_absent_from_reprs_and_errors(tmp_path: Path, emulator: RunningE
         'sink_options = { token = "env:REL_HEC" }\n'
     )
     loaded = load_config(config, env={"REL_PW": PASSWORD, "REL_HEC": HEC_TOKEN})
-    seen += [repr(loaded), str(loaded), repr(loaded.tenants["t"])]
+    seen += [repr(loaded), str(loaded), repr(loaded.tenants["t"]), repr(loaded.jobs["j"])]
+    job = Job(
+        name="j",
+        streams=["events"],
+        format="annotation",
+        sink_url="-",
+        sink_options=dict(loaded.jobs["j"].sink_options),
+    )
+    seen.append(repr(job))
     sink = open_sink("splunk-hec+http://127.0.0.1:9", token=HEC_TOKEN, max_retries=0)
     seen.append(repr(sink))
     with pytest.raises(SinkError) as sink_error:
@@ -130,7 +138,11 @@ def test_secrets_absent_from_reprs_and_errors(tmp_path: Path, emulator: RunningE
         sink.flush()
     seen += [str(sink_error.value), repr(sink_error.value)]
     leaks = [s for s in seen if PASSWORD in s or HEC_TOKEN in s]
-    FIGURES["reprs_and_errors"] = {"strings_checked": len(seen), "leaks": len(leaks)}
+    FIGURES["reprs_and_errors"] = {
+        "strings_checked": len(seen),
+        "leaks": len(leaks),
+        "leaking": sorted({s.split("(")[0] for s in leaks}),
+    }
     assert not leaks, leaks
 
 

@@ -83,8 +83,14 @@ def test_bad_paths_are_one_line_config_errors(tmp_path: Path, make_url, fragment
     assert fragment in str(info.value) and "\n" not in str(info.value)
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root ignores directory permissions")
 def test_read_only_directory(tmp_path: Path) -> None:
+    if os.geteuid() == 0:  # root ignores permission bits; sysfs refuses new files even to root
+        if not Path("/sys/kernel").is_dir():
+            pytest.skip("needs a non-root user or Linux sysfs")
+        with pytest.raises(SinkConfigError, match="permission denied") as info:
+            open_sink("/sys/kernel/gta-test.jsonl")
+        assert "\n" not in str(info.value)
+        return
     tmp_path.chmod(0o500)
     try:
         with pytest.raises(SinkConfigError, match="permission denied"):

@@ -89,7 +89,11 @@ def serve(
     except OSError as exc:
         raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
     typer.echo(f"Preparing data (seed {seed}, {events} events per customer)...", err=True)
-    application = create_app(settings)
+    try:
+        application = create_app(settings)
+    except BaseException:
+        sock.close()
+        raise
     url = url_of(sock)
     identities = application.state.emulator.store.identities
     typer.echo(f"# gta emulator on {url} (demo credentials; it is an emulator)")

@@ -32,6 +32,7 @@ from gta.sync import (
     StateError,
     StreamResult,
     UnknownStreamError,
+    default_state_path,
     expand_streams,
     export_job_name,
     load_config,
@@ -72,13 +73,22 @@ def _open_store(path: Path | None) -> CheckpointStore:
 
 @contextlib.contextmanager
 def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGTERM/SIGINT set an event: the page in flight is finished and committed, then we exit."""
+    """SIGTERM/SIGINT set an event: the page in flight is finished and committed, then we exit.
+
+    A second signal stops at once; the checkpoint is still consistent (commits are atomic), only
+    the page in flight will be delivered again."""
     stop = threading.Event()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
 
     def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            # A second signal: do not wait for requests in flight (worker threads would hold
+            # an orderly exit). Like a crash, this is safe: commits are atomic and the page in
+            # flight is simply delivered again by the next run.
+            os.write(2, b"error: interrupted again; exiting now\n")
+            os._exit(128 + signum)
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -242,6 +252,9 @@ def state_show(state: StateOpt = None) -> None:
 
     A table on a terminal; tab-separated lines otherwise (for scripts)."""
     columns = ("job", "customer", "stream", "cursor", "records", "updated (UTC)", "format")
+    if not (state or default_state_path()).exists():
+        typer.echo(f"no state file at {state or default_state_path()} yet")
+        return
     with _open_store(state) as store:
         rows = [
             (cp.job, cp.customer_id, cp.stream, _show_cursor(cp.stream, cp.cursor),
@@ -291,6 +304,9 @@ def state_reset(
             expand_streams(stream)
         except UnknownStreamError as exc:
             raise UsageError(str(exc)) from None
+    if not (state or default_state_path()).exists():
+        typer.echo("removed 0 checkpoint(s)")
+        return
     with _open_store(state) as store:
         try:
             count = store.reset(job=job, stream=None if stream == "all" else stream)

@@ -15,7 +15,7 @@ import orjson
 from gta.emulator import _alerts as ops
 from gta.emulator import _catalog as cat
 from gta.emulator._clock import DAY_MS, format_ms
-from gta.emulator._generator import (
+from gta.emulator._documents import (
     alert_doc,
     event_doc,
     event_text,

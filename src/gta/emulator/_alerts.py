@@ -13,7 +13,7 @@ import orjson
 
 from gta.emulator._catalog import RISK_BY_RANK, RISK_RANK
 from gta.emulator._clock import format_ms
-from gta.emulator._generator import STATE_OF_STATUS
+from gta.emulator._documents import STATE_OF_STATUS
 from gta.emulator._store import Store
 
 AlertDoc = dict[str, Any]

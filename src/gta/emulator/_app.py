@@ -81,6 +81,8 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
     )
     for operations in doc.get("paths", {}).values():
         for operation in operations.values():
+            for parameter in operation.get("parameters", []):
+                parameter["schema"] = _not_null(parameter["schema"])
             responses = operation.get("responses", {})
             if responses.pop("422", None) is not None and "400" not in responses:
                 responses["400"] = {
@@ -100,6 +102,20 @@ def _openapi(app: FastAPI) -> dict[str, Any]:
         "description": "API client id and password (token endpoint only)",
     }
     return doc
+
+
+def _not_null(schema: dict[str, Any]) -> dict[str, Any]:
+    """``anyOf: [X, null]`` -> X: a query parameter is absent or a value, never JSON null.
+
+    FastAPI writes optional parameters that way and hangs ``format`` on the wrapper, where
+    client generators and fuzzers do not see it.
+    """
+    branches = schema.get("anyOf")
+    if not branches or len(branches) != 2 or {"type": "null"} not in branches:
+        return schema
+    merged = dict(next(b for b in branches if b != {"type": "null"}))
+    merged.update({k: v for k, v in schema.items() if k not in ("anyOf", "default")})
+    return merged
 
 
 async def _background_activity(state: EmulatorState) -> None:

@@ -7,7 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
-from starlette.responses import JSONResponse, Response
+from starlette.responses import Response
 
 from gta.emulator import _models as m
 from gta.emulator import _store as st
@@ -93,8 +93,8 @@ async def token(
     try:
         answer = state.tokens.issue(authorization, body, state.faults.token_ttl)
     except TokenError as exc:
-        return JSONResponse(exc.body(), status_code=400, headers={"Cache-Control": "no-store"})
-    return JSONResponse(answer, headers={"Cache-Control": "no-store", "Pragma": "no-cache"})
+        return _json(exc.body(), 400, {"Cache-Control": "no-store"})
+    return _json(answer, 200, {"Cache-Control": "no-store", "Pragma": "no-cache"})
 
 
 @router.get(
@@ -105,7 +105,11 @@ async def token(
 )
 async def me(who: AnyCustomer) -> Response:
     """The identity of the token's API client: its customer id."""
-    return JSONResponse({"identity": {"customerId": who.customer_id, "clientId": who.client_id}})
+    return _json({"identity": {"customerId": who.customer_id, "clientId": who.client_id}})
+
+
+def _json(body: object, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+    return Response(orjson.dumps(body), status, headers, media_type="application/json")
 
 
 # -- collections ---------------------------------------------------------------------------

@@ -67,10 +67,14 @@ def bind(host: str, port: int) -> socket.socket:
     # proto=IPPROTO_TCP matters: asyncio sets TCP_NODELAY only on sockets that say they are
     # TCP, and without it every two-write response waits ~40 ms for a delayed ACK.
     sock = socket.socket(family, socket.SOCK_STREAM, socket.IPPROTO_TCP)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind((host, port))
-    sock.listen(128)
-    sock.setblocking(False)
+    try:
+        sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+        sock.bind((host, port))
+        sock.listen(128)
+        sock.setblocking(False)
+    except BaseException:
+        sock.close()
+        raise
     return sock
 
 
@@ -98,23 +102,27 @@ def run_in_thread(
     """Serve an emulator in a background thread until the block ends, then stop it cleanly."""
     settings = settings or EmulatorSettings()
     app = create_app(settings)
-    sock = bind(host, port)
+    state = app.state.emulator
+    try:
+        sock = bind(host, port)
+    except BaseException:
+        state.store.close()
+        raise
     server = uvicorn.Server(server_config(app))
     thread = threading.Thread(
         target=server.run, kwargs={"sockets": [sock]}, name="gta-emulator", daemon=True
     )
-    thread.start()
-    deadline = time.monotonic() + _START_TIMEOUT_S
-    while not server.started:
-        if not thread.is_alive() or time.monotonic() > deadline:
-            sock.close()
-            raise RuntimeError("the emulator server did not start")
-        time.sleep(0.01)
-    state = app.state.emulator
     try:
+        thread.start()
+        deadline = time.monotonic() + _START_TIMEOUT_S
+        while not server.started:
+            if not thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("the emulator server did not start")
+            time.sleep(0.01)
         yield RunningEmulator(url_of(sock), app, list(state.store.identities))
     finally:
         server.should_exit = True
-        thread.join(timeout=30)
+        if thread.is_alive():
+            thread.join(timeout=30)
         sock.close()
         state.store.close()

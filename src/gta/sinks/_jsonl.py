@@ -48,6 +48,8 @@ class JsonlFileSink:
         try:
             fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
         except FileNotFoundError:
+            if self.path.parent.is_dir():  # e.g. a virtual filesystem that creates no files
+                raise SinkConfigError(f"cannot create {self.path} in that directory") from None
             raise SinkConfigError(
                 f"cannot write {self.path}: directory {self.path.parent} does not exist"
             ) from None

@@ -126,7 +126,7 @@ def run_demo(
 
     def say(*items: Any) -> None:
         if not quiet:
-            out.print(*items)
+            out.print(*items, highlight=False)
 
     _clean(directory)
     started = time.monotonic()

@@ -55,3 +55,22 @@ def test_signal_commits_the_page_in_flight_and_exits_0(
         leases = conn.execute("SELECT count(*) FROM leases").fetchone()[0]
     assert committed == len(lines) and 0 < len(lines) < 20_000  # stopped early, nothing uncommitted
     assert leases == 0  # released on the way out
+
+
+def test_second_signal_exits_at_once(make_emulator: Any, tmp_path: Path) -> None:
+    emu: RunningEmulator = make_emulator(seed=2, events=500, flows_per_event=0.0)
+    httpx.put(f"{emu.url}/_emulator/faults", json={"latency_ms": 3000}).raise_for_status()
+    cmd = [sys.executable, "-c", "from gta.cli import main; main()", "export", "events"]
+    cmd += ["--output", str(tmp_path / "o.jsonl"), "--state", str(tmp_path / "s.db"), "--quiet"]
+    proc = subprocess.Popen(cmd, env={**os.environ, **emu.env()}, stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 30
+    while not (tmp_path / "s.db").exists() and time.monotonic() < deadline:
+        time.sleep(0.02)  # the state is opened just before the signal handlers are installed
+    time.sleep(0.5)  # now inside the first slow request
+    proc.send_signal(signal.SIGTERM)
+    time.sleep(0.3)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 128 + signal.SIGTERM and "interrupted again" in err
+    assert time.monotonic() - started < 2.0

@@ -159,3 +159,14 @@ sink = "jsonl:{tmp_path / "out.jsonl"}"
     assert stored == {"alerts": "alerts-file", "threat-detections": "alerts-file"}
     code, _, _ = run(["sync", "--config", str(config), "--once", "--quiet"], capsys)
     assert code == 0 and (tmp_path / "out.jsonl").read_text().splitlines() == lines  # nothing new
+
+
+def test_show_and_reset_do_not_create_a_state_file(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    state = tmp_path / "none" / "state.db"
+    code, out, _ = run(["state", "show", "--state", str(state)], capsys)
+    assert code == 0 and "no state file" in out
+    code, out, _ = run(["state", "reset", "--state", str(state)], capsys)
+    assert code == 0 and "removed 0" in out
+    assert not state.parent.exists()

@@ -22,7 +22,7 @@ from typing import Any
 
 import orjson
 import pytest
-from raw_api import Key, RawApi
+from sync_raw_api import Key, RawApi
 
 from gta.emulator import RunningEmulator
 

@@ -13,7 +13,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from raw_api import Key, RawApi
+from sync_raw_api import Key, RawApi
 
 from gta.cli import main
 from gta.emulator import RunningEmulator

@@ -1,0 +1,18 @@
+"""The public face of gta.sync is what __all__ says; this pins it so a change is deliberate."""
+
+import gta.sync
+
+
+def test_public_names() -> None:
+    assert sorted(gta.sync.__all__) == sorted(
+        [
+            "STREAM_NAMES", "AlertCursor", "Checkpoint", "CheckpointStore", "ConfigError",
+            "CursorFormatError", "Enricher", "FetchedPage", "Job", "JobConfig", "LeaseHeldError",
+            "LruCache", "NullReporter", "PageContext", "Reporter", "StateError", "Stream",
+            "StreamResult", "SyncConfig", "TenantConfig", "UnknownStreamError",
+            "default_state_path", "expand_streams", "export_job_name", "get_stream",
+            "load_config", "prefetch", "run_job", "run_stream",
+        ]
+    )  # fmt: skip
+    for name in gta.sync.__all__:
+        assert hasattr(gta.sync, name)
