@@ -187,3 +187,11 @@ def test_invalid_item_names_its_place(api: FakeApi) -> None:
     with pytest.raises(ApiError, match=r"not a valid Alert at items\[1\]\.id"):
         list(client.alerts.list())
     assert [a["id"] for a in client.alerts.list().raw()] == ["ok", ["x"]]  # raw: as received
+
+
+def test_next_cursor_refuses_a_cursor_already_followed() -> None:
+    from gta.client._pagination import CursorStuckError, next_cursor
+
+    assert next_cursor("10", True, "20", 5, seen={"10"}) == "20"
+    with pytest.raises(CursorStuckError, match="already followed"):
+        next_cursor("20", True, "10", 5, seen={"10", "20"})

@@ -47,7 +47,7 @@ def missing(name: str) -> str:
 def crash() -> str:
     c = load("crash")
     if c is None:
-        return missing("test_crash.py")
+        return missing("test_rel_crash.py")
     landed = table(["where / phase / landed", "kills"], sorted(c["kills_landed"].items()))
     return f"""What was tried: one `gta sync --once` of {
         c["events"]:,} events (annotation rows, page size
@@ -120,7 +120,7 @@ finish the page in flight, commit it and exit 0, leaving no line the state does 
 def network() -> str:
     n = load("network_faults")
     if n is None:
-        return missing("test_network_faults.py")
+        return missing("test_rel_network_faults.py")
     rows = []
     for name, p in n["profiles"].items():
         rows.append(
@@ -143,7 +143,7 @@ def network() -> str:
     return f"""What was tried: `gta export all` (events, alerts, threat detections, flows; page
 size 200) against an emulator of {events:,} events, once fault-free ({reference:,} records) and
 once per fault profile; each run must exit 0 and deliver exactly the fault-free record ids, with
-the same number of lines and the same MSN checkpoints. Latency spikes: 1.5 s on every request
+the same number of lines and the same MSN checkpoints. Latency spikes: 0.8 s on every request
 for 1 s, then none for 0.3 s, repeated during the run (the count is how many spikes began).
 
 {table(headers, rows)}
@@ -202,7 +202,7 @@ def bad_server() -> str:
     b, p = load("bad_server_input"), load("properties")
     text = ""
     if b is None:
-        text += missing("test_bad_server_input.py")
+        text += missing("test_rel_bad_server_input.py")
     else:
         sdk = [[k, v] for k, v in sorted(b["sdk"].items())]
         sync = [[k, v] for k, v in sorted(b["sync"].items())]
@@ -223,7 +223,7 @@ Sync ({len(sync)} cases):
 {table(["where / bad answer", "result"], sync)}
 """
     if p is None:
-        text += "\n" + missing("test_properties.py")
+        text += "\n" + missing("test_rel_properties.py")
     else:
         rows = [[k, v] for k, v in sorted(p["examples_passed"].items())]
         text += f"""
@@ -240,7 +240,7 @@ record ids, distinct within an object's rows and disjoint between two objects or
 def bad_user() -> str:
     u = load("bad_user_input")
     if u is None:
-        return missing("test_bad_user_input.py")
+        return missing("test_rel_bad_user_input.py")
     rows = [[k, v["exit"], v["error"]] for k, v in sorted(u["cases"].items())]
     count = u["refused_cleanly"]
     return f"""What was tried: {count} bad inputs after a good export; each must exit 1 or 2 with
@@ -257,7 +257,7 @@ def security() -> str:
     s, t = load("secrets_tls"), load("tenant_fuzz")
     text = ""
     if s is None:
-        text += missing("test_secrets_and_tls.py")
+        text += missing("test_rel_secrets_tls.py")
     else:
         logs = s.get("logs_records_state", {})
         reprs = s.get("reprs_and_errors", {})
@@ -291,7 +291,7 @@ client, its auth, the loaded sync config and the HEC sink were checked too.
         }
 """
     if t is None:
-        text += "\n" + missing("test_tenant_fuzz.py")
+        text += "\n" + missing("test_rel_tenant_fuzz.py")
     else:
         text += f"""
 Tenant isolation under schemathesis ({t["operations"]} customer-scoped operations of the emulator's
@@ -362,22 +362,22 @@ Tests that failed (each one is a broken guarantee, reported to the owner of the 
 
 {fails}
 
-## 1. Crash: SIGKILL at any instant (`test_crash.py`)
+## 1. Crash: SIGKILL at any instant (`test_rel_crash.py`)
 
 {crash()}
-## 2. Network faults (`test_network_faults.py`)
+## 2. Network faults (`test_rel_network_faults.py`)
 
 {network()}
-## 3. Sink outages (`test_sink_outages.py`)
+## 3. Sink outages (`test_rel_sink_outages.py`)
 
 {outages()}
-## 4. Bad input from the server (`test_bad_server_input.py`, `test_properties.py`)
+## 4. Bad input from the server (`test_rel_bad_server_input.py`, `test_rel_properties.py`)
 
 {bad_server()}
-## 5. Bad input from the user (`test_bad_user_input.py`)
+## 5. Bad input from the user (`test_rel_bad_user_input.py`)
 
 {bad_user()}
-## 6. Security (`test_secrets_and_tls.py`, `test_tenant_fuzz.py`)
+## 6. Security (`test_rel_secrets_tls.py`, `test_rel_tenant_fuzz.py`)
 
 {security()}
 ## Limits of what is tested

@@ -9,7 +9,8 @@ dicts exactly as received, with no per-item work.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Iterator, Sequence
+from collections import deque
+from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
 from typing import Any, Generic, Literal, TypeVar
 
@@ -48,13 +49,15 @@ def next_cursor(
     has_more: bool | None,
     cursor: str | None,
     item_count: int,
+    seen: Collection[str] = (),
 ) -> str | None:
     """The cursor for the next request, or ``None`` to stop.
 
     ``sent`` is the cursor of the request just answered; ``has_more`` and ``cursor`` are the
     page's ``hasNextPage``/``endCursor`` (or ``hasPreviousPage``/``startCursor`` when paging
     backwards). An empty page stops, so does ``has_more`` false. A page that claims more but
-    repeats the cursor we sent, or gives none, raises CursorStuckError instead of looping.
+    repeats the cursor we sent, or one already followed (``seen``: a cycle), or gives none,
+    raises CursorStuckError instead of looping.
     """
     if item_count == 0 or not has_more:
         return None
@@ -62,7 +65,36 @@ def next_cursor(
         raise CursorStuckError("the page says there is more but gives no cursor")
     if cursor == sent:
         raise CursorStuckError(f"the cursor did not advance (still {cursor!r})")
+    if cursor in seen:
+        raise CursorStuckError(f"the cursor went back to {cursor!r}, already followed")
     return cursor
+
+
+class _RecentCursors:
+    """The last ``limit`` cursors a pager followed: enough to catch a server that cycles,
+    while memory stays bounded however long the collection is."""
+
+    def __init__(self, limit: int = 4096) -> None:
+        self._order: deque[str] = deque()
+        self._set: set[str] = set()
+        self._limit = limit
+
+    def __contains__(self, cursor: object) -> bool:
+        return cursor in self._set
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._order)
+
+    def __len__(self) -> int:
+        return len(self._order)
+
+    def add(self, cursor: str) -> None:
+        if cursor in self._set:
+            return
+        self._order.append(cursor)
+        self._set.add(cursor)
+        if len(self._order) > self._limit:
+            self._set.discard(self._order.popleft())
 
 
 @dataclass(frozen=True)
@@ -166,6 +198,7 @@ class Pager(Generic[T]):
         backwards = request.cursor_param == "before"
         cursor = self._start
         self._end_cursor = None if backwards else self._start
+        followed = _RecentCursors()
         while True:
             params = dict(request.params)
             if cursor is not None:
@@ -198,7 +231,9 @@ class Pager(Generic[T]):
                 else (info.has_next_page, info.end_cursor)
             )
             try:
-                cursor = next_cursor(cursor, has_more, new, len(items))
+                if cursor is not None:
+                    followed.add(cursor)
+                cursor = next_cursor(cursor, has_more, new, len(items), followed)
             except CursorStuckError as exc:
                 raise ApiError(f"{describe(http_request)}: {exc}", request=http_request) from None
             if cursor is None:

@@ -7,6 +7,7 @@ from typing import Annotated, Any
 import orjson
 from fastapi import APIRouter, Depends, Header, Path, Request
 from fastapi.security import HTTPAuthorizationCredentials, HTTPBearer
+from starlette.requests import ClientDisconnect
 from starlette.responses import Response
 
 from gta.emulator import _models as m
@@ -89,7 +90,10 @@ async def token(
 ) -> Response:
     """Client credentials grant: HTTP Basic client id and password, form grant_type."""
     state = state_of(request)
-    body = await request.body()
+    try:
+        body = await request.body()
+    except ClientDisconnect:  # the client went away mid-body: nobody to answer
+        return Response(status_code=400)
     try:
         answer = state.tokens.issue(authorization, body, state.faults.token_ttl)
     except TokenError as exc:

@@ -8,10 +8,10 @@ import sys
 from pathlib import Path
 
 _PATH = Path(__file__).resolve().parent.parent / "sinks" / "hec_receiver.py"
-_spec = importlib.util.spec_from_file_location("rel_hec_receiver", _PATH)
+_spec = importlib.util.spec_from_file_location("_rel_sinks_hec_receiver", _PATH)
 assert _spec is not None and _spec.loader is not None
 _module = importlib.util.module_from_spec(_spec)
-sys.modules["rel_hec_receiver"] = _module
+sys.modules["_rel_sinks_hec_receiver"] = _module
 _spec.loader.exec_module(_module)
 
 HecState = _module.HecState

@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from fake_api import PASSWORD, TOKEN, FakeApi, Lie, _info, _public, event, raw_response
+from rel_fake_api import PASSWORD, TOKEN, FakeApi, Lie, _info, _public, event, raw_response
 from rel_support import record_figures
 
 from gta.errors import ApiError, GtaError
