@@ -31,7 +31,9 @@ def pytest_runtest_logreport(report: pytest.TestReport) -> None:
     entry["seconds"] = round(entry["seconds"] + report.duration, 2)
     if report.failed:
         entry["outcome"] = "failed"
-        entry["message"] = str(report.longrepr).splitlines()[-1][:300] if report.longrepr else ""
+        crash = getattr(report.longrepr, "reprcrash", None)
+        text = crash.message if crash is not None else str(report.longrepr)
+        entry["message"] = " ".join(text.split())[:300]
     elif report.skipped and entry["outcome"] != "failed":
         entry["outcome"] = "skipped"
 
@@ -43,17 +45,22 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
     results.mkdir(exist_ok=True)
     target = results / "outcomes.json"
     previous: dict[str, Any] = {}
-    if target.exists():  # a partial run updates the tests it ran, keeps the others
-        previous = json.loads(target.read_text()).get("tests", {})
+    stored: dict[str, Any] = json.loads(target.read_text()) if target.exists() else {}
+    if stored:  # a partial run updates the tests it ran, keeps the others
+        previous = stored.get("tests", {})
+        root = HERE.parent.parent
+        previous = {  # forget tests whose file is gone (renamed or removed)
+            k: v for k, v in previous.items() if (root / k.split("::")[0]).exists()
+        }
     previous.update(_OUTCOMES)
+    now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
+    session = {"finished_at": now, "wall_seconds": round(time.time() - _STARTED, 1)}
+    files_run = {k.split("::")[0].rsplit("/", 1)[-1] for k in _OUTCOMES}
+    every_file = {p.name for p in HERE.glob("test_*.py")}
+    full_run = session if files_run >= every_file else stored.get("full_run")
     target.write_text(
         json.dumps(
-            {
-                "finished_at": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "wall_seconds": round(time.time() - _STARTED, 1),
-                "args": sys.argv[1:],
-                "tests": previous,
-            },
+            {"last_session": session, "full_run": full_run, "tests": previous},
             indent=2,
             sort_keys=True,
         )

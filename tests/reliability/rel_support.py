@@ -139,16 +139,16 @@ class RawApi:
                 return out
             after = body["pageInfo"]["endCursor"]
 
-    def ids_of(self, path: str, params: dict[str, Any] | None = None) -> list[str]:
-        """Every object id of a GET collection (size 1000, after=endCursor)."""
-        ids: list[str] = []
+    def objects(self, path: str, params: dict[str, Any] | None = None) -> list[dict[str, Any]]:
+        """Every object of a GET collection (size 1000, after=endCursor)."""
+        found: list[dict[str, Any]] = []
         after: str | None = None
         while True:
             query = dict(params or {}, size=1000) | ({"after": after} if after else {})
             body = self.http.get(path, params=query).raise_for_status().json()
-            ids += [o["id"] for o in body["items"]]
+            found += body["items"]
             if not body["items"] or not body["pageInfo"]["hasNextPage"]:
-                return ids
+                return found
             after = body["pageInfo"]["endCursor"]
 
     def detections(self, ids: list[str]) -> dict[str, dict[str, Any]]:

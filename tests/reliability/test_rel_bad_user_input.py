@@ -62,7 +62,7 @@ def check_refused(
     assert "Traceback" not in err, err
     lines = [line for line in err.splitlines() if line.lower().startswith("error:")]
     assert len(lines) == 1, f"{name}: expected one error line, got {err!r}"
-    shown = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/ ]+", "<tmp>", lines[0])
+    shown = re.sub(r"/tmp/pytest-of-[^/]+/pytest-\d+/[^/ :]+", "<tmp>", lines[0])
     RESULTS[name] = {"exit": code, "error": shown}
     return lines[0]
 

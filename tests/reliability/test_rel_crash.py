@@ -15,6 +15,7 @@ rows come from an independent traversal over plain httpx.
 
 from __future__ import annotations
 
+import contextlib
 import os
 import random
 import signal
@@ -323,3 +324,100 @@ def test_sigterm_finishes_the_page_and_leaves_no_duplicate(tmp_path: Path) -> No
         },
     )
     assert duplicates == 0
+
+
+ALERT_KILLS = 16
+ALERT_PAGE = 20
+
+
+def test_sigkill_during_alerts_scan_loses_no_alert_version(tmp_path: Path) -> None:
+    """The alerts stream keeps a scan position and an overlap set in its checkpoint (not an
+    MSN): kills inside its commits and flushes must not lose an alert version either."""
+    db = CACHE / f"emulator-seed7-events{EVENTS}.db"
+    out, state = tmp_path / "alerts.jsonl", tmp_path / "state.db"
+    rng = random.Random()
+    seed = rng.randrange(1 << 30)
+    rng.seed(seed)
+    with emulator_process(seed=7, events=EVENTS, db=db, extra=["--flows-per-event", "0"]) as emu:
+        raw = RawApi(emu.url, emu.client_id, emu.client_password, emu.customer_id)
+        alerts = raw.objects(f"/alert-management/customer/{emu.customer_id}/alerts")
+        raw.close()
+        expected = {(a["id"], a["modifiedAt"]) for a in alerts}
+        emu.faults(latency_ms=20)  # a full scan then lasts seconds: random kills land inside
+        config = sync_config(
+            tmp_path / "gta.toml",
+            url=emu.url,
+            sink=f"jsonl:{out}",
+            streams=["alerts"],
+            page_size=ALERT_PAGE,
+            customer_id=emu.customer_id,
+        )
+        base = {k: v for k, v in os.environ.items() if not k.startswith(("SECUREX_", "GTA_"))}
+        base.update(emu.env, GTA_REL_KILL_OUT=str(out), GTA_REL_KILL_STATE=str(state))
+        cmd = [*GTA, "sync", "--config", str(config), "--once", "--state", str(state), "-q"]
+        tail = Tail(out)
+        excess = 0
+        in_flight: list[int] = []
+        for i in range(ALERT_KILLS):
+            env = dict(base)
+            place = PLACES[i % len(PLACES)]
+            if place != "random":
+                phase = rng.choice(PHASES[place])
+                env["GTA_REL_KILL"] = (
+                    f"{place}:{rng.randint(2, 5)}:{phase}:{rng.randint(0, DURING_MAX_US)}"
+                )
+                env["PYTHONPATH"] = os.pathsep.join(
+                    [str(HERE / "kill_hook"), env.get("PYTHONPATH", "")]
+                )
+            size = out.stat().st_size if out.exists() else 0
+            proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
+            if place == "random":
+                deadline = time.monotonic() + 30
+                while proc.poll() is None and time.monotonic() < deadline:
+                    if out.exists() and out.stat().st_size > size:
+                        break
+                    time.sleep(0.005)
+                time.sleep(rng.uniform(0.0, 0.3))
+                if proc.poll() is None:
+                    proc.send_signal(signal.SIGKILL)
+            _, err = proc.communicate(timeout=60)
+            assert proc.returncode == -signal.SIGKILL, (place, proc.returncode, err[-2000:])
+            with contextlib.closing(sqlite3.connect(state)) as conn:
+                assert conn.execute("PRAGMA integrity_check").fetchone()[0] == "ok"
+                row = conn.execute(
+                    "SELECT records FROM checkpoints WHERE stream='alerts'"
+                ).fetchone()
+            committed = int(row[0]) if row else 0
+            tail.read()
+            new_excess = len(tail.rows) - committed
+            assert 0 <= new_excess - excess <= ALERT_PAGE, (i, place, new_excess, excess)
+            in_flight.append(new_excess - excess)
+            excess = new_excess
+        final = run_gta(
+            ["sync", "--config", str(config), "--once", "--state", str(state), "-q"],
+            emu.env,
+            timeout=180,
+        )
+        assert final.returncode == 0, final.stderr
+    tail.read()
+    delivered = Counter((r["alertId"], r["modifiedAt"]) for r in tail.rows)
+    ids = Counter(r["recordId"] for r in tail.rows)
+    missing = expected - set(delivered)
+    record_figures(
+        "crash_alerts",
+        {
+            "seed": seed,
+            "alerts": len(expected),
+            "page_size": ALERT_PAGE,
+            "kills": len(in_flight),
+            "lines": len(tail.rows),
+            "missing": len(missing),
+            "duplicates": len(tail.rows) - len(ids),
+            "in_flight_total": sum(in_flight),
+            "max_in_flight": max(in_flight),
+        },
+    )
+    assert not missing, f"{len(missing)} alert versions never delivered"
+    assert not set(delivered) - expected
+    assert len(ids) == len(delivered)
+    assert len(tail.rows) - len(ids) == sum(in_flight) == excess

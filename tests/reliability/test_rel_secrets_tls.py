@@ -106,14 +106,17 @@ def test_secrets_absent_from_debug_logs_records_and_state(
 
 
 def test_secrets_absent_from_reprs_and_errors(tmp_path: Path, emulator: RunningEmulator) -> None:
-    seen: list[str] = []
+    seen: dict[str, str] = {}
     client = Client(
         "cid", PASSWORD, securex_host=emulator.url, api_url=emulator.url, app_url=emulator.url
     )
-    seen += [repr(client), str(client), repr(client.auth), repr(client.transport.__dict__)]
+    seen["repr(Client)"], seen["str(Client)"] = repr(client), str(client)
+    seen["repr(Client.auth)"] = repr(client.auth)
+    seen["repr(Client.transport.__dict__)"] = repr(client.transport.__dict__)
     with pytest.raises(AuthenticationError) as caught:
         client.alerts.get("x")
-    seen += [str(caught.value), repr(caught.value)]
+    seen["str(AuthenticationError)"] = str(caught.value)
+    seen["repr(AuthenticationError)"] = repr(caught.value)
     client.close()
     config = tmp_path / "gta.toml"
     config.write_text(
@@ -122,7 +125,9 @@ def test_secrets_absent_from_reprs_and_errors(tmp_path: Path, emulator: RunningE
         'sink_options = { token = "env:REL_HEC" }\n'
     )
     loaded = load_config(config, env={"REL_PW": PASSWORD, "REL_HEC": HEC_TOKEN})
-    seen += [repr(loaded), str(loaded), repr(loaded.tenants["t"]), repr(loaded.jobs["j"])]
+    seen["repr(SyncConfig)"], seen["str(SyncConfig)"] = repr(loaded), str(loaded)
+    seen["repr(TenantConfig)"] = repr(loaded.tenants["t"])
+    seen["repr(JobConfig)"] = repr(loaded.jobs["j"])
     job = Job(
         name="j",
         streams=["events"],
@@ -130,18 +135,18 @@ def test_secrets_absent_from_reprs_and_errors(tmp_path: Path, emulator: RunningE
         sink_url="-",
         sink_options=dict(loaded.jobs["j"].sink_options),
     )
-    seen.append(repr(job))
+    seen["repr(Job)"] = repr(job)
     sink = open_sink("splunk-hec+http://127.0.0.1:9", token=HEC_TOKEN, max_retries=0)
-    seen.append(repr(sink))
+    seen["repr(SplunkHecSink)"] = repr(sink)
     with pytest.raises(SinkError) as sink_error:
         sink.write([{"recordId": "r", "stream": "events"}])
         sink.flush()
-    seen += [str(sink_error.value), repr(sink_error.value)]
-    leaks = [s for s in seen if PASSWORD in s or HEC_TOKEN in s]
+    seen["str(SinkError)"], seen["repr(SinkError)"] = str(sink_error.value), repr(sink_error.value)
+    leaks = sorted(name for name, text in seen.items() if PASSWORD in text or HEC_TOKEN in text)
     FIGURES["reprs_and_errors"] = {
         "strings_checked": len(seen),
         "leaks": len(leaks),
-        "leaking": sorted({s.split("(")[0] for s in leaks}),
+        "leaking": leaks,
     }
     assert not leaks, leaks
 
@@ -243,6 +248,14 @@ def test_hec_and_syslog_verify_tls_by_default_and_insecure_warns(
                 assert run.returncode == 0, run.stderr
                 warned = "verification is OFF" in run.stderr or "NOT verified" in run.stderr
                 warnings.append(warned)
+        # `gta sinks check`: refused without a CA, and --insecure says so on every run
+        target = f"syslog+tls://127.0.0.1:{sys_port}"
+        strict = run_gta(["sinks", "check", target], env)
+        assert strict.returncode == 1 and "Traceback" not in strict.stderr
+        assert "FAIL" in strict.stdout, strict.stdout
+        for _ in range(2):
+            loose = run_gta(["sinks", "check", target, "--insecure"], env)
+            warnings.append("NOT verified" in loose.stdout + loose.stderr)
     assert all(warnings), warnings
     FIGURES["tls_sinks"] = {"insecure_runs": len(warnings), "warned": sum(warnings)}
 
