@@ -59,7 +59,8 @@ through `PYTHONPATH` (`tests/reliability/kill_hook/`): before, inside (a timer t
         c.get("during_max_us", "?")
     } us into the call) or right after the `fsync` of the output file (the sink flush) and the
 SQLite `COMMIT` of the checkpoint; before/after `write`, or after part of a `write`
-(a torn batch); `random` kills come from outside at a random instant after delivery started.
+(a torn batch); `random` kills come from outside at a random instant (after a random
+amount of output, up to about three pages).
 
 After each kill: `PRAGMA integrity_check` of the state file, `gta state show`, every expected
 row of the pages up to the committed cursor present in the file, and the lines not covered by

@@ -84,6 +84,18 @@ class Tail:
         self.offset += end + 1
 
 
+def wait_for_growth(proc: subprocess.Popen[bytes], out: Path, size: int, grow: int) -> None:
+    """Wait until ``out`` has grown by ``grow`` bytes since ``size`` (or the run ended).
+
+    Kills and stops are placed by output progress, not by wall time, so that a faster machine
+    does not let a run deliver more pages before the signal (and finish the sync early)."""
+    deadline = time.monotonic() + 60
+    while proc.poll() is None and time.monotonic() < deadline:
+        if out.exists() and out.stat().st_size >= size + grow:
+            return
+        time.sleep(0.002)
+
+
 def checkpoint(state: Path) -> tuple[str | None, int, str]:
     """(cursor, committed records, integrity) read straight from the SQLite file."""
     if not state.exists():
@@ -158,12 +170,7 @@ def test_sigkill_during_sync_loses_nothing(
             size = out.stat().st_size if out.exists() else 0
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if place == "random":
-                deadline = time.monotonic() + 30
-                while proc.poll() is None and time.monotonic() < deadline:
-                    if out.exists() and out.stat().st_size > size:
-                        break
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, 0.6))
+                wait_for_growth(proc, out, size, rng.randint(1, 250_000))  # up to ~3 pages
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
             try:
@@ -292,12 +299,7 @@ def test_sigterm_finishes_the_page_and_leaves_no_duplicate(tmp_path: Path) -> No
         for _ in range(TERMS):
             size = out.stat().st_size if out.exists() else 0
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
-            deadline = time.monotonic() + 30
-            while proc.poll() is None and time.monotonic() < deadline:
-                if out.exists() and out.stat().st_size > size:
-                    break
-                time.sleep(0.005)
-            time.sleep(rng.uniform(0.0, 0.5))
+            wait_for_growth(proc, out, size, rng.randint(1, 250_000))
             asked = time.monotonic()
             proc.send_signal(signal.SIGTERM)
             _, err = proc.communicate(timeout=60)
@@ -372,12 +374,7 @@ def test_sigkill_during_alerts_scan_loses_no_alert_version(tmp_path: Path) -> No
             size = out.stat().st_size if out.exists() else 0
             proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
             if place == "random":
-                deadline = time.monotonic() + 30
-                while proc.poll() is None and time.monotonic() < deadline:
-                    if out.exists() and out.stat().st_size > size:
-                        break
-                    time.sleep(0.005)
-                time.sleep(rng.uniform(0.0, 0.3))
+                wait_for_growth(proc, out, size, rng.randint(1, 30_000))  # up to ~4 pages
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
             _, err = proc.communicate(timeout=60)

@@ -31,7 +31,7 @@ EVENTS = 1_200
 PAGE = 200
 PROFILES: dict[str, dict[str, Any]] = {
     "5xx": {"error_rate": 0.3},
-    "429-retry-after-4s": {"rate_limit_rate": 0.06, "retry_after": 4},
+    "429-retry-after-4s": {"rate_limit_rate": 0.1, "retry_after": 4},
     "resets": {"reset_rate": 0.2},
     "latency-spikes": {},  # a thread switches latency between 0 and 1.5 s during the run
     "token-ttl-1s": {"token_ttl": 1, "latency_ms": 80},
@@ -39,7 +39,7 @@ PROFILES: dict[str, dict[str, Any]] = {
         "error_rate": 0.15,
         "rate_limit_rate": 0.04,
         "retry_after": 3,
-        "reset_rate": 0.1,
+        "reset_rate": 0.15,
         "latency_ms": 100,
         "token_ttl": 2,
     },

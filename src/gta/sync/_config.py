@@ -58,7 +58,8 @@ class JobConfig(_Strict):
     streams: list[StreamName] = Field(default_factory=lambda: _all_streams(), min_length=1)
     format: Literal["annotation", "nested", "ocsf"] = "annotation"
     sink: str
-    sink_options: dict[str, Any] = Field(default_factory=dict)
+    # Resolved ``env:`` secrets (HEC token...) live here: keep them out of every repr.
+    sink_options: dict[str, Any] = Field(default_factory=dict, repr=False)
     page_size: int = Field(default=1000, ge=1, le=1000)
 
     @field_validator("streams")
@@ -88,17 +89,17 @@ class SyncConfig(_Strict):
         return None if self.every is None else parse_interval(self.every)
 
 
-def _resolve(value: Any, where: str, env: dict[str, str]) -> Any:
+def _resolve(value: Any, where: str, env: dict[str, str], file: str) -> Any:
     """Replace ``env:NAME`` strings (at any depth) by the variable's value."""
     if isinstance(value, str) and value.startswith("env:"):
         name = value[4:]
         if name not in env:
-            raise ConfigError(f"{where}: environment variable {name} is not set")
+            raise ConfigError(f"{file}: {where}: environment variable {name} is not set")
         return env[name]
     if isinstance(value, dict):
-        return {k: _resolve(v, f"{where}.{k}", env) for k, v in value.items()}
+        return {k: _resolve(v, f"{where}.{k}" if where else k, env, file) for k, v in value.items()}
     if isinstance(value, list):
-        return [_resolve(v, f"{where}[{i}]", env) for i, v in enumerate(value)]
+        return [_resolve(v, f"{where}[{i}]", env, file) for i, v in enumerate(value)]
     return value
 
 
@@ -113,7 +114,7 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None)
         raise ConfigError(f"{file}: cannot read ({exc})") from None
     except tomllib.TOMLDecodeError as exc:
         raise ConfigError(f"{file}: not valid TOML ({exc})") from None
-    resolved = _resolve(raw, file.name, dict(os.environ) if env is None else env)
+    resolved = _resolve(raw, "", dict(os.environ) if env is None else env, file.name)
     try:
         config = SyncConfig.model_validate(resolved)
     except ValidationError as exc:

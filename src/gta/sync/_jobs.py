@@ -29,7 +29,7 @@ class Job:
     streams: Sequence[str]
     format: str
     sink_url: str
-    sink_options: dict[str, Any] = field(default_factory=dict)
+    sink_options: dict[str, Any] = field(default_factory=dict, repr=False)  # may hold secrets
     page_size: int = 1000
 
     def __post_init__(self) -> None:
