@@ -178,6 +178,7 @@ def test_secrets_absent_from_reprs_errors_and_debug_logs(
         repr(client.alerts.list()),
         *(str(e) for e in errors),
         *(repr(e) for e in errors),
+        *(_exposed_attributes(e) for e in errors),
         caplog.text,
         *(str(r.args) for r in caplog.records),
     ]
@@ -186,6 +187,18 @@ def test_secrets_absent_from_reprs_errors_and_debug_logs(
         for secret in secrets:
             assert secret not in text
     assert "client-abc" in repr(client) and "***" in repr(client)
+
+
+def _exposed_attributes(exc: BaseException) -> str:
+    """What an error reporter would serialise: every attribute, and the requests' headers."""
+    response = getattr(exc, "response", None)
+    requests = [getattr(exc, "request", None), response.request if response is not None else None]
+    parts = [repr(vars(exc))]
+    for request in requests:
+        if request is not None:
+            parts.append(repr(dict(request.headers)))
+            parts.append(request.content.decode("latin-1"))
+    return "\n".join(parts)
 
 
 def test_gta_reexports_client() -> None:

@@ -112,6 +112,31 @@ def test_connection_failure_past_budget(ready: FakeApi, clock: FakeClock) -> Non
     assert "after 3 attempts" in str(info.value)
 
 
+def test_unresolvable_host_gives_up_after_two_retries(ready: FakeApi, clock: FakeClock) -> None:
+    """A host that does not resolve is usually a typo: a few retries, not the whole budget."""
+    failure = httpx.ConnectError("[Errno -2] Name or service not known")
+    ready.fail = [failure] * 10
+    client = make_client(ready, clock, max_retries=8)
+    with pytest.raises(ApiConnectionError, match="Name or service not known"):
+        list(client.alerts.list())
+    assert len(clock.sleeps) == 2
+
+
+def test_name_resolution_failure_is_found_in_the_cause_chain() -> None:
+    import socket
+
+    from gta.client._retry import is_name_resolution_failure
+
+    try:
+        try:
+            raise socket.gaierror(-3, "Temporary failure in name resolution")
+        except socket.gaierror as inner:
+            raise httpx.ConnectError("connect failed") from inner
+    except httpx.ConnectError as outer:
+        assert is_name_resolution_failure(outer)
+    assert not is_name_resolution_failure(httpx.ConnectError("[Errno 111] Connection refused"))
+
+
 def test_timeout_past_budget_is_timeout_error(ready: FakeApi, clock: FakeClock) -> None:
     ready.fail = [httpx.ReadTimeout("timed out")] * 5
     client = make_client(ready, clock, max_retries=1)

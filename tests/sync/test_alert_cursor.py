@@ -80,3 +80,21 @@ def test_empty_scan_keeps_the_position() -> None:
     )
     cur, fresh = start.begin().accept([], None)
     assert fresh == [] and cur.finish() == start
+
+
+def test_a_resumed_scan_ends_at_its_start_not_its_high_water_mark() -> None:
+    cur = AlertCursor(since="2026-01-01T00:00:00.000Z").begin()
+    cur, _ = cur.accept([alert("crit", "2026-01-01T00:10:00.000Z")], "Critical,crit")
+    resumed = AlertCursor.loads(cur.dumps())  # the run stopped here; its start is saved
+    assert resumed.scan is not None and resumed.scan.started == "2026-01-01T00:10:00.000Z"
+    resumed, _ = resumed.accept([alert("low", "2026-01-02T00:00:00.000Z")], "Low,low")
+    assert resumed.scan is not None and resumed.scan.started == "2026-01-01T00:10:00.000Z"
+    done = resumed.finish()
+    assert done.since == "2026-01-01T00:10:00.000Z"  # crit may have changed since: re-read it
+    assert ("low", "2026-01-02T00:00:00.000Z") in done.boundary  # ... but not low again
+    nxt = done.begin()
+    assert nxt.scan is not None and nxt.scan.modified_after == "2026-01-01T00:05:00.000Z"
+    _, fresh = nxt.accept(
+        [alert("crit", "2026-01-01T12:00:00.000Z"), alert("low", "2026-01-02T00:00:00.000Z")], None
+    )
+    assert [a["id"] for a in fresh] == ["crit"]

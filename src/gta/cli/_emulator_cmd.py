@@ -6,6 +6,7 @@ Thin on purpose: flags become ``EmulatorSettings``, the rest is ``gta.emulator``
 
 from __future__ import annotations
 
+import errno
 import shlex
 import signal
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Annotated
 import typer
 from pydantic import ValidationError
 
-from gta.cli._errors import UsageError
+from gta.cli._errors import CommandError, UsageError
 
 app = typer.Typer(help="Run a faithful offline server of the GTA API.", no_args_is_help=True)
 
@@ -28,7 +29,9 @@ def _settings_error(exc: ValidationError) -> UsageError:
 @app.command()
 def serve(
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
-    port: Annotated[int, typer.Option(help="Port to listen on (0: any free port).")] = 8080,
+    port: Annotated[
+        int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
+    ] = 8080,
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
     events: Annotated[int, typer.Option(help="Scale: events per customer.")] = 10_000,
     db: Annotated[
@@ -57,7 +60,7 @@ def serve(
     """Serve the GTA API emulator (token issuer, app and API hosts on one origin)."""
     import uvicorn
 
-    from gta.emulator import EmulatorSettings, client_env, create_app
+    from gta.emulator import EmulatorDatabaseError, EmulatorSettings, client_env, create_app
     from gta.emulator._server import bind, server_config, url_of
 
     options: dict[str, object] = {
@@ -86,11 +89,20 @@ def serve(
         raise _settings_error(exc) from None
     try:
         sock = bind(host, port)
+    except OverflowError as exc:  # the socket module's own range check, kept as a safety net
+        raise UsageError(f"--port: {exc}") from None
     except OSError as exc:
-        raise UsageError(f"cannot listen on {host}:{port}: {exc.strerror or exc}") from None
+        message = f"cannot listen on {host}:{port}: {exc.strerror or exc}"
+        # A busy port is an operational failure (exit 1); a bad address is a usage error.
+        if exc.errno in (errno.EADDRINUSE, errno.EACCES):
+            raise CommandError(message) from None
+        raise UsageError(message) from None
     typer.echo(f"Preparing data (seed {seed}, {events} events per customer)...", err=True)
     try:
         application = create_app(settings)
+    except EmulatorDatabaseError as exc:
+        sock.close()
+        raise UsageError(f"--db {exc}") from None
     except BaseException:
         sock.close()
         raise

@@ -1,5 +1,6 @@
 """``gta sinks check URL``: is a SIEM destination reachable, is its TLS trusted, is the token
-accepted? Sends no record. Exit code 0 when every check passed, 1 otherwise."""
+accepted? Sends no record. Exit code 0 when every check passed, 1 when one failed, 2 for a URL
+or option that cannot work."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from typing import Annotated, Any
 import typer
 
 from gta.cli._errors import CommandError, UsageError
+from gta.sinks import SinkConfigError
 
 app = typer.Typer(help="Check SIEM destinations (Splunk HEC, syslog).", no_args_is_help=True)
 
@@ -60,7 +62,10 @@ def check(
         options["ca_bundle"] = ca_bundle
     if insecure:
         options["insecure"] = True
-    checks = check_sink(url, options)
+    try:
+        checks = check_sink(url, options)
+    except SinkConfigError as exc:  # a URL or option that cannot work: same code as `gta export`
+        raise UsageError(str(exc)) from None
     for item in checks:
         mark = "ok  " if item.ok else "FAIL"
         typer.echo(f"{mark} {item.name:<12} {item.detail}")

@@ -46,6 +46,8 @@ __all__ = [
     "ServerError",
 ]
 
+# Request headers that carry credentials; exceptions keep a copy of the request without them.
+_SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "x-api-key"})
 # Response headers that carry a request id, most specific first.
 _REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-amzn-requestid", "request-id")
 _DETAIL_LIMIT = 200
@@ -64,7 +66,8 @@ class ApiError(GtaError):
 
     def __init__(self, message: str, *, request: httpx.Request | None = None) -> None:
         super().__init__(one_line(message))
-        self.request = request
+        # Error reporters serialise exception attributes: keep a copy without credentials.
+        self.request = None if request is None else scrub_request(request)
 
 
 class ApiStatusError(ApiError):
@@ -78,7 +81,13 @@ class ApiStatusError(ApiError):
         body: Any = None,
     ) -> None:
         super().__init__(message, request=response.request)
-        self.response = response
+        try:
+            content = response.content
+        except httpx.ResponseNotRead:
+            content = b""
+        self.response = httpx.Response(
+            response.status_code, headers=response.headers, content=content, request=self.request
+        )
         self.status_code: int = response.status_code
         self.request_id: str | None = request_id_of(response)
         self.body: Any = body
@@ -256,3 +265,12 @@ def _oauth_fields(body: Any) -> tuple[str | None, str | None]:
         error if isinstance(error, str) else None,
         description if isinstance(description, str) else None,
     )
+
+
+def scrub_request(request: httpx.Request) -> httpx.Request:
+    """A copy of ``request`` (method, URL, headers) with credential headers masked and no body."""
+    headers = [
+        (name, "***" if name.lower() in _SECRET_HEADERS else value)
+        for name, value in request.headers.items()
+    ]
+    return httpx.Request(request.method, request.url, headers=headers)

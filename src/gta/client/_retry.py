@@ -8,6 +8,7 @@ waits (the stamina idea: time and chance are injected, not imported).
 from __future__ import annotations
 
 import random
+import socket
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -69,6 +70,26 @@ def is_retryable_exception(exc: BaseException) -> bool:
         exc,
         httpx.TimeoutException | httpx.NetworkError | httpx.RemoteProtocolError,
     )
+
+
+# A host name that does not resolve is almost always a typo in a URL setting, rarely a resolver
+# hiccup: retry it a little, not for the whole budget (a minute of waiting for a typo).
+NAME_RESOLUTION_RETRIES = 2
+
+
+def is_name_resolution_failure(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a failure to resolve a host name."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, socket.gaierror):
+            return True
+        text = str(current)
+        if "Name or service not known" in text or "nodename nor servname" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
 
 
 def backoff_delay(

@@ -26,7 +26,9 @@ from gta.client._exceptions import (
     status_error,
 )
 from gta.client._retry import (
+    NAME_RESOLUTION_RETRIES,
     Runtime,
+    is_name_resolution_failure,
     is_retryable_exception,
     is_retryable_status,
     parse_retry_after,
@@ -84,7 +86,10 @@ class Transport:
             try:
                 response = self.http.send(request, auth=auth)
             except httpx.HTTPError as exc:
-                if not is_retryable_exception(exc) or attempt >= self.max_retries:
+                budget = self.max_retries
+                if is_name_resolution_failure(exc):
+                    budget = min(budget, NAME_RESOLUTION_RETRIES)
+                if not is_retryable_exception(exc) or attempt >= budget:
                     raise _connection_error(exc, request, attempt) from exc
                 delay = retry_delay(attempt, None, self.runtime.random())
                 self._log_retry(request, type(exc).__name__, attempt, delay)

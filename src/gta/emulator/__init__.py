@@ -4,6 +4,7 @@ It meets the SDK only over HTTP: nothing here imports ``gta.client``.
 """
 
 from gta.emulator._app import create_app
+from gta.emulator._schema import EmulatorDatabaseError
 from gta.emulator._server import RunningEmulator, client_env, run_in_thread
 from gta.emulator._settings import (
     DEMO_CLIENT_ID,
@@ -19,6 +20,7 @@ __all__ = [
     "DEMO_CLIENT_PASSWORD",
     "DEMO_CUSTOMER_ID",
     "CustomerIdentity",
+    "EmulatorDatabaseError",
     "EmulatorSettings",
     "FaultSettings",
     "RunningEmulator",

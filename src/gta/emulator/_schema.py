@@ -11,6 +11,16 @@ from __future__ import annotations
 
 import sqlite3
 from pathlib import Path
+from typing import Literal
+
+_SQLITE_HEADER = b"SQLite format 3\x00"
+
+
+class EmulatorDatabaseError(Exception):
+    """A ``db_path`` the emulator must not use or cannot create; the file is left untouched.
+
+    The message is one line naming the file, meant to be shown to the user as is.
+    """
 
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
@@ -88,3 +98,43 @@ def read_meta(conn: sqlite3.Connection, key: str) -> str | None:
 
 def write_meta(conn: sqlite3.Connection, key: str, value: str) -> None:
     conn.execute("INSERT OR REPLACE INTO meta (key, value) VALUES (?, ?)", (key, value))
+
+
+def inspect_file(path: Path) -> Literal["absent", "empty", "emulator"]:
+    """What ``path`` holds, read without changing a byte; raise if it is not ours to replace.
+
+    The emulator regenerates its database when the settings change, which replaces the file.
+    That is only safe for a file it made itself (one with the emulator's ``meta`` table and a
+    ``generation_key``), an empty file or no file: anything else (a gta state file, another
+    SQLite database, a text file) may be someone's data, so it is refused, never rewritten.
+    """
+    if not path.exists():
+        return "absent"
+    if not path.is_file():
+        raise EmulatorDatabaseError(f"{path}: not a regular file")
+    try:
+        with path.open("rb") as handle:
+            header = handle.read(len(_SQLITE_HEADER))
+    except OSError as exc:
+        raise EmulatorDatabaseError(f"{path}: cannot read: {exc.strerror or exc}") from None
+    if not header:
+        return "empty"
+    if header != _SQLITE_HEADER:
+        raise EmulatorDatabaseError(f"{path}: not a SQLite database; refusing to replace it")
+    try:
+        # Read-only and immutable: no journal, WAL or lock file is touched or created.
+        uri = f"{path.resolve().as_uri()}?mode=ro&immutable=1"
+        conn = sqlite3.connect(uri, uri=True)
+        try:
+            tables = {row[0] for row in conn.execute("SELECT name FROM sqlite_master")}
+            if not tables:
+                return "empty"
+            if "meta" in tables and read_meta(conn, "generation_key") is not None:
+                return "emulator"
+        finally:
+            conn.close()
+    except sqlite3.Error as exc:
+        raise EmulatorDatabaseError(f"{path}: unreadable SQLite database: {exc}") from None
+    raise EmulatorDatabaseError(
+        f"{path}: a SQLite database the emulator did not create; refusing to replace it"
+    )

@@ -105,7 +105,18 @@ class Store:
             _generate(conn, settings, start_ms, key)
             return cls(conn, identities, Clock(start_ms))
         path = Path(settings.db_path)
-        if path.exists():
+        try:
+            return cls._open_file(path, settings, identities, key)
+        except (OSError, sqlite3.Error) as exc:
+            reason = exc.strerror if isinstance(exc, OSError) and exc.strerror else str(exc)
+            raise _schema.EmulatorDatabaseError(f"{path}: {reason}") from None
+
+    @classmethod
+    def _open_file(
+        cls, path: Path, settings: EmulatorSettings, identities: list[CustomerIdentity], key: str
+    ) -> Store:
+        """Reuse the emulator file at ``path`` if it matches, else generate it (never clobber)."""
+        if _schema.inspect_file(path) == "emulator":
             conn = _schema.connect(path)
             if _schema.read_meta(conn, "generation_key") == key:
                 clock_at = int(_schema.read_meta(conn, "clock_ms") or "0")
@@ -116,14 +127,20 @@ class Store:
         path.parent.mkdir(parents=True, exist_ok=True)
         tmp = path.with_name(f".{path.name}.{os.getpid()}.tmp")
         tmp.unlink(missing_ok=True)
-        conn = _schema.connect(tmp)
-        start_ms = resolve_start(settings.clock_start, settings.seed)
-        _schema.bulk_mode(conn)
-        _generate(conn, settings, start_ms, key)
-        conn.close()
-        for suffix in ("-wal", "-shm"):
-            Path(str(path) + suffix).unlink(missing_ok=True)
-        os.replace(tmp, path)
+        try:
+            conn = _schema.connect(tmp)
+            try:
+                start_ms = resolve_start(settings.clock_start, settings.seed)
+                _schema.bulk_mode(conn)
+                _generate(conn, settings, start_ms, key)
+            finally:
+                conn.close()
+            for suffix in ("-wal", "-shm"):
+                Path(str(path) + suffix).unlink(missing_ok=True)
+            os.replace(tmp, path)
+        except BaseException:
+            tmp.unlink(missing_ok=True)
+            raise
         conn = _schema.connect(path)
         return cls(conn, identities, Clock(start_ms))
 

@@ -9,8 +9,14 @@ forgetting one can only cause a duplicate, never a loss).
 
 Alert pages are ordered by risk and id, not by time, so a scan commits page by page with the
 scan's own lower bound and page cursor (``scan``): a crash resumes the same scan where it
-stopped. When the scan ends, its high-water mark becomes ``since`` and the versions delivered
-near it become the ``boundary`` for the next scan.
+stopped. An alert that sorts before the page cursor and changes while the scan is stopped (or
+during a long scan) is not in this scan, and its new ``modifiedAt`` may be older than the
+scan's high-water mark. So a scan also records when it started, in server terms (``started``:
+the newest ``modifiedAt`` on its first page, never earlier than the previous ``since``; every
+change made after the first page was served is newer than that). When the scan ends,
+``since`` becomes the earlier of the high-water mark and that start, and the versions delivered
+from the overlap window before it on become the ``boundary``: re-reading the scan's own
+versions next time is deduplicated, not lost.
 
 Everything here is pure; the stream module does the I/O.
 """
@@ -58,6 +64,7 @@ class Scan:
     after: str | None = None
     high_water: str | None = None
     delivered: tuple[Version, ...] = ()
+    started: str | None = None  # server time the scan began, at the latest (see the module doc)
 
 
 @dataclass(frozen=True)
@@ -79,6 +86,7 @@ class AlertCursor:
                 "after": self.scan.after,
                 "highWater": self.scan.high_water,
                 "delivered": [list(v) for v in self.scan.delivered],
+                "started": self.scan.started,
             }
         return orjson.dumps(data).decode()
 
@@ -103,6 +111,7 @@ class AlertCursor:
                     after=scan.get("after"),
                     high_water=scan.get("highWater"),
                     delivered=_versions(scan.get("delivered", [])),
+                    started=scan.get("started"),
                 ),
             )
         except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
@@ -128,6 +137,10 @@ class AlertCursor:
         """Take one page of a scan: the alerts to deliver, and the cursor after them."""
         scan = self.scan or self.begin(overlap).scan
         assert scan is not None
+        items = list(items)
+        started = scan.started
+        if started is None and scan.after is None:  # the scan's first page
+            started = _started(items, self.since)
         known = set(self.boundary)
         fresh: list[dict[str, Any]] = []
         delivered = list(scan.delivered)
@@ -143,28 +156,57 @@ class AlertCursor:
             modified = parse_time(version[1])
             if high is None or modified > high:
                 high = modified
-        kept = _window(delivered, high, overlap, cap)
+        kept = _window(delivered, _earlier(high, started), overlap, cap)
         new_scan = Scan(
             modified_after=scan.modified_after,
             after=page_cursor if page_cursor is not None else scan.after,
             high_water=format_time(high) if high else scan.high_water,
             delivered=tuple(kept),
+            started=started,
         )
         return replace(self, scan=new_scan), fresh
 
     def finish(
         self, *, overlap: timedelta = DEFAULT_OVERLAP, cap: int = DEFAULT_BOUNDARY_CAP
     ) -> AlertCursor:
-        """End the scan: its high-water mark becomes ``since``, its recent versions the boundary."""
+        """End the scan: ``since`` becomes the earlier of its high-water mark and its start (a
+        change made during the scan, or while it was stopped, is newer than the start), and the
+        versions delivered from the overlap window before ``since`` on become the boundary."""
         if self.scan is None:
             return self
-        high = self.scan.high_water or self.since
-        if high is None:
+        scan = self.scan
+        high_text = scan.high_water or self.since
+        high = parse_time(high_text) if high_text else None
+        started = scan.started
+        if started is None and scan.after is not None:
+            # A scan saved before starts were recorded: its lower bound is a safe start.
+            started = scan.modified_after or ""
+        since = _earlier(high, started)
+        if since is None:
             return AlertCursor()
         # Versions of the previous boundary still inside the new window stay known too.
-        merged = list(self.boundary) + list(self.scan.delivered)
-        kept = _window(merged, parse_time(high), overlap, cap)
-        return AlertCursor(since=high, boundary=tuple(dict.fromkeys(kept)))
+        merged = list(self.boundary) + list(scan.delivered)
+        kept = _window(merged, since, overlap, cap)
+        return AlertCursor(since=format_time(since), boundary=tuple(dict.fromkeys(kept)))
+
+
+def _started(items: list[dict[str, Any]], since: str | None) -> str | None:
+    """The scan's start in server terms, at the latest: the newest ``modifiedAt`` its first
+    page shows, or the previous ``since`` (itself before the previous scan began) if later."""
+    times = [parse_time(v[1]) for v in map(_version_of, items) if v is not None]
+    if since is not None:
+        times.append(parse_time(since))
+    return format_time(max(times)) if times else None
+
+
+def _earlier(high: datetime | None, started: str | None) -> datetime | None:
+    """The earlier of the high-water mark and the scan's start; ``""`` (unknown start): None."""
+    if started is None:
+        return high
+    if not started:
+        return None
+    start = parse_time(started)
+    return start if high is None else min(high, start)
 
 
 def _version_of(alert: dict[str, Any]) -> Version | None:
