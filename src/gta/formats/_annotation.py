@@ -12,9 +12,9 @@ from __future__ import annotations
 
 from typing import Any
 
+from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
 from gta.formats._ids import flatten, header, object_id, record_id, string_list, version_of
-from gta.sinks._base import Record
 
 _NONE = ""  # stands for "no detection/alert" in a row's record id
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from typing import Any, Protocol
 
-from gta.sinks._base import Record
+from gta._types import Record
 
 ApiObject = dict[str, Any]
 

@@ -15,7 +15,7 @@ from typing import Any
 
 import orjson
 
-from gta.sinks._base import Record
+from gta._types import Record
 
 STREAMS = ("events", "alerts", "threat-detections", "flows")
 """The stream names stamped on records as ``stream``."""

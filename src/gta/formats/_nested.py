@@ -8,9 +8,9 @@ top level, unchanged, next to ``recordId``, ``stream`` and ``indexTime``.
 
 from __future__ import annotations
 
+from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
 from gta.formats._ids import header, object_id, record_id, string_list, version_of
-from gta.sinks._base import Record
 
 
 def _record(stream: str, obj: ApiObject, ctx: FormatContext) -> Record:

@@ -18,10 +18,10 @@ from datetime import datetime
 from functools import lru_cache
 from typing import Any
 
+from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
 from gta.formats._ids import header, object_id, record_id, string_list, version_of
 from gta.formats.ocsf_schema._definitions import OCSF_VERSION
-from gta.sinks._base import Record
 
 PRODUCT = {"name": "Global Threat Alerts", "vendor_name": "Cisco"}
 _FINDING = {

@@ -15,9 +15,11 @@ unwritable path): the engine stops without committing.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any, Protocol, runtime_checkable
+from typing import Protocol, runtime_checkable
 
-Record = dict[str, Any]
+from gta._types import Record
+
+__all__ = ["Record", "Sink", "SinkConfigError", "SinkError"]
 
 
 class SinkError(Exception):

@@ -147,7 +147,12 @@ def _fsync_dir(directory: Path) -> None:
 
 class JsonlStdoutSink:
     """JSON lines on standard output, e.g. for a Splunk scripted input. ``flush`` flushes the
-    stream: what the reading process does with it afterwards is beyond our reach."""
+    stream: what the reading process does with it afterwards is beyond our reach.
+
+    A stream backed by a file descriptor (stdout, a pipe) is written with ``os.write`` in a loop,
+    like the file sink: a buffered ``write`` to a pipe whose reader went away can report fewer
+    bytes than asked without raising, and the checkpoint would then move past records nobody
+    received. Any short or failed write (``EPIPE`` included) is a ``SinkError``."""
 
     name = "jsonl:-"
 
@@ -157,15 +162,35 @@ class JsonlStdoutSink:
     def write(self, records: Sequence[Record]) -> None:
         if not records:
             return
+        data = encode_batch(records)
         try:
-            self._stream.write(encode_batch(records))
-        except (BrokenPipeError, ValueError) as exc:
-            raise SinkError(f"writing to stdout failed: {exc}") from None
+            fd = self._fileno()
+            if fd is None:
+                written = self._stream.write(data)
+                if written is not None and written < len(data):
+                    raise SinkError(
+                        f"writing to stdout failed: only {written} of {len(data)} bytes written"
+                    )
+                return
+            self._stream.flush()  # whatever the buffer holds goes first, in order
+            view = memoryview(data)
+            while view:
+                view = view[os.write(fd, view) :]
+        except (OSError, ValueError) as exc:
+            reason = "the reader closed the pipe" if isinstance(exc, BrokenPipeError) else exc
+            raise SinkError(f"writing to stdout failed: {reason}") from None
+
+    def _fileno(self) -> int | None:
+        """The stream's file descriptor, or None for an in-memory stream."""
+        try:
+            return self._stream.fileno()
+        except (AttributeError, OSError, ValueError):  # io.UnsupportedOperation is an OSError
+            return None
 
     def flush(self) -> None:
         try:
             self._stream.flush()
-        except (BrokenPipeError, ValueError) as exc:
+        except (OSError, ValueError) as exc:
             raise SinkError(f"flushing stdout failed: {exc}") from None
 
     def close(self) -> None:
