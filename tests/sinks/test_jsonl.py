@@ -4,13 +4,17 @@ from __future__ import annotations
 
 import io
 import os
+import subprocess
+import sys
 from pathlib import Path
+from typing import Any
 
 import orjson
 import pytest
 
-from gta.sinks import SinkConfigError, open_sink
+from gta.sinks import SinkConfigError, SinkError, open_sink
 from gta.sinks._jsonl import JsonlFileSink, JsonlStdoutSink, open_jsonl
+from gta.sync import CheckpointStore
 
 
 def read(path: Path) -> list[dict[str, object]]:
@@ -39,7 +43,7 @@ def test_one_write_per_batch_and_fsync_on_flush(
     assert calls == ["write"]
     sink.flush()
     sink.flush()  # nothing new: no second fsync
-    assert calls == ["write", "fsync"]
+    assert calls == ["write", "fsync", "fsync"]  # the file, then the directory that got its name
     sink.close()
 
 
@@ -116,3 +120,97 @@ def test_torn_last_line_from_a_killed_writer_stays_alone(tmp_path: Path) -> None
     sink.close()
     lines = path.read_bytes().splitlines()
     assert lines == [b'{"a":1}', b'{"b":', b'{"c":3}']
+
+
+def test_stdout_export_into_a_reader_that_closes_early_fails_and_keeps_the_checkpoint(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    """`gta export ... --output - | head -c 100`: the records never reached anyone, so the run
+    must fail (one line, exit 1) and the checkpoint must not move past them."""
+    emu = make_emulator(seed=2, events=1500)
+    state = tmp_path / "p1.db"
+    cmd = [
+        sys.executable, "-c", "from gta.cli import main; main()",
+        "export", "events", "--output", "-", "-q", "--state", str(state),
+    ]  # fmt: skip
+    env = {**os.environ, **emu.env()}
+    proc = subprocess.Popen(cmd, env=env, stdout=subprocess.PIPE, stderr=subprocess.PIPE)
+    assert proc.stdout is not None and proc.stderr is not None
+    head = proc.stdout.read(100)
+    proc.stdout.close()  # the reader goes away, like `head -c 100`
+    err = proc.stderr.read().decode()
+    proc.stderr.close()
+    rc = proc.wait(timeout=60)
+    assert len(head) == 100
+    assert rc == 1, err
+    lines = err.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: writing to stdout failed"), err
+    with CheckpointStore(state) as store:
+        delivered = sum(cp.records for cp in store.list())
+    assert delivered == 0  # not one whole page reached the reader
+
+
+def test_stdout_sink_refuses_a_short_write() -> None:
+    class Short(io.BytesIO):
+        def fileno(self) -> int:
+            raise io.UnsupportedOperation("no fd")
+
+        def write(self, data: Any) -> int:
+            return super().write(bytes(data)[:5])
+
+    sink = JsonlStdoutSink(Short())  # type: ignore[arg-type]
+    with pytest.raises(SinkError, match="only 5 of"):
+        sink.write([{"x": 1}])
+
+
+def _record_fsyncs(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    """Replace os.fsync with one that notes what each fd points at, then fsyncs."""
+    seen: list[str] = []
+    real = os.fsync
+
+    def fsync(fd: int) -> None:
+        seen.append(os.readlink(f"/proc/self/fd/{fd}"))
+        real(fd)
+
+    monkeypatch.setattr(os, "fsync", fsync)
+    return seen
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name fds")
+def test_a_created_file_has_its_directory_fsynced_before_flush_returns(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    seen = _record_fsyncs(monkeypatch)
+    path = tmp_path / "new.jsonl"
+    sink = JsonlFileSink(path)
+    sink.write([{"a": 1}])
+    sink.flush()
+    assert str(path) in seen and str(tmp_path) in seen
+    seen.clear()
+    sink.write([{"a": 2}])
+    sink.flush()
+    assert seen == [str(path)]  # once is enough
+    sink.close()
+
+    seen.clear()
+    with JsonlFileSink(path) as again:  # the file exists: no directory entry to make durable
+        again.write([{"a": 3}])
+        again.flush()
+        assert seen == [str(path)]
+
+
+@pytest.mark.skipif(not os.path.isdir("/proc/self/fd"), reason="needs /proc to name fds")
+def test_the_file_a_rotation_starts_is_made_durable_too(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    path = tmp_path / "r.jsonl"
+    sink = JsonlFileSink(path, rotate_bytes=20)
+    sink.write([{"batch": 0}])
+    sink.flush()
+    seen = _record_fsyncs(monkeypatch)
+    sink.write([{"batch": 1}])  # rotates: r.jsonl -> r.jsonl.1, a new r.jsonl
+    assert (tmp_path / "r.jsonl.1").exists()
+    seen.clear()
+    sink.flush()
+    assert seen == [str(path), str(tmp_path)]
+    sink.close()

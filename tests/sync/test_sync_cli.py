@@ -31,7 +31,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
             "unknown stream 'things'; choose one of: events",
         ),
         (["export", "events", "--output", "-", "--format", "xml"], 2, "unknown format 'xml'"),
-        (["export", "events", "--output", "-"], 1, "SECUREX_CLIENT_ID"),
+        (["export", "events", "--output", "-"], 2, "SECUREX_CLIENT_ID"),
         (["sync", "--config", "/nonexistent/gta.toml"], 2, "no such file"),
         (["sync", "--config", "x.toml", "--once", "--every", "5m"], 2, "not both"),
         (
@@ -170,3 +170,80 @@ def test_show_and_reset_do_not_create_a_state_file(
     code, out, _ = run(["state", "reset", "--state", str(state)], capsys)
     assert code == 0 and "removed 0" in out
     assert not state.parent.exists()
+
+
+@pytest.mark.parametrize(
+    ("stream", "cursor", "message"),
+    [
+        ("events", "abc", "must be a modification sequence number"),
+        ("events", "-5", "must be a modification sequence number"),
+        ("flows", "1.5", "must be a modification sequence number"),
+        ("threat-detections", "١٢", "must be a modification sequence number"),  # not ASCII
+        ("alerts", '{"since": "abc"}', "alerts cursor is malformed"),
+        ("alerts", '{"since": null, "boundary": [["a", "soon"]]}', "alerts cursor is malformed"),
+        ("events", "  ", "--cursor is empty"),
+    ],
+)
+def test_state_set_refuses_a_malformed_cursor_and_changes_nothing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], stream: str, cursor: str, message: str
+) -> None:
+    state = tmp_path / "state.db"
+    with CheckpointStore(state) as store, store.lease("j", "CTA000000001", stream) as lease:
+        lease.commit("42" if stream != "alerts" else None, added=1)
+    before = [(cp.stream, cp.cursor) for cp in CheckpointStore(state).list()]
+    argv = ["state", "set", "--state", str(state), "--stream", stream, "--cursor", cursor]
+    code, _, err = run(argv, capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert [(cp.stream, cp.cursor) for cp in CheckpointStore(state).list()] == before
+
+
+def test_state_set_without_a_checkpoint_names_only_what_is_missing(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    state = tmp_path / "state.db"
+    base = ["state", "set", "--state", str(state), "--stream", "events", "--cursor", "7"]
+    monkeypatch.setenv("GTA_CUSTOMER_ID", "CTA000000001")
+    code, _, err = run(base, capsys)
+    assert code == 2 and err.strip().endswith("give --job") and "--customer" not in err
+    monkeypatch.delenv("GTA_CUSTOMER_ID")
+    code, _, err = run([*base, "--job", "j"], capsys)
+    assert code == 2 and "give --customer (or set GTA_CUSTOMER_ID)" in err and "--job" not in err
+    code, _, err = run([*base, "--job", "j", "--customer", "CTA000000001"], capsys)
+    assert code == 0
+    assert CheckpointStore(state).get("j", "CTA000000001", "events").cursor == "7"  # type: ignore[union-attr]
+
+
+def test_export_takes_its_settings_from_a_profile_with_env_overriding_fields(
+    make_emulator: object, tmp_path: Path, capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:  # fmt: skip
+    from gta.cli._profile import Settings, config_path, save_profile
+
+    emu: RunningEmulator = make_emulator(seed=4, events=200)  # type: ignore[operator]
+    env = emu.env()
+    save_profile(
+        config_path(),
+        "lab",
+        Settings(
+            client_id=env["SECUREX_CLIENT_ID"],
+            client_password="wrong-password-in-the-file",
+            securex_host=env["SECUREX_VISIBILITY_HOST_NAME"],
+            api_url=env["GTA_API_URL"],
+            app_url=env["GTA_APP_URL"],
+            customer_id=env["GTA_CUSTOMER_ID"],
+        ),
+    )
+    out = tmp_path / "flows.jsonl"
+    argv = ["export", "flows", "--output", str(out), "--state", str(tmp_path / "s.db"), "-q"]
+    monkeypatch.setenv("SECUREX_CLIENT_PASSWORD", env["SECUREX_CLIENT_PASSWORD"])  # wins
+    code, _, err = run([*argv, "--profile", "lab"], capsys)
+    assert code == 0, err
+    assert out.stat().st_size > 0
+    monkeypatch.setenv("GTA_PROFILE", "nosuch")
+    code, _, err = run(argv, capsys)
+    assert code == 2 and "profile 'nosuch' not found" in err and err.count("\n") == 1
+    monkeypatch.delenv("GTA_PROFILE")
+    monkeypatch.delenv("SECUREX_CLIENT_PASSWORD")
+    save_profile(config_path(), "partial", Settings(client_id="x"))
+    code, _, err = run([*argv, "--profile", "partial"], capsys)
+    assert code == 2 and "missing client password (SECUREX_CLIENT_PASSWORD)" in err

@@ -51,7 +51,9 @@ def test_documented_example_loads(tmp_path: Path) -> None:
         ),
         (
             lambda t: t.replace("SECUREX_CLIENT_PASSWORD", "NOT_SET_ANYWHERE"),
-            "NOT_SET_ANYWHERE is not set",
+            # "file: key: message", like every other config error
+            "gta.toml: tenants.main.client_password: environment variable NOT_SET_ANYWHERE "
+            "is not set",
         ),
         (lambda t: t + "\n[[broken", "not valid TOML"),
     ],

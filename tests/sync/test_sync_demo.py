@@ -2,16 +2,21 @@
 
 from __future__ import annotations
 
+import ast
+import subprocess
+import sys
 from pathlib import Path
 
 import pytest
 
+import gta.sync as sync_package
 from gta.cli import main
-from gta.sync._demo import ACTIVITY, run_demo
+from gta.cli._demo_cmd import run_emulated_demo
+from gta.sync._demo import ACTIVITY
 
 
 def test_demo_second_sync_carries_only_the_activity(tmp_path: Path) -> None:
-    figures = run_demo(tmp_path, events=1000, quiet=True)
+    figures = run_emulated_demo(tmp_path, events=1000, quiet=True)
     first = {r.stream: r for r in figures["first"]}
     second = {r.stream: r for r in figures["second"]}
     assert first["events"].fetched == 1000
@@ -28,3 +33,27 @@ def test_demo_command_prints_a_summary(tmp_path: Path, capsys: pytest.CaptureFix
     out = capsys.readouterr().out
     assert "first sync" in out and "second sync" in out and "alerts by risk and status" in out
     assert (tmp_path / "d" / "state.db").exists()
+
+
+def test_the_sync_package_does_not_depend_on_the_emulator() -> None:
+    """The demo's emulator is started by the CLI; nothing under gta.sync imports it."""
+    package = Path(sync_package.__file__).parent
+    offenders = [
+        f"{path.name}: {name}"
+        for path in sorted(package.glob("*.py"))
+        for node in ast.walk(ast.parse(path.read_text()))
+        for name in _imported(node)
+        if name == "gta.emulator" or name.startswith("gta.emulator.")
+    ]
+    assert offenders == []
+    code = "import sys, gta.sync, gta.sync._demo; print('gta.emulator' in sys.modules)"
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert done.stdout.strip() == "False"
+
+
+def _imported(node: ast.AST) -> list[str]:
+    if isinstance(node, ast.Import):
+        return [alias.name for alias in node.names]
+    if isinstance(node, ast.ImportFrom) and node.module:
+        return [node.module]
+    return []

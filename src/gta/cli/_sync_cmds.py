@@ -19,9 +19,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._profile import make_client
 from gta.formats import UnknownFormatError
-from gta.sinks import SinkConfigError
+from gta.sinks import SinkConfigError, redact_url
 from gta.sync import (
     AlertCursor,
     CheckpointStore,
@@ -56,7 +58,7 @@ def register(app: typer.Typer) -> None:
     """Add export, sync, state and demo to the root app."""
     app.command("export")(export)
     app.command("sync")(sync)
-    app.command("demo")(demo)
+    app.command("demo")(demo)  # its emulator start-up lives in _demo_cmd
     app.add_typer(state_app, name="state")
 
 
@@ -127,6 +129,7 @@ def _summary(results: list[StreamResult], console: Console) -> None:
         console.print(
             f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
             f"{r.seconds:.1f}s ({rate:,.0f} records/s){' [stopped]' if r.stopped else ''}"
+            + (f", {r.rejected} rejected by the sink" if r.rejected else "")
         )
 
 
@@ -150,10 +153,14 @@ def export(
         str | None, typer.Option("--job", help="Checkpoint name (default: format + destination).")
     ] = None,
     quiet: QuietOpt = False,
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
+        ),
+    ] = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained."""
-    import gta
-
     tune_allocator()
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
@@ -170,12 +177,23 @@ def export(
         )
     except (UnknownStreamError, UnknownFormatError) as exc:
         raise UsageError(str(exc)) from None
-    client = gta.Client.from_env()
+    # The same resolver as the triage commands: the profile file, each field overridden by
+    # its environment variable; a missing setting is a usage error (exit 2).
+    client = make_client(profile)
     with client, _open_store(state) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
         if not quiet:
             _summary(results, _err())
+    rejected = sum(r.rejected for r in results)
+    if rejected:
+        # Committed anyway: the sink refused these records one by one, so sending them again
+        # cannot help; but the run did not deliver everything, and a script must know.
+        where = redact_url(target) if "://" in target else target
+        raise CommandError(
+            f"{rejected} record(s) rejected by {where} as undeliverable and dropped "
+            "(checkpoint committed); each is logged above with its recordId"
+        )
 
 
 def _client_for(tenant: TenantConfig) -> Any:
@@ -329,11 +347,9 @@ def state_set(
     try:
         if expand_streams(stream) != [stream]:
             raise UsageError("--stream needs one stream, not 'all'")
-        value = AlertCursor.loads(cursor).dumps() if stream == "alerts" else cursor.strip()
+        value = _checked_cursor(stream, cursor)
     except (UnknownStreamError, CursorFormatError) as exc:
         raise UsageError(str(exc)) from None
-    if not value:
-        raise UsageError("--cursor is empty")
     with _open_store(state) as store:
         existing = store.list(job=job, stream=stream)
         if customer is not None:
@@ -344,8 +360,17 @@ def state_set(
             raise UsageError(f"several checkpoints for {stream}: {names}; pick one with --job")
         if not targets:
             customer = customer or os.environ.get("GTA_CUSTOMER_ID")
-            if job is None or not customer:
-                raise UsageError(f"no checkpoint for {stream} yet; give --job and --customer")
+            missing = [
+                what
+                for what, absent in (
+                    ("--job", job is None),
+                    ("--customer (or set GTA_CUSTOMER_ID)", not customer),
+                )
+                if absent
+            ]
+            if missing:
+                raise UsageError(f"no checkpoint for {stream} yet; give {' and '.join(missing)}")
+            assert job is not None and customer
             targets = {(job, customer)}
         (job_name, customer_id) = targets.pop()
         try:
@@ -355,19 +380,17 @@ def state_set(
     typer.echo(f"{job_name} {customer_id} {stream}: cursor set")
 
 
-def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes.")] = Path(
-        "gta-demo"
-    ),
-    events: Annotated[int, typer.Option("--events", min=100, max=200_000)] = 20_000,
-    quiet: QuietOpt = False,
-) -> None:
-    """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
-    from gta.sync._demo import run_demo
-
-    tune_allocator()
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
-    run_demo(directory, events=events, console=Console(), quiet=quiet)
+def _checked_cursor(stream: str, cursor: str) -> str:
+    """The cursor as it will be stored, or a UsageError: an MSN stream takes a non-negative
+    decimal integer (what its ``endCursor`` is); alerts take a time or a saved alerts cursor."""
+    text = cursor.strip()
+    if not text:
+        raise UsageError("--cursor is empty")
+    if stream == "alerts":
+        return AlertCursor.loads(text).dumps()
+    if not (text.isascii() and text.isdigit()):
+        raise UsageError(
+            f"--cursor for {stream} must be a modification sequence number "
+            f"(a non-negative whole number), got {text!r}"
+        )
+    return text

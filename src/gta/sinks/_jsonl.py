@@ -42,11 +42,18 @@ class JsonlFileSink:
         self._fd: int | None = None
         self._size = 0
         self._dirty = False
+        self._dir_unsynced = False  # we created the file; its directory entry is not durable yet
         self._open()
 
     def _open(self) -> None:
+        flags = os.O_RDWR | os.O_APPEND
         try:
-            fd = os.open(self.path, os.O_RDWR | os.O_CREAT | os.O_APPEND, 0o644)
+            try:
+                fd = os.open(self.path, flags | os.O_CREAT | os.O_EXCL, 0o644)
+                created = True
+            except FileExistsError:
+                fd = os.open(self.path, flags | os.O_CREAT, 0o644)
+                created = False
         except FileNotFoundError:
             if self.path.parent.is_dir():  # e.g. a virtual filesystem that creates no files
                 raise SinkConfigError(f"cannot create {self.path} in that directory") from None
@@ -64,6 +71,11 @@ class JsonlFileSink:
         except OSError as exc:
             raise SinkConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._fd = fd
+        if created:
+            # fsync of the file does not make its name durable: the directory is fsync'ed too,
+            # at the next flush (before a checkpoint can count on the file).
+            self._dir_unsynced = True
+            self._dirty = True
         self._size = os.fstat(fd).st_size
         if self._size and os.pread(fd, 1, self._size - 1) != b"\n":
             # A process killed mid-write left a torn last line. Start on a fresh line so the
@@ -98,6 +110,9 @@ class JsonlFileSink:
             return
         try:
             os.fsync(self._fd)
+            if self._dir_unsynced:
+                _fsync_dir(self.path.parent)
+                self._dir_unsynced = False
         except OSError as exc:
             raise SinkError(f"fsync of {self.path} failed: {exc.strerror or exc}") from None
         self._dirty = False

@@ -101,7 +101,7 @@ class AlertCursor:
         try:
             data = orjson.loads(text)
             scan = data.get("scan")
-            return cls(
+            loaded = cls(
                 since=data.get("since"),
                 boundary=_versions(data.get("boundary", [])),
                 scan=None
@@ -114,8 +114,23 @@ class AlertCursor:
                     started=scan.get("started"),
                 ),
             )
-        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError):
-            raise CursorFormatError("the saved alerts cursor is malformed") from None
+            loaded._check_times()
+        except (orjson.JSONDecodeError, AttributeError, TypeError, ValueError, IndexError):
+            raise CursorFormatError("the alerts cursor is malformed") from None
+        return loaded
+
+    def _check_times(self) -> None:
+        """Every time in the cursor must be RFC 3339 (CursorFormatError, a ValueError, if not)."""
+        times = [self.since, *(v[1] for v in self.boundary)]
+        if self.scan is not None:
+            scan = self.scan
+            times += [scan.modified_after, scan.high_water, scan.started]
+            times += [v[1] for v in scan.delivered]
+        for value in times:
+            if value is not None and not isinstance(value, str):
+                raise TypeError("a time must be a string")
+            if value is not None:
+                parse_time(value)
 
     # -- the protocol -------------------------------------------------------------------------
 

@@ -1,19 +1,21 @@
 """``gta demo``: the whole product offline in well under a minute.
 
-An emulator runs in this process on a free loopback port with seeded data; every stream is
-synced into a folder; then the emulator creates activity (new events, updated events and
-alerts) and a second sync shows that only new and changed records arrive.
+Every stream is synced into a folder; then the API creates activity (new events, updated events
+and alerts) and a second sync shows that only new and changed records arrive. The API is the
+emulator, but this module does not know it: the CLI layer starts the emulator and hands over a
+:class:`DemoBackend` (a client and a way to create activity), so the sync package does not
+depend on the emulator.
 """
 
 from __future__ import annotations
 
 import contextlib
 import time
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
 from rich.console import Console
 from rich.table import Table
 
@@ -28,11 +30,24 @@ ACTIVITY = {"new_events": 300, "updated_events": 200}
 _FORMATS = {"events": "annotation"}  # the SIEM recipe; other streams as nested records
 
 
+@dataclass(frozen=True)
+class DemoBackend:
+    """What the demo needs from the API it runs against.
+
+    ``make_client`` returns a new client (a context manager) for the tenant; ``create_activity``
+    creates new and updated events (it gets ``ACTIVITY``) and returns the API's summary, whose
+    numbers and id lists are printed."""
+
+    url: str
+    make_client: Callable[[], Any]
+    create_activity: Callable[[dict[str, int]], Any]
+
+
 def _files(directory: Path) -> dict[str, Path]:
     return {stream: directory / f"{stream}.jsonl" for stream in STREAM_NAMES}
 
 
-def _clean(directory: Path) -> None:
+def clean_demo_dir(directory: Path) -> None:
     """A demo starts over: the emulator's data is regenerated, so old cursors would skip it.
     Only the files the demo itself writes are removed."""
     for path in _files(directory).values():
@@ -116,50 +131,41 @@ def _counts(activity: Any) -> str:
 
 
 def run_demo(
-    directory: Path, *, events: int = 20_000, console: Console | None = None, quiet: bool = False
+    directory: Path,
+    backend: DemoBackend,
+    *,
+    console: Console | None = None,
+    quiet: bool = False,
+    started: float | None = None,
 ) -> dict[str, Any]:
-    """Run the demo; returns the figures it printed (tests read them)."""
-    import gta
-    from gta.emulator import EmulatorSettings, run_in_thread
+    """Run the demo against ``backend``; returns the figures it printed (tests read them).
 
+    ``started`` is the ``time.monotonic()`` at which the backend began starting up, so the
+    time shown includes it."""
     out = console or Console()
 
     def say(*items: Any) -> None:
         if not quiet:
             out.print(*items, highlight=False)
 
-    _clean(directory)
-    started = time.monotonic()
-    say(f"[bold]gta demo[/]: emulator with {events:,} seeded events, output in {directory}/")
-    settings = EmulatorSettings(seed=DEMO_SEED, events=events)
-    with run_in_thread(settings, host="127.0.0.1", port=0) as emu:
-        say(f"emulator ready at {emu.url} in {time.monotonic() - started:.1f}s")
-        client = gta.Client(
-            emu.client_id,
-            emu.client_password,
-            securex_host=emu.url,
-            api_url=emu.url,
-            app_url=emu.url,
-            customer_id=emu.customer_id,
-        )
-        with client, CheckpointStore(directory / "state.db") as store:
-            say("\n[bold]1. full sync[/] of every stream")
-            with _reporter(out, quiet) as reporter:
-                first = _sync_all(client, directory, store, reporter)
-            say(_results_table("first sync", first))
-            say(_alerts_table(first))
+    started = time.monotonic() if started is None else started
+    say(f"emulator ready at {backend.url} in {time.monotonic() - started:.1f}s")
+    with backend.make_client() as client, CheckpointStore(directory / "state.db") as store:
+        say("\n[bold]1. full sync[/] of every stream")
+        with _reporter(out, quiet) as reporter:
+            first = _sync_all(client, directory, store, reporter)
+        say(_results_table("first sync", first))
+        say(_alerts_table(first))
 
-            new, updated = ACTIVITY["new_events"], ACTIVITY["updated_events"]
-            say(f"\n[bold]2. activity[/]: {new} new and {updated} updated events")
-            response = httpx.post(f"{emu.url}/_emulator/activity", json=ACTIVITY, timeout=60)
-            response.raise_for_status()
-            activity: Any = response.json()
-            say(f"emulator: {_counts(activity)}")
+        new, updated = ACTIVITY["new_events"], ACTIVITY["updated_events"]
+        say(f"\n[bold]2. activity[/]: {new} new and {updated} updated events")
+        activity: Any = backend.create_activity(dict(ACTIVITY))
+        say(f"emulator: {_counts(activity)}")
 
-            say("\n[bold]3. incremental sync[/]: only new and changed records arrive")
-            with _reporter(out, quiet) as reporter:
-                second = _sync_all(client, directory, store, reporter)
-            say(_results_table("second sync", second))
+        say("\n[bold]3. incremental sync[/]: only new and changed records arrive")
+        with _reporter(out, quiet) as reporter:
+            second = _sync_all(client, directory, store, reporter)
+        say(_results_table("second sync", second))
     elapsed = time.monotonic() - started
     say(f"\ndone in {elapsed:.1f}s; records in {directory}/")
     say(f"checkpoints: gta state show --state {directory / 'state.db'}")

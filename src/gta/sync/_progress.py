@@ -40,6 +40,7 @@ class PlainReporter:
         self._out.write(
             f"{result.stream}: done, {result.records} records from {result.fetched} objects "
             f"in {result.pages} pages, {result.seconds:.1f}s"
+            f"{f', {result.rejected} rejected by the sink' if result.rejected else ''}"
             f"{' (stopped)' if result.stopped else ''}\n"
         )
         self._out.flush()
