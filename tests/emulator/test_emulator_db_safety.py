@@ -1,4 +1,4 @@
-"""``--db`` never clobbers a file it did not make, and bad flags are one-line errors, not tracebacks.
+"""``--db`` never clobbers a file it did not make; bad flags are one-line errors, no traceback.
 
 The emulator regenerates its database when the settings change, by replacing the file. That is
 only allowed for its own files (or an empty or absent one): a gta state file, another SQLite
@@ -12,6 +12,7 @@ import sqlite3
 from pathlib import Path
 
 import pytest
+import uvicorn
 
 from gta.cli import main
 from gta.emulator import EmulatorDatabaseError, EmulatorSettings
@@ -29,6 +30,20 @@ def _gta_state_file(path: Path) -> None:
     conn.execute("INSERT INTO checkpoints VALUES ('export:annotation:-', 'events', '25717281')")
     conn.commit()
     conn.close()
+
+
+class _Served(Exception):
+    """Raised instead of serving: the command got past every check it should have failed."""
+
+
+def _never_serve(*_args: object, **_kwargs: object) -> None:
+    raise _Served
+
+
+@pytest.fixture(autouse=True)
+def _no_server(monkeypatch: pytest.MonkeyPatch) -> None:
+    """A regression must fail fast here, not serve until the test run is killed."""
+    monkeypatch.setattr(uvicorn.Server, "run", _never_serve)
 
 
 def _serve(args: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, list[str]]:
@@ -130,6 +145,8 @@ def test_an_emulator_file_is_reused_when_it_matches_and_regenerated_otherwise(
         (["--latency-ms", "-1"], "--latency-ms"),
         (["--token-ttl", "0"], "--token-ttl"),
         (["--events", "many"], "--events"),
+        (["--clock-start", "0001-01-01T00:00:00Z"], "--clock-start"),
+        (["--clock-start", "9999-12-31T23:59:59Z"], "--clock-start"),
     ],
 )
 def test_bad_values_are_one_error_line_and_exit_2(

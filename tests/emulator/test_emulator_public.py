@@ -17,6 +17,7 @@ def test_public_names_are_pinned() -> None:
             "DEMO_CLIENT_PASSWORD",
             "DEMO_CUSTOMER_ID",
             "CustomerIdentity",
+            "EmulatorDatabaseError",
             "EmulatorSettings",
             "FaultSettings",
             "RunningEmulator",

@@ -35,7 +35,8 @@ def serve(
     seed: Annotated[int, typer.Option(help="Seed of the generated data.")] = 1,
     events: Annotated[int, typer.Option(help="Scale: events per customer.")] = 10_000,
     db: Annotated[
-        Path | None, typer.Option(help="SQLite file (reused when seed and scale match).")
+        Path | None,
+        typer.Option(help="SQLite file: reused if made with the same data flags; others refused."),
     ] = None,
     customer_id: Annotated[str, typer.Option(help="Id of the first customer.")] = "CTA000000001",
     client_id: Annotated[str | None, typer.Option(help="API client id (demo value).")] = None,

@@ -22,6 +22,7 @@ class EmulatorDatabaseError(Exception):
     The message is one line naming the file, meant to be shown to the user as is.
     """
 
+
 TABLES = """
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL) WITHOUT ROWID;
 CREATE TABLE IF NOT EXISTS customers (

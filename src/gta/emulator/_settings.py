@@ -21,6 +21,8 @@ DEMO_CLIENT_ID = "client-00000000-0000-4000-8000-00000000demo"
 DEMO_CLIENT_PASSWORD = "gta-emulator-demo-password"
 
 _CUSTOMER_ID = re.compile(r"^CTA\d{9}$")
+_EARLIEST_START_MS = parse_rfc3339("1971-01-01T00:00:00Z")
+_LATEST_START_MS = parse_rfc3339("9000-01-01T00:00:00Z")
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
 
@@ -69,9 +71,13 @@ class EmulatorSettings(FaultSettings):
     def _check_clock_start(cls, value: str) -> str:
         if value not in ("seed", "now"):
             try:
-                parse_rfc3339(value)
+                start_ms = parse_rfc3339(value)
             except (ValueError, OverflowError):
                 raise ValueError("use 'seed', 'now' or an RFC 3339 instant") from None
+            # The history spans 30 days before the start and the clock moves on from it: keep
+            # both inside what timestamps (and Python's datetime) can express.
+            if not _EARLIEST_START_MS <= start_ms <= _LATEST_START_MS:
+                raise ValueError("the instant must be between 1971-01-01 and 9000-01-01")
         return value
 
     def __repr__(self) -> str:
