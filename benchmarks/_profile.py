@@ -144,7 +144,7 @@ def profile_gta(
         size_run = SizeRun(config, server, work, log)
         cmd, output = size_run.command("gta", f"gta-{latency}ms")
         raw = work / f"gta-{latency}ms.pyspy.txt"
-        spy = [py_spy, "record", "--threads", "--rate", "250", "--format", "raw"]
+        spy = [py_spy, "record", "--nonblocking", "--threads", "--rate", "250", "--format", "raw"]
         if not cpu_only:
             spy.append("--idle")
         child = run_child(
