@@ -52,12 +52,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
         previous = {  # forget tests whose file is gone (renamed or removed)
             k: v for k, v in previous.items() if (root / k.split("::")[0]).exists()
         }
-    previous.update(_OUTCOMES)
     now = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     session = {"finished_at": now, "wall_seconds": round(time.time() - _STARTED, 1)}
     files_run = {k.split("::")[0].rsplit("/", 1)[-1] for k in _OUTCOMES}
     every_file = {p.name for p in HERE.glob("test_*.py")}
-    full_run = session if files_run >= every_file else stored.get("full_run")
+    is_full = files_run >= every_file
+    if is_full:  # a full run is the whole truth: forget test ids that no longer exist
+        previous = {}
+    previous.update(_OUTCOMES)
+    full_run = session if is_full else stored.get("full_run")
     target.write_text(
         json.dumps(
             {"last_session": session, "full_run": full_run, "tests": previous},

@@ -86,12 +86,18 @@ def _run(api: FakeApi, tmp: Path) -> tuple[BaseException | None, list[dict[str, 
     return error, rows, saved.cursor if saved else None
 
 
-@pytest.mark.parametrize("where", ["events", "detections"])
-@pytest.mark.parametrize("name", sorted(BAD_BODIES))
+# A cursor lie ("more-but-no-cursor") only means something on the paged events collection.
+SYNC_CASES = [
+    (name, where)
+    for where in ("events", "detections")
+    for name in sorted(BAD_BODIES)
+    if not (where == "detections" and name == "more-but-no-cursor")
+]
+
+
+@pytest.mark.parametrize(("name", "where"), SYNC_CASES)
 def test_sync_stops_on_bad_answer_without_advancing(name: str, where: str, tmp_path: Path) -> None:
     content, ctype = BAD_BODIES[name]
-    if where == "detections" and name == "more-but-no-cursor":
-        pytest.skip("a cursor lie only means something on a paged collection")
     api = FakeApi(lies={where: raw_response(content, ctype)})
     error, rows, cursor = _run(api, tmp_path)
     assert isinstance(error, ApiError), error
