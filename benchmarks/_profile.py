@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 import re
 import shutil
+import sys
 from collections import Counter
 from collections.abc import Iterable
 from dataclasses import dataclass
@@ -126,7 +127,7 @@ def profile_gta(
     By default the main thread's samples, idle included (where the wall time goes); with
     ``cpu_only``, the on-CPU samples of every thread (where the CPU time goes).
     """
-    py_spy = shutil.which("py-spy")
+    py_spy = shutil.which("py-spy", path=str(Path(sys.executable).parent)) or shutil.which("py-spy")
     if py_spy is None:
         raise ProfilerMissingError("py-spy is not installed: pip install 'py-spy>=0.4'")
     work = config.out_dir / f"profile-{size}"
@@ -144,7 +145,17 @@ def profile_gta(
         size_run = SizeRun(config, server, work, log)
         cmd, output = size_run.command("gta", f"gta-{latency}ms")
         raw = work / f"gta-{latency}ms.pyspy.txt"
-        spy = [py_spy, "record", "--nonblocking", "--threads", "--rate", "250", "--format", "raw"]
+        spy = [
+            py_spy,
+            "record",
+            "--nonblocking",
+            "--threads",
+            "--subprocesses",
+            "--rate",
+            "250",
+            "--format",
+            "raw",
+        ]
         if not cpu_only:
             spy.append("--idle")
         child = run_child(

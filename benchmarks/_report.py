@@ -153,6 +153,45 @@ def _page_latency(results: BenchResults) -> Iterator[str]:
     yield from _table([*header, "emulator start s", "database"], rows)
 
 
+def _cpu_budget(results: BenchResults) -> Iterator[str]:
+    """Why loopback throughput is what it is: CPU per 1000 events, and the bound it sets.
+
+    ``gta export`` runs its stages on threads of one interpreter, so its wall time cannot be
+    shorter than the CPU time it spends under the interpreter lock: ``limit wall / gta CPU`` is
+    the best gta / limit ratio that process could reach, whatever it overlaps.
+    """
+    rows = []
+    for size in results.sizes:
+        limit, gta = size.run("limit", 0), size.run("gta", 0)
+        if not (limit and gta and limit.ok and gta.ok and size.events):
+            continue
+        per_k = 1000 / size.events
+        rows.append(
+            [
+                f"{size.events:,}",
+                _num(limit.cpu_s * per_k * 1000, 1),
+                _num(gta.cpu_s * per_k * 1000, 1),
+                _num(gta.server_cpu_s * per_k * 1000, 1),
+                _num(_ratio(limit.wall_s, gta.cpu_s), 2),
+                _num(_ratio(limit.wall_s, gta.wall_s), 2),
+            ]
+        )
+    if not rows:
+        return
+    yield (
+        "Client CPU per 1000 events on loopback (start-up included). gta's stages are threads "
+        "of one interpreter and share its lock; only system calls run outside it, so gta's wall "
+        "time is about its CPU time at best, and `limit wall / gta CPU` is about the best "
+        "gta / limit this process can reach, however well it overlaps."
+    )
+    yield ""
+    header = [
+        "events", "limit CPU ms", "gta CPU ms", "emulator CPU ms (gta run)",
+        "bound: limit wall / gta CPU", "gta / limit",
+    ]  # fmt: skip
+    yield from _table(header, rows)
+
+
 def _details(results: BenchResults) -> Iterator[str]:
     rows = []
     for size in results.sizes:
@@ -321,6 +360,10 @@ def render(results: BenchResults, chart_name: str) -> str:
             [[t.text, t.measured, t.status] for t in targets(results)],
             text_columns=3,
         ),
+        "",
+        "## CPU budget",
+        "",
+        *_cpu_budget(results),
         "",
         "## Details",
         "",

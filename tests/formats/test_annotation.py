@@ -145,3 +145,32 @@ def test_other_streams_are_flat_rows() -> None:
 def test_tolerates_null_or_missing_id_lists(value: Any) -> None:
     (row,) = fmt.events(event(threatDetectionIds=value), context())
     assert row["eventId"] == "ev-1" and "threatDetectionId" not in row
+
+
+def _fan_out_cases() -> list[tuple[str, dict[str, Any], PageContext]]:
+    no_alerts = context()
+    no_alerts.detections["td-1"]["alertIds"] = []
+    return [
+        ("contextual", event(threatDetectionIds=[]), context()),
+        ("detection missing", event(threatDetectionIds=["td-gone"]), context()),
+        ("detection without alerts", event(), no_alerts),
+        ("detection with alert", event(), context()),
+        ("alert missing", event(), context(alerts={})),
+    ]
+
+
+@pytest.mark.parametrize(("case", "ev", "ctx"), _fan_out_cases(), ids=lambda v: str(v)[:24])
+def test_every_branch_keeps_vendor_order_and_the_documented_record_id(
+    case: str, ev: dict[str, Any], ctx: PageContext
+) -> None:
+    for row in fmt.events(ev, ctx):
+        keys = [k for k in row if k not in ("recordId", "stream")]
+        assert keys == [k for k in VENDOR_KEYS if k in row], case
+        expected = record_id(
+            "events",
+            ev["id"],
+            ev["modifiedAt"],
+            row.get("threatDetectionId", ""),
+            row.get("alertId", ""),
+        )
+        assert row["recordId"] == expected, case

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from gta.cli._errors import UsageError
 from gta.sync._demo import DEMO_SEED, DemoBackend, clean_demo_dir, run_demo
-from gta.sync._memory import tune_allocator
+from gta.sync._memory import tune_process
 
 
 def demo(
@@ -28,7 +28,7 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
-    tune_allocator()
+    tune_process()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:

@@ -42,7 +42,7 @@ from gta.sync import (
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter
-from gta.sync._memory import tune_allocator
+from gta.sync._memory import tune_process
 from gta.sync._progress import RichReporter, choose_reporter
 
 StateOpt = Annotated[
@@ -161,7 +161,7 @@ def export(
     ] = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained."""
-    tune_allocator()
+    tune_process()
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     target = output if output is not None else to
@@ -248,7 +248,7 @@ def sync(
     quiet: QuietOpt = False,
 ) -> None:
     """Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in flight."""
-    tune_allocator()
+    tune_process()
     if once and every:
         raise UsageError("give --once or --every, not both")
     try:

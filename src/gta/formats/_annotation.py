@@ -10,6 +10,7 @@ that object was found, as in the script. Other streams give one flat row per obj
 
 from __future__ import annotations
 
+from hashlib import sha256
 from typing import Any
 
 from gta._types import Record
@@ -26,74 +27,128 @@ def _status_value(alert: ApiObject) -> Any:
     return status if status is not None else alert.get("state")
 
 
-def _event_row(
-    event: ApiObject,
-    ctx: FormatContext,
-    detection_id: str | None,
-    detection: ApiObject | None,
-    alert_id: str | None,
-) -> Record:
-    """One row in the vendor's key order, context groups only when found."""
-    eid = object_id(event)
-    rid = record_id("events", eid, version_of(event), detection_id or _NONE, alert_id or _NONE)
-    row = header("events", rid, ctx.index_time)
-    row.update(
-        eventId=event.get("id"),
-        eventDetectedAt=event.get("detectedAt"),
-        eventModifiedAt=event.get("modifiedAt"),
-        securityEventTypeId=event.get("securityEventTypeId"),
-        eventTitle=event.get("title"),
-        eventSubtitle=event.get("subtitle"),
-    )
-    asset_id = event.get("affectedAssetId")
-    asset = ctx.asset(asset_id) if isinstance(asset_id, str) else None
-    if asset is not None:
-        row["assumedOwner"] = asset.get("assumedOwner")
-    if alert_id is not None:
-        row["alertId"] = alert_id
-        alert = ctx.alert(alert_id)
-        if alert is not None:
-            row["alertStatus"] = _status_value(alert)
-            row["risk"] = alert.get("risk")
-    if detection is not None:
-        intel_id = detection.get("threatIntelRecordId")
-        intel = ctx.threat_intel(intel_id) if isinstance(intel_id, str) else None
-        if intel is not None:
-            row.update(
-                threatTitle=intel.get("title"),
-                threatCategory=intel.get("category"),
-                threatSubCategory=intel.get("subcategory"),
-                severity=intel.get("severity"),
-            )
-        row["affectedAssetId"] = detection.get("affectedAssetId", asset_id)
-        row["threatDetectionId"] = detection.get("id", detection_id)
-        row["confidence"] = detection.get("confidence")
-    else:
-        row["affectedAssetId"] = asset_id
-        if detection_id is not None:
-            row["threatDetectionId"] = detection_id
-    annotation = event.get("securityAnnotation")
-    if isinstance(annotation, dict):
-        row["securityAnnotationId"] = annotation.get("id")
-        row["securityAnnotationAttributes"] = annotation.get("requiredAttributes")
-    return row
+def _alert_part(alert_id: str, ctx: FormatContext) -> Record:
+    part: Record = {"alertId": alert_id}
+    alert = ctx.alert(alert_id)
+    if alert is not None:
+        part["alertStatus"] = _status_value(alert)
+        part["risk"] = alert.get("risk")
+    return part
+
+
+def _intel_part(detection: ApiObject, ctx: FormatContext) -> Record:
+    intel_id = detection.get("threatIntelRecordId")
+    intel = ctx.threat_intel(intel_id) if isinstance(intel_id, str) else None
+    if intel is None:
+        return {}
+    return {
+        "threatTitle": intel.get("title"),
+        "threatCategory": intel.get("category"),
+        "threatSubCategory": intel.get("subcategory"),
+        "severity": intel.get("severity"),
+    }
 
 
 def event_rows(event: ApiObject, ctx: FormatContext) -> list[Record]:
-    """Rows for one enriched event (see the module docstring for the fan-out rule)."""
+    """Rows for one enriched event (see the module docstring for the fan-out rule).
+
+    A row is the event's own keys, then the alert's, the threat-intel record's, the detection's
+    and the annotation's, each group present only when known. The groups are built once per
+    event (or detection) and merged per row: this is the sync's hot path, about one row per
+    event.
+    """
+    eid = object_id(event)
+    prefix = f"events\x1f{eid}\x1f{version_of(event)}\x1f"
+    index_time = ctx.index_time
+    head: Record = {
+        "eventId": event.get("id"),
+        "eventDetectedAt": event.get("detectedAt"),
+        "eventModifiedAt": event.get("modifiedAt"),
+        "securityEventTypeId": event.get("securityEventTypeId"),
+        "eventTitle": event.get("title"),
+        "eventSubtitle": event.get("subtitle"),
+    }
+    asset_id = event.get("affectedAssetId")
+    asset = ctx.asset(asset_id) if isinstance(asset_id, str) else None
+    if asset is not None:
+        head["assumedOwner"] = asset.get("assumedOwner")
+    annotation = event.get("securityAnnotation")
+    tail: Record = (
+        {
+            "securityAnnotationId": annotation.get("id"),
+            "securityAnnotationAttributes": annotation.get("requiredAttributes"),
+        }
+        if isinstance(annotation, dict)
+        else {}
+    )
     detection_ids = string_list(event.get("threatDetectionIds"))
     if not detection_ids:
-        return [_event_row(event, ctx, None, None, None)]
+        return [
+            {
+                "recordId": _row_id(prefix, _NONE, _NONE),
+                "stream": "events",
+                "indexTime": index_time,
+                **head,
+                "affectedAssetId": asset_id,
+                **tail,
+            }
+        ]
     rows: list[Record] = []
     for detection_id in dict.fromkeys(detection_ids):
         detection = ctx.detection(detection_id)
-        alert_ids = string_list(detection.get("alertIds")) if detection is not None else []
+        if detection is None:
+            rows.append(
+                {
+                    "recordId": _row_id(prefix, detection_id, _NONE),
+                    "stream": "events",
+                    "indexTime": index_time,
+                    **head,
+                    "affectedAssetId": asset_id,
+                    "threatDetectionId": detection_id,
+                    **tail,
+                }
+            )
+            continue
+        intel = _intel_part(detection, ctx)
+        found = {
+            "affectedAssetId": detection.get("affectedAssetId", asset_id),
+            "threatDetectionId": detection.get("id", detection_id),
+            "confidence": detection.get("confidence"),
+        }
+        alert_ids = string_list(detection.get("alertIds"))
         if not alert_ids:
-            rows.append(_event_row(event, ctx, detection_id, detection, None))
+            rows.append(
+                {
+                    "recordId": _row_id(prefix, detection_id, _NONE),
+                    "stream": "events",
+                    "indexTime": index_time,
+                    **head,
+                    **intel,
+                    **found,
+                    **tail,
+                }
+            )
             continue
         for alert_id in dict.fromkeys(alert_ids):
-            rows.append(_event_row(event, ctx, detection_id, detection, alert_id))
+            rows.append(
+                {
+                    "recordId": _row_id(prefix, detection_id, alert_id),
+                    "stream": "events",
+                    "indexTime": index_time,
+                    **head,
+                    **_alert_part(alert_id, ctx),
+                    **intel,
+                    **found,
+                    **tail,
+                }
+            )
     return rows
+
+
+def _row_id(prefix: str, detection_id: str, alert_id: str) -> str:
+    """``record_id("events", id, version, detection_id, alert_id)``, from a prefix made once per
+    event (the same bytes are hashed; a test holds the two equal)."""
+    return sha256(f"{prefix}{detection_id}\x1f{alert_id}".encode()).hexdigest()[:32]
 
 
 def _object_row(stream: str, obj: ApiObject, ctx: FormatContext, id_key: str) -> Record:
