@@ -84,7 +84,7 @@ class Transport:
         attempt = 0
         while True:
             try:
-                response = self.http.send(request, auth=auth)
+                response = _unbound(self.http.send(request, auth=auth))
             except httpx.HTTPError as exc:
                 budget = self.max_retries
                 if is_name_resolution_failure(exc):
@@ -140,6 +140,19 @@ class Transport:
                 "gta_delay": delay,
             },
         )
+
+
+def _unbound(response: httpx.Response) -> httpx.Response:
+    """The response without httpx's reference cycle, once its body is read.
+
+    httpx binds a response's stream back to the response (to time it), so every response is a
+    reference cycle and its body (a megabyte for a page of events) stays in memory until the
+    cyclic garbage collector runs. ``Client.send`` has read and closed it: the body is in
+    ``content`` and the stream is spent, so a plain stream over the same bytes replaces it.
+    """
+    if response.is_closed and response.is_stream_consumed:
+        response.stream = httpx.ByteStream(response.content)
+    return response
 
 
 def decode_json(response: httpx.Response, *, allow_empty: bool = False) -> Any:
