@@ -54,13 +54,14 @@ def tune_process() -> None:
 def tune_gc(threshold: int = GC_THRESHOLD) -> None:
     """Make the cyclic garbage collector cheap for the sync's allocation pattern.
 
-    Decoding and formatting a page allocates tens of thousands of dicts that reference counting
+    Decoding and formatting a page allocates some 10,000 dicts and lists that reference counting
     frees without help; at Python's default threshold the collector runs every 700 allocations
-    and, every few runs, walks every object the imports created (pydantic, Rich, httpx): a
-    quarter of the CPU of an export, measured. ``gc.freeze`` moves the objects alive now (the
-    imported modules) out of the collector's sight, and a threshold of 10,000 runs it a dozen
-    times per page instead of a hundred. The garbage it exists for (httpx keeps requests and
-    responses in reference cycles) is still collected, a few pages' worth at most.
+    and, every few runs, walks every object the imports created (pydantic, Rich, httpx).
+    ``gc.freeze`` moves the objects alive now (the imported modules) out of the collector's
+    sight, and a threshold of 10,000 runs it about once per page instead of a dozen times: an
+    export of 100k events took about 15% less CPU, measured side by side. Reference cycles, rare
+    on this path since the SDK unbinds httpx's responses, are still collected, a page's worth at
+    most.
     """
     gc.freeze()
     gc.set_threshold(threshold, 10, 10)
