@@ -192,6 +192,11 @@ def _cpu_budget(results: BenchResults) -> Iterator[str]:
     yield from _table(header, rows)
 
 
+def _section(title: str, body: list[str]) -> list[str]:
+    """A heading and its body with a blank line after, or nothing when there is no body."""
+    return [f"## {title}", "", *body, ""] if body else []
+
+
 def _details(results: BenchResults) -> Iterator[str]:
     rows = []
     for size in results.sizes:
@@ -361,10 +366,7 @@ def render(results: BenchResults, chart_name: str) -> str:
             text_columns=3,
         ),
         "",
-        "## CPU budget",
-        "",
-        *_cpu_budget(results),
-        "",
+        *_section("CPU budget", list(_cpu_budget(results))),
         "## Details",
         "",
         *_details(results),

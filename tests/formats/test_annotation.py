@@ -147,30 +147,32 @@ def test_tolerates_null_or_missing_id_lists(value: Any) -> None:
     assert row["eventId"] == "ev-1" and "threatDetectionId" not in row
 
 
-def _fan_out_cases() -> list[tuple[str, dict[str, Any], PageContext]]:
+def _fan_out_cases() -> list[tuple[str, dict[str, Any], PageContext, list[tuple[str, str]]]]:
+    """(case, event, context, the (detection id, alert id) each row is about; "" for none)."""
     no_alerts = context()
     no_alerts.detections["td-1"]["alertIds"] = []
+    renamed = context()  # the detection object carries another id than the one looked up
+    renamed.detections["td-1"]["id"] = "td-1-as-sent"
     return [
-        ("contextual", event(threatDetectionIds=[]), context()),
-        ("detection missing", event(threatDetectionIds=["td-gone"]), context()),
-        ("detection without alerts", event(), no_alerts),
-        ("detection with alert", event(), context()),
-        ("alert missing", event(), context(alerts={})),
+        ("contextual", event(threatDetectionIds=[]), context(), [("", "")]),
+        ("detection missing", event(threatDetectionIds=["td-gone"]), context(), [("td-gone", "")]),
+        ("detection without alerts", event(), no_alerts, [("td-1", "")]),
+        ("detection with alert", event(), context(), [("td-1", "al-1")]),
+        ("alert missing", event(), context(alerts={}), [("td-1", "al-1")]),
+        ("detection id differs", event(), renamed, [("td-1", "al-1")]),
     ]
 
 
-@pytest.mark.parametrize(("case", "ev", "ctx"), _fan_out_cases(), ids=lambda v: str(v)[:24])
+@pytest.mark.parametrize(
+    ("case", "ev", "ctx", "about"), _fan_out_cases(), ids=lambda v: str(v)[:24]
+)
 def test_every_branch_keeps_vendor_order_and_the_documented_record_id(
-    case: str, ev: dict[str, Any], ctx: PageContext
+    case: str, ev: dict[str, Any], ctx: PageContext, about: list[tuple[str, str]]
 ) -> None:
-    for row in fmt.events(ev, ctx):
+    rows = fmt.events(ev, ctx)
+    assert len(rows) == len(about), case
+    for row, (detection_id, alert_id) in zip(rows, about, strict=True):
         keys = [k for k in row if k not in ("recordId", "stream")]
         assert keys == [k for k in VENDOR_KEYS if k in row], case
-        expected = record_id(
-            "events",
-            ev["id"],
-            ev["modifiedAt"],
-            row.get("threatDetectionId", ""),
-            row.get("alertId", ""),
-        )
+        expected = record_id("events", ev["id"], ev["modifiedAt"], detection_id, alert_id)
         assert row["recordId"] == expected, case

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import gc
 from pathlib import Path
 
 import pytest
@@ -106,6 +107,7 @@ def test_export_to_stdout_and_a_concurrent_run_is_refused(
 ) -> None:
     for name, value in emulator.env().items():
         monkeypatch.setenv(name, value)
+    threshold = gc.get_threshold()
     state = tmp_path / "state.db"
     store = CheckpointStore(state)
     with store.lease("export:nested:-", emulator.customer_id, "alerts"):
@@ -123,6 +125,8 @@ def test_export_to_stdout_and_a_concurrent_run_is_refused(
         and all(line.startswith("{") for line in out.splitlines())
     )
     assert "alerts: " in err  # progress and summary go to stderr, never into the data
+    # The collector settings of a sync last only as long as it: this process keeps its own.
+    assert gc.get_threshold() == threshold and gc.get_freeze_count() == 0
 
 
 def test_sync_once_from_a_config_file(

@@ -17,7 +17,7 @@ from rich.console import Console
 
 from gta.cli._errors import UsageError
 from gta.sync._demo import DEMO_SEED, DemoBackend, clean_demo_dir, run_demo
-from gta.sync._memory import tune_process
+from gta.sync._memory import sync_tuning
 
 
 def demo(
@@ -28,12 +28,12 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
-    tune_process()
     try:
         directory.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
-    run_emulated_demo(directory, events=events, console=Console(), quiet=quiet)
+    with sync_tuning():
+        run_emulated_demo(directory, events=events, console=Console(), quiet=quiet)
 
 
 def run_emulated_demo(

@@ -42,7 +42,7 @@ from gta.sync import (
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter
-from gta.sync._memory import tune_process
+from gta.sync._memory import sync_tuning
 from gta.sync._progress import RichReporter, choose_reporter
 
 StateOpt = Annotated[
@@ -161,7 +161,6 @@ def export(
     ] = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained."""
-    tune_process()
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     target = output if output is not None else to
@@ -180,7 +179,7 @@ def export(
     # The same resolver as the triage commands: the profile file, each field overridden by
     # its environment variable; a missing setting is a usage error (exit 2).
     client = make_client(profile)
-    with client, _open_store(state) as store, _stop_on_signals() as stop:
+    with sync_tuning(), client, _open_store(state) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
         if not quiet:
@@ -248,7 +247,6 @@ def sync(
     quiet: QuietOpt = False,
 ) -> None:
     """Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in flight."""
-    tune_process()
     if once and every:
         raise UsageError("give --once or --every, not both")
     try:
@@ -257,7 +255,7 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     state_path = state or (Path(config.state).expanduser() if config.state else None)
-    with _open_store(state_path) as store, _stop_on_signals() as stop:
+    with sync_tuning(), _open_store(state_path) as store, _stop_on_signals() as stop:
         while True:
             _sync_pass(config, store, stop, quiet, keep_going=interval is not None)
             if interval is None or stop.wait(interval):

@@ -12,16 +12,18 @@ does nothing.
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import gc
 import sys
+from collections.abc import Iterator
 
 _M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 _tuned = False
 GC_THRESHOLD = 10_000
-"""Container allocations between two young-generation collections (Python's default is 700)."""
+"""Net container allocations between young-generation collections (Python's default is 700)."""
 
 
 def tune_allocator(arenas: int = 1, mmap_threshold: int | None = None) -> bool:
@@ -45,23 +47,29 @@ def tune_allocator(arenas: int = 1, mmap_threshold: int | None = None) -> bool:
     return _tuned
 
 
-def tune_process() -> None:
-    """Both settings below, once, before worker threads or processes start."""
-    tune_allocator()
-    tune_gc()
-
-
-def tune_gc(threshold: int = GC_THRESHOLD) -> None:
-    """Make the cyclic garbage collector cheap for the sync's allocation pattern.
+@contextlib.contextmanager
+def sync_tuning(threshold: int = GC_THRESHOLD) -> Iterator[None]:
+    """One malloc arena (for the life of the process), and for the block a cheap cyclic
+    garbage collector, tuned for the sync's allocation pattern.
 
     Decoding and formatting a page allocates some 10,000 dicts and lists that reference counting
-    frees without help; at Python's default threshold the collector runs every 700 allocations
-    and, every few runs, walks every object the imports created (pydantic, Rich, httpx).
-    ``gc.freeze`` moves the objects alive now (the imported modules) out of the collector's
-    sight, and a threshold of 10,000 runs it about once per page instead of a dozen times: an
-    export of 100k events took about 15% less CPU, measured side by side. Reference cycles, rare
-    on this path since the SDK unbinds httpx's responses, are still collected, a page's worth at
-    most.
+    frees without help; at Python's default threshold the collector runs every 700 net container
+    allocations and, every few runs, walks every object the imports created (pydantic, Rich,
+    httpx). ``gc.freeze`` moves the objects alive now (the imported modules) out of the
+    collector's sight, and a threshold of 10,000 runs it about once per page instead of a dozen
+    times: an export of 100k events took about 15% less CPU, measured side by side. Reference
+    cycles, rare on this path since the SDK unbinds httpx's responses, are still collected.
+
+    On exit the previous threshold is restored and frozen objects are handed back to the
+    collector (``gc.unfreeze``), so a process that syncs in-process (a test, a library user)
+    keeps its own settings and loses no garbage to the freeze.
     """
+    tune_allocator()
+    previous = gc.get_threshold()
     gc.freeze()
     gc.set_threshold(threshold, 10, 10)
+    try:
+        yield
+    finally:
+        gc.set_threshold(*previous)
+        gc.unfreeze()
