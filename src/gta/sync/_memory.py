@@ -6,7 +6,7 @@ so those buffers land in per-thread heaps that fragment and rarely shrink: measu
 RSS of an export kept creeping for hundreds of pages although Python's own allocations
 (tracemalloc) did not grow. One arena keeps the peak flat. (A fixed mmap threshold, tried too,
 made every page-sized buffer a fresh mapping: page faults made orjson encoding about three times
-slower, so the threshold is left to glibc unless asked for.) Only glibc is tuned; elsewhere this
+slower, so the threshold is left to glibc.) Only glibc is tuned; elsewhere this
 does nothing.
 """
 
@@ -19,14 +19,13 @@ import gc
 import sys
 from collections.abc import Iterator
 
-_M_MMAP_THRESHOLD = -3
 _M_ARENA_MAX = -8
 _tuned = False
 GC_THRESHOLD = 10_000
 """Net container allocations between young-generation collections (Python's default is 700)."""
 
 
-def tune_allocator(arenas: int = 1, mmap_threshold: int | None = None) -> bool:
+def tune_allocator(arenas: int = 1) -> bool:
     """Apply the settings once per process (before worker threads start); True if applied."""
     global _tuned
     if _tuned or not sys.platform.startswith("linux"):
@@ -41,9 +40,7 @@ def tune_allocator(arenas: int = 1, mmap_threshold: int | None = None) -> bool:
         return False
     mallopt.argtypes = [ctypes.c_int, ctypes.c_int]
     mallopt.restype = ctypes.c_int
-    _tuned = bool(mallopt(_M_ARENA_MAX, arenas)) and (
-        mmap_threshold is None or bool(mallopt(_M_MMAP_THRESHOLD, mmap_threshold))
-    )
+    _tuned = bool(mallopt(_M_ARENA_MAX, arenas))
     return _tuned
 
 
