@@ -35,6 +35,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 ENRICH_PAGES = 2
 """Pages enriched at the same time (each with its own parallel lookups)."""
+STOP_POLL_S = 0.1
+"""How often a stage waiting for the one before it looks at the stop event."""
 _DONE = object()
 
 
@@ -50,6 +52,7 @@ class StreamResult:
     seconds: float = 0.0
     stopped: bool = False
     rejected: int = 0  # records the sink refused as undeliverable and dropped (see _rejected)
+    gaps: dict[str, int] = field(default_factory=dict)  # parents the API did not return, by kind
     risk: dict[str, int] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     pairs: dict[tuple[str, str], int] = field(default_factory=dict)  # (risk, status) -> alerts
@@ -85,7 +88,9 @@ def prefetch(
 
     An exception in the source is re-raised in the consumer. When the consumer stops early
     (break, error, ``stop``), the thread stops at its next hand-over; it is a daemon so a
-    request still in flight cannot keep the process alive.
+    request still in flight cannot keep the process alive. The consumer never waits on the
+    thread once ``stop`` is set: a signal must not wait for a slow answer, so the iteration
+    simply ends (what was not yet handed over is fetched again by the next run).
     """
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     abandoned = threading.Event()
@@ -113,7 +118,12 @@ def prefetch(
     thread.start()
     try:
         while True:
-            item = q.get()
+            try:
+                item = q.get(timeout=STOP_POLL_S)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
             if item is _DONE:
                 return
             if isinstance(item, _Failure):
@@ -121,7 +131,7 @@ def prefetch(
             yield item
     finally:
         abandoned.set()
-        if stop.is_set() or thread.is_alive():
+        if not stop.is_set() and thread.is_alive():
             thread.join(timeout=0.5)
 
 
@@ -227,6 +237,7 @@ def run_stream(
                 for item in enriched:
                     page, ctx = item.page, item.ctx
                     records = [r for obj in page.items for r in stream.format(fmt, obj, ctx)]
+                    _count_gaps(result, stream.name, ctx.gaps)
                     if records:
                         with lock:
                             sink.write(records)
@@ -254,9 +265,10 @@ def run_stream(
                     )
                     reporter.page_done(stream.name, page.fetched, len(records), cursor)
                     if stop.is_set():
-                        result.stopped = True
-                        log.info("%s: stop requested; committed and stopping", stream.name)
                         break
+            if stop.is_set():
+                result.stopped = True
+                log.info("%s: stop requested; committed what was delivered", stream.name)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -280,6 +292,27 @@ def _rejected(sink: Sink) -> int:
     moves, and the run reports the count instead of hiding it."""
     count = getattr(sink, "rejected", 0)
     return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def _count_gaps(result: StreamResult, stream: str, gaps: dict[str, int]) -> None:
+    """Parents a page's lookups did not return (asked twice): its records go out with what is
+    known; each such page logs one line, and the run's summary shows the totals."""
+    if not gaps:
+        return
+    for kind, count in gaps.items():
+        result.gaps[kind] = result.gaps.get(kind, 0) + count
+    log.warning(
+        "%s: page %d: enrichment incomplete, the API did not return %s; "
+        "records delivered with what is known",
+        stream,
+        result.pages + 1,
+        describe_gaps(gaps),
+    )
+
+
+def describe_gaps(gaps: dict[str, int]) -> str:
+    """``3 threat detections, 1 alerts`` (kinds in a fixed order)."""
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(gaps.items()) if count)
 
 
 def _count_alerts(result: StreamResult, stream: str, page: FetchedPage) -> None:
