@@ -14,6 +14,9 @@ from gta.sinks._es_config import API_KEY_ENV, parse_es_url
 
 
 def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
+    options = dict(options)
+    if "token" in options:  # `gta sinks check --token` gives the API key here
+        options["api_key"] = options.pop("token")
     config, auth = parse_es_url(url, options)
     headers = {"Authorization": auth.header} if auth.header else {}
     tls = config.base_url.startswith("https://")
