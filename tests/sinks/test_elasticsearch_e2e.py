@@ -42,12 +42,14 @@ def test_export_of_10k_events_arrives_whole(
     with run_standin(EsState(busy_next=2, throttle_next=1)) as es:
         url = es.url + "?index=gta-events&backoff_base=0.01"
         state = str(tmp_path / "state.db")
-        assert _gta("export", "events", "--to", url, "--state", state, "-q") == 0
+        assert _gta("export", "events", "--to", url, "--state", state, "-f", "ecs", "-q") == 0
         ids = es.state.record_ids()
         assert len(ids) == len(set(ids)) >= 10_000
         assert Counter(d["stream"] for d in es.state.docs.values()) == {"events": len(ids)}
         assert es.state.conflicts == 0 and es.state.bad_actions == []
-        assert _gta("export", "events", "--to", url, "--state", state, "-q") == 0
+        doc = next(iter(es.state.docs.values()))
+        assert doc["organization"]["id"] and doc["ecs"]["version"]  # the customer id reached it
+        assert _gta("export", "events", "--to", url, "--state", state, "-f", "ecs", "-q") == 0
         assert es.state.record_ids() == ids  # from the checkpoint: nothing new
 
 

@@ -85,6 +85,7 @@ class PageContext:
     format sees the same context for every object of the page."""
 
     index_time: str
+    customer_id: str | None = None
     detections: dict[str, ApiObject] = field(default_factory=dict)
     alerts: dict[str, ApiObject] = field(default_factory=dict)
     assets: dict[str, ApiObject] = field(default_factory=dict)
@@ -135,6 +136,17 @@ class Enricher:
         self.assets = LruCache(cache_entries, cache_ttl_s)
         self.intel = LruCache(cache_entries, cache_ttl_s)
         self.requests = 0  # search requests issued (chunks), for tests and stats
+
+    @property
+    def customer_id(self) -> str | None:
+        """The client's customer id (known once the first page was fetched); ``None`` for a
+        client without one (test doubles)."""
+        value = getattr(self._client, "customer_id", None)
+        return value if isinstance(value, str) else None
+
+    def bare(self) -> PageContext:
+        """A context without parents, for streams that need none (alerts, flows)."""
+        return PageContext(index_time=utc_now(), customer_id=self.customer_id)
 
     # The four bulk searches, raw dicts on the hot path.
     def _detections(self, ids: list[str]) -> Iterable[ApiObject]:
@@ -189,6 +201,7 @@ class Enricher:
         intel_f = self._submit(lambda: self._cached(self.intel, self._intel, intel_ids))
         return PageContext(
             index_time=utc_now(),
+            customer_id=self.customer_id,
             detections=det_f.result(),
             assets=asset_f.result(),
             intel=intel_f.result(),
@@ -204,6 +217,7 @@ class Enricher:
         intel_f = self._submit(lambda: self._cached(self.intel, self._intel, intel_ids))
         return PageContext(
             index_time=utc_now(),
+            customer_id=self.customer_id,
             detections=detections,
             alerts=alert_f.result(),
             assets=asset_f.result(),
