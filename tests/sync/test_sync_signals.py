@@ -70,7 +70,7 @@ def test_second_signal_exits_at_once(make_emulator: Any, tmp_path: Path) -> None
         cmd = [sys.executable, "-c", "from gta.cli import main; main()", "export", "events"]
         cmd += ["--to", f"splunk-hec+http://127.0.0.1:{port}", "--state", str(tmp_path / "s.db")]
         env = {**os.environ, **emu.env(), "GTA_SPLUNK_HEC_TOKEN": "0000-1111"}
-        proc = subprocess.Popen(cmd + ["--quiet"], env=env, stderr=subprocess.PIPE, text=True)
+        proc = subprocess.Popen([*cmd, "--quiet"], env=env, stderr=subprocess.PIPE, text=True)
         deadline = time.monotonic() + 30
         while not (tmp_path / "s.db").exists() and time.monotonic() < deadline:
             time.sleep(0.02)

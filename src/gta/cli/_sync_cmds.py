@@ -174,7 +174,7 @@ def export(
     to: Annotated[
         str | None, typer.Option("--to", help="Sink URL instead of --output (see gta sinks).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="annotation, nested or ocsf.")] = (
+    fmt: Annotated[str, typer.Option("--format", "-f", help="annotation, nested, ocsf or ecs.")] = (
         "annotation"
     ),
     state: StateOpt = None,

@@ -7,7 +7,9 @@
   a SIEM sees the versions of one alert as one finding.
 - Flows become **Network Activity** (class_uid 4001, category 4), activity 6 Traffic.
 - Times are epoch milliseconds; ``time`` is the version's time (``modifiedAt``, or the flow's
-  ``timeStamp``). ``metadata.version`` is the pinned OCSF version, ``metadata.uid`` the record id.
+  ``timeStamp``). ``metadata.version`` is the pinned OCSF version, ``metadata.uid`` the record id,
+  ``metadata.tenant_uid`` the GTA customer id; a record with ``device`` (OCSF's ``host``
+  profile) lists ``host`` in ``metadata.profiles``.
 - Every record keeps gta's ``recordId``, ``stream`` and ``indexTime``; fields with no OCSF home
   (``etaFlag``, ``threatDetectionIds``, ...) go to ``unmapped``.
 """
@@ -138,19 +140,30 @@ def _finding(
         severity_id=severity[0],
         severity=severity[1],
         time=time_ms if time_ms is not None else epoch_ms(ctx.index_time) or 0,
-        metadata=_metadata(rid, ctx, finding_info.get("modified_time")),
+        # ``device`` belongs to OCSF's ``host`` profile: a record using it must declare it.
+        metadata=_metadata(
+            rid,
+            ctx,
+            finding_info.get("modified_time"),
+            profiles=["host"] if fields.get("device") else None,
+        ),
         finding_info=_clean(finding_info),
     )
     rec.update(_clean(fields))
     return rec
 
 
-def _metadata(rid: str, ctx: FormatContext, modified: int | None = None) -> dict[str, Any]:
+def _metadata(
+    rid: str, ctx: FormatContext, modified: int | None = None, profiles: list[str] | None = None
+) -> dict[str, Any]:
+    customer = getattr(ctx, "customer_id", None)  # contexts made before 0.x may lack it
     return _clean(
         {
             "version": OCSF_VERSION,
             "product": dict(PRODUCT),  # a copy: records may be mutated downstream
             "uid": rid,
+            "tenant_uid": customer if isinstance(customer, str) and customer else None,
+            "profiles": profiles,
             "logged_time": epoch_ms(ctx.index_time),
             "modified_time": modified,
         }

@@ -88,6 +88,7 @@ class PageContext:
     format sees the same context for every object of the page."""
 
     index_time: str
+    customer_id: str | None = None
     detections: dict[str, ApiObject] = field(default_factory=dict)
     alerts: dict[str, ApiObject] = field(default_factory=dict)
     assets: dict[str, ApiObject] = field(default_factory=dict)
@@ -163,6 +164,17 @@ class Enricher:
         self.intel = LruCache(cache_entries, cache_ttl_s)
         self.requests = 0  # search requests issued (chunks), for tests and stats
 
+    @property
+    def customer_id(self) -> str | None:
+        """The client's customer id (known once the first page was fetched); ``None`` for a
+        client without one (test doubles)."""
+        value = getattr(self._client, "customer_id", None)
+        return value if isinstance(value, str) else None
+
+    def bare(self) -> PageContext:
+        """A context without parents, for streams that need none (alerts, flows)."""
+        return PageContext(index_time=utc_now(), customer_id=self.customer_id)
+
     # The four bulk searches, raw dicts on the hot path.
     def _detections(self, ids: list[str]) -> Iterable[ApiObject]:
         self.requests += 1
@@ -217,6 +229,7 @@ class Enricher:
         found, assets, intel = det_f.result(), asset_f.result(), intel_f.result()
         return PageContext(
             index_time=utc_now(),
+            customer_id=self.customer_id,
             detections=found,
             assets=assets,
             intel=intel,
@@ -238,6 +251,7 @@ class Enricher:
         alerts, assets, intel = alert_f.result(), asset_f.result(), intel_f.result()
         return PageContext(
             index_time=utc_now(),
+            customer_id=self.customer_id,
             detections=detections,
             alerts=alerts,
             assets=assets,

@@ -16,7 +16,7 @@ from typing import Any, Protocol
 from gta.formats._base import ApiObject, Format
 from gta.sinks._base import Record
 from gta.sync._alert_cursor import DEFAULT_BOUNDARY_CAP, DEFAULT_OVERLAP, AlertCursor
-from gta.sync._enrich import Enricher, PageContext, utc_now
+from gta.sync._enrich import Enricher, PageContext
 
 STREAM_NAMES = ("events", "alerts", "threat-detections", "flows")
 
@@ -97,7 +97,7 @@ class FlowsStream:
         return _msn_pages(client.flows.search(after=cursor, size=page_size), cursor)
 
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return PageContext(index_time=utc_now())
+        return enricher.bare()
 
     def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
         return fmt.flows(obj, ctx)
@@ -134,7 +134,7 @@ class AlertsStream:
         yield FetchedPage(items=[], cursor=done.dumps(), fetched=0)
 
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return PageContext(index_time=utc_now())
+        return enricher.bare()
 
     def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
         return fmt.alerts(obj, ctx)
