@@ -25,7 +25,7 @@ from typing import Any, Protocol, TypeVar
 
 from gta.formats._base import Format
 from gta.sinks._base import Record, Sink
-from gta.sync._enrich import Enricher, PageContext
+from gta.sync._enrich import Enricher, PageContext, utc_now
 from gta.sync._state import CheckpointStore
 from gta.sync._streams import FetchedPage, Stream
 
@@ -53,6 +53,7 @@ class StreamResult:
     risk: dict[str, int] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     pairs: dict[tuple[str, str], int] = field(default_factory=dict)  # (risk, status) -> alerts
+    tombstones: int = 0  # removed alerts delivered as tombstones (see _alert_removals)
 
 
 class Reporter(Protocol):
@@ -184,8 +185,14 @@ def run_stream(
     enricher: Enricher | None = None,
     sink_lock: threading.Lock | None = None,
     on_records: Callable[[list[Record]], None] | None = None,
+    reconcile_every: float = 0.0,
 ) -> StreamResult:
     """Deliver one stream from its checkpoint until drained (or ``stop`` is set between pages).
+
+    A stream may have two optional hooks: ``after_flush(store, job, customer_id, items)``, called
+    once a page's records are flushed and before its checkpoint is committed, and
+    ``removals(...)``, which yields pages of objects that left the API (alert tombstones) once
+    the stream is drained, at most once per ``reconcile_every`` seconds.
 
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
@@ -210,6 +217,7 @@ def run_stream(
             log.info("%s: starting from cursor %s", stream.name, _short(cursor))
             reporter.stream_started(stream.name)
             active = enricher
+            after_flush = getattr(stream, "after_flush", None)
             pages = prefetch(
                 stream.pages(client, cursor, page_size), 1, stop, f"{stream.name}-fetch"
             )
@@ -234,6 +242,8 @@ def run_stream(
                         result.rejected = _rejected(sink) - rejected_before
                     if on_records is not None:
                         on_records(records)
+                    if after_flush is not None:
+                        after_flush(store, job, customer_id, page.items)
                     if page.cursor != cursor or records:
                         lease.commit(
                             page.cursor, added=len(records), format=fmt.name, sink=sink_label
@@ -257,6 +267,25 @@ def run_stream(
                         result.stopped = True
                         log.info("%s: stop requested; committed and stopping", stream.name)
                         break
+            removals = getattr(stream, "removals", None)
+            if removals is not None and after_flush is not None and not result.stopped:
+                for gone in removals(
+                    client, store, job, customer_id, every=reconcile_every, page_size=page_size
+                ):
+                    # Write, flush, forget, commit: a crash re-delivers, never loses, a removal.
+                    ctx = PageContext(index_time=utc_now())
+                    records = [r for obj in gone for r in stream.format(fmt, obj, ctx)]
+                    with lock:
+                        sink.write(records)
+                        sink.flush()
+                    if on_records is not None:
+                        on_records(records)
+                    after_flush(store, job, customer_id, gone)
+                    lease.commit(cursor, added=len(records), format=fmt.name, sink=sink_label)
+                    result.records += len(records)
+                    result.tombstones += len(gone)
+                    result.rejected = _rejected(sink) - rejected_before
+                    reporter.page_done(stream.name, 0, len(records), cursor)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
