@@ -59,6 +59,7 @@ def removals(
     *,
     every: float,
     batch: int,
+    list_size: int = 1000,
     clock: Callable[[], float] = time.time,
 ) -> Iterator[list[Tombstone]]:
     """Batches of tombstones for the job's delivered alerts that the service removed.
@@ -76,7 +77,7 @@ def removals(
     if known:
         missing = dict(known)
         present: datetime | None = None
-        for page in client.alerts.list(size=1000).raw().pages():
+        for page in client.alerts.list(size=list_size).raw().pages():
             present = page_time(page)
             for item in page.items:
                 if isinstance(item, dict) and isinstance(item.get("id"), str):
