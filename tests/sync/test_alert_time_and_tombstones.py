@@ -458,3 +458,17 @@ reconcile_every = "often"
     )
     with pytest.raises(ConfigError, match="reconcile_every"):
         load_config(config)
+
+
+def test_a_version_stamped_within_the_second_of_the_date_is_not_delivered_twice() -> None:
+    """``Date`` has whole seconds, so a fresh stamp may lie just after it: it must stay known."""
+    now = T0 + timedelta(milliseconds=500)
+    world = {"a": alert("a", now), "b": alert("b", T0 - timedelta(minutes=1))}
+    cur = AlertCursor()
+    delivered: list[str] = []
+    for minute in range(4):
+        cur, fresh = scan(
+            cur, [api_filter(list(world.values()), cur)], now=T0 + timedelta(minutes=minute)
+        )
+        delivered += [a["id"] for a in fresh]
+    assert sorted(delivered) == ["a", "b"]

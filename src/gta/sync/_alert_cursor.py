@@ -173,14 +173,16 @@ class AlertCursor:
         known = set(self.boundary)
         fresh: list[dict[str, Any]] = []
         delivered = list(scan.delivered)
+        in_scan = set(delivered)
         high = parse_time(scan.high_water) if scan.high_water else None
         if high is not None and high > present:
             high = present
         for alert in items:
             version = _version_of(alert)
             if version is not None and version in known:
-                if parse_time(version[1]) > present and version not in delivered:
-                    delivered.append(version)  # still seen: stays remembered (see finish)
+                if version not in in_scan:  # seen again: stays remembered (see finish)
+                    delivered.append(version)
+                    in_scan.add(version)
                 continue
             fresh.append(alert)
             if version is None:
