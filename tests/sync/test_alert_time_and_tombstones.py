@@ -338,6 +338,56 @@ def test_removed_alerts_become_one_tombstone_each_in_every_format(
             assert AlertSet(store, job, emu.customer_id).live() == {}
 
 
+def test_tombstones_reach_a_syslog_receiver_as_cef(
+    make_emulator: Any,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    request: pytest.FixtureRequest,
+) -> None:
+    """The syslog sink with ``format=cef``, as a SIEM receives it, and the run summary."""
+    import os
+    import socket
+
+    from tests.formats.cef_parser import parse_cef
+
+    emu: RunningEmulator = make_emulator(seed=9, events=60)
+    receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)
+    request.addfinalizer(receiver.close)
+    receiver.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4 << 20)
+    receiver.bind(("127.0.0.1", 0))
+    receiver.settimeout(5)
+    target = f"syslog+udp://127.0.0.1:{receiver.getsockname()[1]}?format=cef"
+    argv = ["export", "alerts", "--to", target, "--state", str(tmp_path / "s.db")]
+    for key, value in emu.env().items():
+        os.environ[key] = value  # the autouse fixture restores the environment
+
+    def export() -> tuple[list[str], str]:
+        try:
+            main(argv)
+        except SystemExit as exc:
+            assert not exc.code
+        messages: list[str] = []
+        receiver.settimeout(0.5)
+        try:
+            while True:
+                messages.append(receiver.recv(65536).decode())
+        except TimeoutError:
+            pass
+        return messages, capsys.readouterr().err
+
+    delivered, _ = export()
+    alert_ids = {m.split("cs1=", 1)[1].split(" ", 1)[0] for m in delivered}
+    moved = httpx.post(f"{emu.url}/_emulator/clock", json={"advance_days": 60}).json()
+    assert set(moved["removedAlertIds"]) == alert_ids
+    tombstones, summary = export()
+    events = [parse_cef(m[m.index("CEF:0|") :]) for m in tombstones]
+    assert {e.extension["cs1"] for e in events} == alert_ids
+    assert all(e.extension["act"] == "removed" and e.name.endswith("removed") for e in events)
+    assert all(e.extension["cs4"] == "New" and e.severity != "0" for e in events)
+    assert f"{len(alert_ids)} removed alert(s) as tombstones" in " ".join(summary.split())
+    assert export()[0] == []
+
+
 def test_tombstone_record_ids_are_stable_and_distinct_from_versions() -> None:
     ctx = PageContext(index_time="2026-03-01T12:00:00.000Z")
     version = {"id": "a1", "risk": "High", "status": {"value": "Open"}, "modifiedAt": iso(T0)}

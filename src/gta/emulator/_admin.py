@@ -61,7 +61,13 @@ async def clock(request: Request, body: m.ClockRequest) -> m.ClockResult:
 @router.post(
     "/alerts/{alertId}/modified-at",
     response_model=m.Alert,
-    responses={404: {"model": m.ProblemDetails, "description": "Unknown customer or alert"}},
+    responses={
+        404: {
+            "model": m.ProblemDetails,
+            "content": {"application/problem+json": {}},
+            "description": "Unknown customer or alert",
+        }
+    },
 )
 async def stamp_modified_at(request: Request, alertId: str, body: m.ModifiedAtRequest) -> Response:
     """Stamp an alert's ``modifiedAt`` with any time (e.g. in the future, as a server with a
