@@ -522,3 +522,32 @@ def test_a_version_stamped_within_the_second_of_the_date_is_not_delivered_twice(
         )
         delivered += [a["id"] for a in fresh]
     assert sorted(delivered) == ["a", "b"]
+
+
+def test_a_crash_after_the_tombstone_flush_repeats_it_with_the_same_record_id(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    api = FakeApi()
+    seed(api, events=0)
+    client = FakeClient(api)
+    out = tmp_path / "out.jsonl"
+    job = Job(name="j", streams=["alerts"], format="annotation", sink_url=str(out))
+    with CheckpointStore(tmp_path / "state.db") as store:
+        run_job(client, job, store)
+        del api.alerts["alert-3"]
+        forget = AlertSet.forget
+
+        def crash(self: AlertSet, ids: Any) -> None:
+            if list(ids):
+                raise RuntimeError("killed between the flush and the delete")
+
+        monkeypatch.setattr(AlertSet, "forget", crash)
+        with pytest.raises(RuntimeError, match="killed"):
+            run_job(client, job, store)
+        monkeypatch.setattr(AlertSet, "forget", forget)
+        results = run_job(client, job, store)
+        assert results[0].tombstones == 1
+        assert run_job(client, job, store)[0].tombstones == 0
+    tombs = [r for r in _rows(out) if r.get("removed") is True]
+    assert [t["alertId"] for t in tombs] == ["alert-3", "alert-3"]
+    assert tombs[0]["recordId"] == tombs[1]["recordId"]

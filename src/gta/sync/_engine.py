@@ -268,7 +268,7 @@ def run_stream(
                         log.info("%s: stop requested; committed and stopping", stream.name)
                         break
             removals = getattr(stream, "removals", None)
-            if removals is not None and after_flush is not None and not result.stopped:
+            if removals is not None and after_flush is not None and not stop.is_set():
                 for gone in removals(
                     client, store, job, customer_id, every=reconcile_every, page_size=page_size
                 ):
@@ -286,6 +286,9 @@ def run_stream(
                     result.tombstones += len(gone)
                     result.rejected = _rejected(sink) - rejected_before
                     reporter.page_done(stream.name, 0, len(records), cursor)
+                    if stop.is_set():  # the reconciliation is repeated next run
+                        result.stopped = True
+                        break
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
