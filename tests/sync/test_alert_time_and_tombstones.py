@@ -225,6 +225,8 @@ def test_2099_alert_end_to_end_later_alerts_and_notes_are_delivered(
 
 
 def test_one_alert_fifteen_minutes_ahead_end_to_end(make_emulator: Any, tmp_path: Path) -> None:
+    """The emulated clock (seeded, early 2026) is months behind the host's: clamping to our own
+    clock instead of the server's ``Date`` would let the skewed stamp through, and fail here."""
     emu: RunningEmulator = make_emulator(seed=6, events=200)
     out = tmp_path / "alerts.jsonl"
     job = Job(name="t", streams=["alerts"], format="annotation", sink_url=str(out))
