@@ -277,6 +277,22 @@ def _export(emu: RunningEmulator, fmt: str, out: Path, state: Path) -> int:
                 os.environ[key] = value
 
 
+def _current_list(rows: list[dict[str, Any]]) -> dict[str, str]:
+    """docs/sinks.md's Splunk search for annotation/nested records, in Python: the newest record
+    of each alert by ``modifiedAt``, alerts with a ``removed`` record dropped."""
+    newest: dict[str, dict[str, Any]] = {}
+    removals: dict[str, int] = {}
+    for row in sorted(rows, key=lambda r: r["modifiedAt"], reverse=True):  # sort 0 - modifiedAt
+        alert_id = row.get("alertId", row.get("id"))
+        newest.setdefault(alert_id, row)
+        removals[alert_id] = removals.get(alert_id, 0) + ("removed" in row)
+    return {
+        aid: row.get("alertStatus", row.get("status.value", (row.get("status") or {}).get("value")))
+        for aid, row in newest.items()
+        if removals[aid] == 0
+    }
+
+
 def test_removed_alerts_become_one_tombstone_each_in_every_format(
     make_emulator: Any, tmp_path: Path
 ) -> None:
@@ -294,6 +310,8 @@ def test_removed_alerts_become_one_tombstone_each_in_every_format(
     last = {r["alertId"]: r for r in _rows(outs["annotation"])}
     assert last[first]["alertStatus"] == "Open"
 
+    for fmt in ("annotation", "nested"):
+        assert _current_list(_rows(outs[fmt])) == {a: r["alertStatus"] for a, r in last.items()}
     moved = httpx.post(f"{emu.url}/_emulator/clock", json={"advance_days": 60}).json()
     removed = set(moved["removedAlertIds"])
     assert removed == set(live)  # every delivered alert timed out
@@ -331,6 +349,8 @@ def test_removed_alerts_become_one_tombstone_each_in_every_format(
         assert rec["unmapped"]["lastStatus"] in ("New", "In Progress", "Resolved")
         assert "act=removed" in encode_cef(rec)
 
+    for fmt in ("annotation", "nested"):
+        assert _current_list(_rows(outs[fmt])) == {}  # the search shows no removed alert
     for fmt, out in outs.items():  # a third run: nothing more
         assert _export(emu, fmt, out, state) == 0
         assert len(_rows(out)) == sizes[fmt] + len(removed)
