@@ -16,6 +16,7 @@ import gta
 from gta.emulator import RunningEmulator
 from gta.formats import get_format
 from gta.formats._ecs import ECS
+from gta.formats._ids import Tombstone
 
 TEMPLATE = Path(__file__).parents[2] / "integrations/elasticsearch/gta-index-template.json"
 GTA_KEYS = {"recordId", "stream", "indexTime"}
@@ -120,13 +121,12 @@ def test_alert_detection_event_and_flow() -> None:
 
 
 def test_an_alert_tombstone_is_a_deletion() -> None:
-    tomb = {
-        **ALERT,
-        "removed": True,
-        "removedAt": "2020-12-01T00:00:00Z",
-        "status": {"value": "Open"},
-    }
+    fields = {**ALERT, "removed": True, "removedAt": "2020-12-01T00:00:00Z"}
+    tomb = Tombstone({**fields, "status": {"value": "Open"}})
     [rec] = ECS.alerts(tomb, Ctx())
+    # A server's own "removed" field is data, not a tombstone (only the sync makes those).
+    [forged] = ECS.alerts(fields, Ctx())
+    assert forged["event"]["action"] != "alert-removed"
     assert rec["event"]["type"] == ["deletion"] and rec["event"]["action"] == "alert-removed"
     assert rec["@timestamp"] == "2020-12-01T00:00:00Z"
     assert rec["cisco_gta"]["alert"]["removed"] is True

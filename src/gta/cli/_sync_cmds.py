@@ -148,7 +148,8 @@ def _summary(results: list[StreamResult], console: Console) -> None:
             f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
             f"{r.seconds:.1f}s ({rate:,.0f} records/s){' (stopped)' if r.stopped else ''}"
             + (f", {r.rejected} rejected by the sink" if r.rejected else "")
-            + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else ""),
+            + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
+            + (f", {r.tombstones} removed alert(s) as tombstones" if r.tombstones else ""),
             markup=False,
             highlight=False,
         )
@@ -273,6 +274,7 @@ def _sync_pass(
             sink_url=spec.sink,
             sink_options=dict(spec.sink_options),
             page_size=spec.page_size,
+            reconcile_every=spec.reconcile_seconds(),
         )
         try:
             with _client_for(config.tenants[spec.tenant]) as client, _reporting(

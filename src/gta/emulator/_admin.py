@@ -8,9 +8,11 @@ from __future__ import annotations
 from typing import Any
 
 from fastapi import APIRouter, Request
+from starlette.responses import Response
 
+from gta.emulator import _alerts as ops
 from gta.emulator import _models as m
-from gta.emulator._clock import DAY_MS, format_ms
+from gta.emulator._clock import DAY_MS, format_ms, parse_rfc3339
 from gta.emulator._problems import Problem
 from gta.emulator._settings import FaultSettings
 from gta.emulator._state import state_of
@@ -54,6 +56,34 @@ async def clock(request: Request, body: m.ClockRequest) -> m.ClockResult:
         removedThreatDetectionIds=removed_tds,
         removedAlertIds=removed_alerts,
     )
+
+
+@router.post(
+    "/alerts/{alertId}/modified-at",
+    response_model=m.Alert,
+    responses={
+        404: {
+            "model": m.ProblemDetails,
+            "content": {"application/problem+json": {}},
+            "description": "Unknown customer or alert",
+        }
+    },
+)
+async def stamp_modified_at(request: Request, alertId: str, body: m.ModifiedAtRequest) -> Response:
+    """Stamp an alert's ``modifiedAt`` with any time (e.g. in the future, as a server with a
+    clock bug would), changing nothing else; answers the alert."""
+    state = state_of(request)
+    who = state.customer(body.customer_id)
+    if who is None:
+        raise Problem(404, "unknown customer id")
+    try:
+        ms = parse_rfc3339(body.modified_at)
+    except ValueError as exc:
+        raise Problem(400, str(exc)) from None
+    doc = ops.stamp_modified_at(state.store, who.index, alertId, ms)
+    if doc is None:
+        raise Problem(404, "no such alert")
+    return Response(doc, media_type="application/json")
 
 
 @router.get("/faults", response_model=FaultSettings)

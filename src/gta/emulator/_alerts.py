@@ -46,6 +46,21 @@ def update_alert(
     return encoded
 
 
+def stamp_modified_at(store: Store, cust: int, alert_id: str, ms: int) -> bytes | None:
+    """Set ``modifiedAt`` to any instant, nothing else changing (admin: a server clock bug)."""
+    stored = get_alert(store, cust, alert_id)
+    if stored is None:
+        return None
+    doc: AlertDoc = orjson.loads(stored)
+    doc["modifiedAt"] = format_ms(ms)
+    encoded = orjson.dumps(doc)
+    store.conn.execute(
+        "UPDATE alerts SET doc = ?, modified_at = ? WHERE cust = ? AND id = ?",
+        (encoded, ms, cust, alert_id),
+    )
+    return encoded
+
+
 def _state_of(doc: AlertDoc) -> str:
     status = doc["status"]["value"]
     reasons = doc["status"].get("closingReasons") or []

@@ -21,7 +21,14 @@ from typing import Any
 
 from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
-from gta.formats._ids import header, object_id, record_id, string_list, version_of
+from gta.formats._ids import (
+    header,
+    is_tombstone,
+    object_id,
+    record_id,
+    string_list,
+    version_of,
+)
 
 ECS_VERSION = "8.11.0"
 OBSERVER = {"vendor": "Cisco", "product": "Global Threat Alerts", "type": "ids"}
@@ -69,10 +76,9 @@ def _base(
     created: Any,
     risk: Any = None,
 ) -> Record:
-    # A tombstone shares its alert's last modifiedAt: its id must still differ from that
-    # version's, or an idempotent destination would drop it as a duplicate.
-    extra = ("removed",) if obj.get("removed") is True else ()
-    rid = record_id(stream, object_id(obj), version_of(obj), *extra)
+    # A tombstone's version is ``REMOVED`` (``version_of``): its id differs from every version's
+    # of its alert, so an idempotent destination cannot drop it as a duplicate.
+    rid = record_id(stream, object_id(obj), version_of(obj))
     rec = header(stream, rid, ctx.index_time)
     severity = _RISK.get(risk.lower()) if isinstance(risk, str) else None
     rec["@timestamp"] = _text(timestamp) or ctx.index_time
@@ -137,7 +143,7 @@ class EcsFormat:
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")
         status, risk = _status(alert), alert.get("risk")
-        removed = alert.get("removed") is True
+        removed = is_tombstone(alert)  # built by the sync; a server's "removed" field is data
         if removed:
             types, action, when = ["deletion"], "alert-removed", alert.get("removedAt") or modified
         elif status is not None and status.lower() == "closed":

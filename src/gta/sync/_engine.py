@@ -56,6 +56,7 @@ class StreamResult:
     risk: dict[str, int] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     pairs: dict[tuple[str, str], int] = field(default_factory=dict)  # (risk, status) -> alerts
+    tombstones: int = 0  # removed alerts delivered as tombstones (see _alert_removals)
 
 
 class Reporter(Protocol):
@@ -194,8 +195,14 @@ def run_stream(
     enricher: Enricher | None = None,
     sink_lock: threading.Lock | None = None,
     on_records: Callable[[list[Record]], None] | None = None,
+    reconcile_every: float = 0.0,
 ) -> StreamResult:
     """Deliver one stream from its checkpoint until drained (or ``stop`` is set between pages).
+
+    A stream may have two optional hooks: ``after_flush(store, job, customer_id, items)``, called
+    once a page's records are flushed and before its checkpoint is committed, and
+    ``removals(...)``, which yields pages of objects that left the API (alert tombstones) once
+    the stream is drained, at most once per ``reconcile_every`` seconds.
 
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
@@ -220,6 +227,7 @@ def run_stream(
             log.info("%s: starting from cursor %s", stream.name, _short(cursor))
             reporter.stream_started(stream.name)
             active = enricher
+            after_flush = getattr(stream, "after_flush", None)
             pages = prefetch(
                 stream.pages(client, cursor, page_size), 1, stop, f"{stream.name}-fetch"
             )
@@ -245,6 +253,8 @@ def run_stream(
                         result.rejected = _rejected(sink) - rejected_before
                     if on_records is not None:
                         on_records(records)
+                    if after_flush is not None:
+                        after_flush(store, job, customer_id, page.items)
                     if page.cursor != cursor or records:
                         lease.commit(
                             page.cursor, added=len(records), format=fmt.name, sink=sink_label
@@ -265,6 +275,28 @@ def run_stream(
                     )
                     reporter.page_done(stream.name, page.fetched, len(records), cursor)
                     if stop.is_set():
+                        break
+            removals = getattr(stream, "removals", None)
+            if removals is not None and after_flush is not None and not stop.is_set():
+                for gone in removals(
+                    client, store, job, customer_id, every=reconcile_every, page_size=page_size
+                ):
+                    # Write, flush, forget, commit: a crash re-delivers, never loses, a removal.
+                    ctx = enricher.bare()
+                    records = [r for obj in gone for r in stream.format(fmt, obj, ctx)]
+                    with lock:
+                        sink.write(records)
+                        sink.flush()
+                    if on_records is not None:
+                        on_records(records)
+                    after_flush(store, job, customer_id, gone)
+                    lease.commit(cursor, added=len(records), format=fmt.name, sink=sink_label)
+                    result.records += len(records)
+                    result.tombstones += len(gone)
+                    result.rejected = _rejected(sink) - rejected_before
+                    reporter.page_done(stream.name, 0, len(records), cursor)
+                    if stop.is_set():  # the reconciliation is repeated next run
+                        result.stopped = True
                         break
             if stop.is_set():
                 result.stopped = True
