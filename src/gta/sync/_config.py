@@ -15,6 +15,8 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from gta.sinks import destination_key
+
 StreamName = Literal["events", "alerts", "threat-detections", "flows"]
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -75,10 +77,11 @@ class SyncConfig(_Strict):
 
     state: str | None = None
     every: str | None = None
+    lease_ttl: str | None = None  # "60s": a holder silent this long loses its leases
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     jobs: dict[str, JobConfig] = Field(min_length=1)
 
-    @field_validator("every")
+    @field_validator("every", "lease_ttl")
     @classmethod
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
@@ -87,6 +90,9 @@ class SyncConfig(_Strict):
 
     def every_seconds(self) -> float | None:
         return None if self.every is None else parse_interval(self.every)
+
+    def lease_ttl_seconds(self) -> float | None:
+        return None if self.lease_ttl is None else parse_interval(self.lease_ttl)
 
 
 def _resolve(value: Any, where: str, env: dict[str, str], file: str) -> Any:
@@ -128,4 +134,20 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None)
             raise ConfigError(
                 f"{file.name}: jobs.{name}.tenant: no tenant {job.tenant!r} (have: {known})"
             )
+    _one_writer_per_destination(config, file.name)
     return config
+
+
+def _one_writer_per_destination(config: SyncConfig, file: str) -> None:
+    """Two jobs of one file writing one destination would deliver every record twice."""
+    seen: dict[str, str] = {}
+    for name, job in config.jobs.items():
+        key = destination_key(job.sink, job.sink_options)
+        if key is None:
+            continue
+        if key in seen:
+            raise ConfigError(
+                f"{file}: jobs.{name}.sink: jobs {seen[key]!r} and {name!r} both write {key}; "
+                "give each job its own destination (or list both streams in one job)"
+            )
+        seen[key] = name
