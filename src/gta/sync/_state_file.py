@@ -61,9 +61,22 @@ class StateError(Exception):
 
 
 def state_error(path: Path, exc: sqlite3.Error) -> StateError:
-    """The one line for a failed SQLite call: the file and SQLite's own words for the cause."""
+    """The one line for a failed SQLite call: the file and SQLite's own words for the cause.
+
+    SQLite reports a full disk met while growing its shared-memory or journal file as a mere
+    ``disk I/O error``; the free space of the folder says which it was."""
     cause = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+    if "full" not in cause and _no_space_left(path):
+        cause += " (no space left on the disk holding it)"
     return StateError(f"state file {path}: {cause}")
+
+
+def _no_space_left(path: Path) -> bool:
+    try:
+        stat = os.statvfs(path.parent)
+    except (OSError, AttributeError):  # no statvfs on Windows
+        return False
+    return stat.f_bavail * stat.f_frsize < 64 * 1024
 
 
 def stream_key(job: str, customer_id: str, stream: str) -> str:
