@@ -99,6 +99,14 @@ class LeaseInfo:
         age = max(0, int((time.time() if now is None else now) - self.heartbeat))
         return f"pid {self.pid} on {self.host} (heartbeat {age}s ago)"
 
+    def refusal(self) -> str:
+        """Why we may not take it: what, who, and what to do."""
+        verb = "written" if self.destination else "synced"
+        return (
+            f"{self.what()} is being {verb} by {self.holder()}; wait for it to finish, "
+            "stop it, or release it with gta state unlock"
+        )
+
     def expired(self, now: float) -> bool:
         return now - self.heartbeat >= self.ttl
 

@@ -239,10 +239,7 @@ class CheckpointStore:
         with self._transaction() as conn:
             row = self._lease_row(conn, key)
             if row is not None and held_by_other(row, me, time.time()):
-                raise LeaseHeldError(
-                    f"{row.what()} is being synced by {row.holder()}; "
-                    "wait for it to finish or stop it (or: gta state unlock)"
-                )
+                raise LeaseHeldError(row.refusal())
             fence = (row.fence if row is not None else 0) + 1
             conn.execute(
                 f"INSERT OR REPLACE INTO leases ({_LEASE_COLUMNS}) "
@@ -329,10 +326,7 @@ class CheckpointStore:
     ) -> None:
         row = self._lease_row(conn, stream_key(job, customer_id, stream))
         if row is not None and held_by_other(row, current_identity(), time.time()):
-            raise LeaseHeldError(
-                f"{row.what()} is being synced by {row.holder()}; "
-                "wait for it to finish or stop it (or: gta state unlock)"
-            )
+            raise LeaseHeldError(row.refusal())
 
     def _commit(
         self, lease: Lease, cursor: str | None, added: int, format: str | None, sink: str | None
