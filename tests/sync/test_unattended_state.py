@@ -147,6 +147,57 @@ def test_export_on_a_full_disk_names_the_cause_and_the_next_run_recovers(
     assert cp.records == len(out.read_text().splitlines()) > 0
 
 
+def test_sync_every_reports_a_full_disk_and_recovers_at_a_later_pass(
+    small_disk: Path, tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    """Case 1 as seen: one service process, a full disk under its state, then space freed."""
+    state, out, log = small_disk / "state.db", tmp_path / "ev.jsonl", tmp_path / "sync.log"
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        f'state = "{state}"\n[tenants.emu]\nclient_id = "{emulator.client_id}"\n'
+        'client_password = "env:EMU_PW"\n'
+        f'visibility_host = "{emulator.url}"\napi_url = "{emulator.url}"\n'
+        f'app_url = "{emulator.url}"\n'
+        f'[jobs.ev]\ntenant = "emu"\nstreams = ["events"]\nsink = "{out}"\n'
+    )
+    env = {**os.environ, "EMU_PW": emulator.client_password}
+    with open(log, "wb") as err:
+        service = subprocess.Popen(
+            [GTA, "sync", "--config", str(config), "--every", "1s"],
+            env=env,
+            stdout=subprocess.DEVNULL,
+            stderr=err,
+        )
+    try:
+        deadline = time.monotonic() + 120
+        while time.monotonic() < deadline and not _committed(state):
+            time.sleep(0.2)
+        assert _committed(state), log.read_text()
+        filler = fill(small_disk)  # the disk fills up under the running service
+        while time.monotonic() < deadline and log.read_text().count("job ev: error") < 2:
+            time.sleep(0.2)
+        errors = [line for line in log.read_text().splitlines() if "job ev: error" in line]
+        assert len(errors) >= 2, log.read_text()
+        assert {line.split(": error: ", 1)[1] for line in errors} <= {
+            f"state file {state}: database or disk is full",
+            f"state file {state}: disk I/O error (no space left on the disk holding it)",
+        }, errors
+        filler.unlink()
+        mark = len(log.read_text().splitlines())
+        while time.monotonic() < deadline + 60 and not any(
+            line.startswith("events: ") for line in log.read_text().splitlines()[mark:]
+        ):
+            time.sleep(0.2)
+        later = log.read_text().splitlines()[mark:]
+        assert any(line.startswith("events: ") for line in later), later  # a whole pass again
+    finally:
+        service.send_signal(signal.SIGTERM)
+        service.wait(timeout=60)
+    text = log.read_text()
+    assert "Traceback" not in text and "being synced by pid" not in text, text
+    assert "cannot rollback" not in text
+
+
 def test_a_release_that_failed_never_blocks_the_process_that_made_it(tmp_path: Path) -> None:
     """Without root: the same wedge, with the release failing by injection."""
     store = CheckpointStore(tmp_path / "s.db")
@@ -216,6 +267,17 @@ def test_lease_of_pid_1_in_a_killed_container_is_taken_over_after_its_ttl(
         time.sleep(0.5)
     assert attempts[-1].returncode == 0, attempts[-1].stderr
     assert lease_rows(state) == []
+
+
+def _committed(state: Path) -> int:
+    if not state.exists():
+        return 0
+    try:
+        with contextlib.closing(sqlite3.connect(state)) as conn:
+            row = conn.execute("SELECT records FROM checkpoints").fetchone()
+    except sqlite3.Error:
+        return 0  # being created
+    return int(row[0]) if row else 0
 
 
 def _rows_or_none(state: Path) -> list[tuple[Any, ...]]:

@@ -236,7 +236,8 @@ def _sync_pass(
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
                 raise
-            console.print(f"job {name}: error: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            console.print(f"job {name}: error: {reason}", soft_wrap=True, markup=False)
             continue
         if not quiet:
             _summary(results, console)

@@ -258,7 +258,9 @@ class CheckpointStore:
             try:
                 self._release(lease)
             except StateError as exc:
-                log.warning("releasing the lease on %s failed (retried later): %s", lease, exc)
+                log.warning(
+                    "releasing the lease on %s failed (retried later): %s", lease.what(), exc
+                )
                 with self._lock:
                     self._unreleased.append(lease)
 
