@@ -540,3 +540,23 @@ def test_two_jobs_of_one_config_writing_one_destination_is_a_config_error(
     message = str(info.value)
     assert message.startswith("gta.toml: jobs.b.sink: jobs 'a' and 'b' both write ")
     assert "t1" not in message and "t2" not in message
+
+
+def test_lease_ttl_is_checked_where_it_is_given(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    code, out, err = run(["export", "events", "-o", "-", "--lease-ttl", "0.5s"], capsys)
+    assert (code, out) == (
+        2,
+        "",
+    ) and err == "error: --lease-ttl: a lease TTL must be at least 1s, got 0.5s\n"
+    code, _, err = run(["export", "events", "-o", "-", "--lease-ttl", "soon"], capsys)
+    assert code == 2 and "--lease-ttl: not an interval: 'soon'" in err
+    config = tmp_path / "gta.toml"
+    body = '[tenants.default]\nclient_id = "i"\nclient_password = "p"\nvisibility_host = "h"\n'
+    body += '[jobs.a]\nsink = "-"\n'
+    config.write_text(f'lease_ttl = "2m"\n{body}')
+    assert load_config(config).lease_ttl_seconds() == 120.0
+    config.write_text(f'lease_ttl = "0s"\n{body}')
+    with pytest.raises(ConfigError, match="lease_ttl"):
+        load_config(config)

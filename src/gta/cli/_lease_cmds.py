@@ -16,8 +16,16 @@ from typing import Annotated
 import typer
 
 from gta.cli._errors import CommandError, UsageError
-from gta.sync import Checkpoint, CheckpointStore, LeaseInfo, StateError, default_state_path
-from gta.sync._config import parse_interval
+from gta.sync import (
+    Checkpoint,
+    CheckpointStore,
+    LeaseInfo,
+    StateError,
+    UnknownStreamError,
+    default_state_path,
+    expand_streams,
+)
+from gta.sync._config import check_lease_ttl, parse_interval
 
 LeaseTtlOpt = Annotated[
     str | None,
@@ -32,7 +40,7 @@ LeaseTtlOpt = Annotated[
 def lease_ttl_seconds(text: str | None) -> float | None:
     """``--lease-ttl`` as seconds (None when not given); a bad value is a usage error."""
     try:
-        return None if text is None else parse_interval(text)
+        return None if text is None else check_lease_ttl(parse_interval(text))
     except ValueError as exc:
         raise UsageError(f"--lease-ttl: {exc}") from None
 
@@ -71,13 +79,18 @@ def state_unlock(
     ] = None,
 ) -> None:
     """Release leases by hand (a holder that is gone, without waiting for its TTL)."""
+    if stream is not None:
+        try:
+            expand_streams(stream)
+        except UnknownStreamError as exc:
+            raise UsageError(str(exc)) from None
     path = state or default_state_path()
     if not path.exists():
         typer.echo(f"no state file at {path}; no lease held")
         return
     try:
         with CheckpointStore(path) as store:
-            found = store.leases(job=job, stream=stream)
+            found = store.leases(job=job, stream=None if stream == "all" else stream)
             if not found:
                 typer.echo("no lease held" + (" matching the filters" if job or stream else ""))
                 return

@@ -16,6 +16,7 @@ from typing import Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from gta.sinks import destination_key
+from gta.sync._leases import MIN_LEASE_TTL_S
 
 StreamName = Literal["events", "alerts", "threat-detections", "flows"]
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -32,6 +33,13 @@ def parse_interval(text: str) -> float:
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def check_lease_ttl(seconds: float) -> float:
+    """A lease TTL of at least ``MIN_LEASE_TTL_S`` (the heartbeat runs every third of it)."""
+    if seconds < MIN_LEASE_TTL_S:
+        raise ValueError(f"a lease TTL must be at least {MIN_LEASE_TTL_S:g}s, got {seconds:g}s")
+    return seconds
 
 
 class _Strict(BaseModel):
@@ -86,6 +94,13 @@ class SyncConfig(_Strict):
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
             parse_interval(value)
+        return value
+
+    @field_validator("lease_ttl")
+    @classmethod
+    def _ttl(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_lease_ttl(parse_interval(value))
         return value
 
     def every_seconds(self) -> float | None:

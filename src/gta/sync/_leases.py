@@ -32,6 +32,8 @@ if TYPE_CHECKING:
 
 DEFAULT_LEASE_TTL_S = 60.0
 """A holder that has not renewed its heartbeat for this long has lost its lease."""
+MIN_LEASE_TTL_S = 1.0
+"""The shortest TTL a user may set: the heartbeat runs every third of it."""
 
 log = logging.getLogger("gta.sync")
 
