@@ -1,0 +1,160 @@
+"""The whole-request deadline and the answer size limit, against a hostile loopback server.
+
+httpx's timeouts bound each read, so a server dripping a byte every 0.2 s never tripped them and
+kept a request (and `gta export`) waiting for as long as it liked; and a 400 MB answer was read
+whole into memory. Each test here failed on the code before the deadline and the limit.
+"""
+
+from __future__ import annotations
+
+import time
+import tracemalloc
+from typing import Any
+
+import httpx
+import pytest
+from click.testing import CliRunner
+from client_fakes import FakeApi, FakeClock, make_client
+from hostile_server import hostile
+
+from gta.cli import main
+from gta.client import ApiTimeoutError, Client, Runtime
+from gta.errors import ApiError, ResponseTooLargeError
+
+MiB = 1024 * 1024
+
+
+def _client(url_env: dict[str, str], **options: Any) -> Client:
+    return Client.from_env(url_env, **options)
+
+
+def test_a_dripping_answer_is_abandoned_at_the_deadline() -> None:
+    with hostile(behaviour="drip", drip_interval=0.2) as server:
+        started = time.monotonic()
+        with _client(server.env(), timeout=2, max_retries=0) as client:
+            with pytest.raises(ApiTimeoutError) as info:
+                client.alerts.get("a1")
+        elapsed = time.monotonic() - started
+    assert 1.5 < elapsed < 6.0
+    message = str(info.value)
+    assert "\n" not in message
+    assert "deadline of 2 s" in message and "after 1 attempt" in message
+    assert server.requests == 1
+
+
+def test_each_retry_has_its_own_deadline() -> None:
+    sleeps: list[float] = []
+    with hostile(behaviour="drip", drip_interval=0.2) as server:
+        started = time.monotonic()
+        client = _client(
+            server.env(), timeout=1, max_retries=1, _runtime=Runtime(sleep=sleeps.append)
+        )
+        with client, pytest.raises(ApiTimeoutError, match="after 2 attempts"):
+            client.alerts.get("a1")
+        elapsed = time.monotonic() - started
+    assert server.requests == 2
+    assert len(sleeps) == 1
+    assert 1.5 < elapsed < 6.0
+
+
+@pytest.mark.parametrize("behaviour", ["big", "chunked"])
+def test_an_oversized_answer_is_refused_within_bounded_memory(behaviour: str) -> None:
+    with hostile(behaviour=behaviour, big_bytes=50 * MiB) as server:
+        client = _client(server.env(), max_response_bytes=1 * MiB, max_retries=3)
+        tracemalloc.start()
+        try:
+            with client, pytest.raises(ResponseTooLargeError) as info:
+                client.alerts.get("a1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    error = info.value
+    assert isinstance(error, ApiError)
+    assert error.limit == 1 * MiB
+    message = str(error)
+    assert "\n" not in message and "1048576 bytes" in message and "max_response_bytes" in message
+    expected = "Content-Length 52428800" if behaviour == "big" else "more than 1048576 bytes"
+    assert expected in message
+    assert server.requests == 1  # not retried
+    assert peak < 2 * MiB
+    assert server.sent < 10 * MiB  # the client stopped reading: it did not drain 50 MiB
+
+
+def test_an_answer_within_the_limit_is_read(api: FakeApi, clock: FakeClock) -> None:
+    api.route("GET", "/alert-management/customer/CTA123456789/alerts/a1", {"id": "a1"})
+    client = make_client(api, clock, max_response_bytes=200)
+    assert client.alerts.get("a1").id == "a1"
+    client.auth.token()  # the token answer (under 200 bytes) is limited too
+    tiny = make_client(api, clock, max_response_bytes=5)
+    with pytest.raises(ResponseTooLargeError):
+        tiny.alerts.get("a1")
+
+
+def test_a_declared_length_over_the_limit_is_refused_before_reading() -> None:
+    def handler(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 600})
+
+        def never_read() -> Any:
+            raise AssertionError("the body was read")
+            yield b""  # pragma: no cover
+
+        return httpx.Response(200, headers={"Content-Length": "999"}, stream=_Stream(never_read))
+
+    client = Client(
+        "id",
+        "pw",
+        securex_host="https://x.test",
+        api_url="https://x.test",
+        customer_id="CTA1",
+        max_response_bytes=100,
+        http_client=httpx.Client(transport=httpx.MockTransport(handler)),
+    )
+    with pytest.raises(ResponseTooLargeError, match="Content-Length 999"):
+        client.alerts.get("a1")
+
+
+class _Stream(httpx.SyncByteStream):
+    def __init__(self, make: Any) -> None:
+        self._make = make
+
+    def __iter__(self) -> Any:
+        return iter(self._make())
+
+
+def test_export_with_a_timeout_gives_up_on_a_dripping_server(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    # No backoff between the attempts, so the bound is the deadline times the attempts.
+    monkeypatch.setattr("gta.client._transport.retry_delay", lambda *a, **k: 0.0)
+    with hostile(behaviour="drip", drip_interval=0.2) as server:
+        for name, value in server.env().items():
+            monkeypatch.setenv(name, value)
+        started = time.monotonic()
+        code, stderr = _run_gta("export", "alerts", "--output", "-", "--quiet", "--timeout", "1s")
+        elapsed = time.monotonic() - started
+    assert code == 1
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1, stderr
+    assert lines[0].startswith("error: ") and "deadline of 1 s" in lines[0]
+    assert server.requests == 9  # 1 + the default 8 retries, each cut at 1 s
+    assert elapsed < 25.0
+
+
+@pytest.mark.parametrize("value", ["0s", "soon", "-1s"])
+def test_a_bad_timeout_is_a_usage_error(value: str) -> None:
+    code, stderr = _run_gta("export", "alerts", "--output", "-", "--timeout", value)
+    assert code == 2
+    assert len(stderr.strip().splitlines()) == 1 and "duration" in stderr
+
+
+def _run_gta(*args: str) -> tuple[int, str]:
+    runner = CliRunner()
+    with runner.isolation() as (_out, err, _):
+        try:
+            main(list(args))
+        except SystemExit as exc:
+            code = exc.code if isinstance(exc.code, int) else 1
+        else:
+            code = 0
+        return code, err.getvalue().decode()
