@@ -21,7 +21,7 @@ import httpx
 
 from gta.client._exceptions import ResponseTooLargeError, describe
 
-__all__ = ["DeadlineTimeouts", "DeadlineExceeded", "format_seconds", "read_body"]
+__all__ = ["DeadlineExceeded", "DeadlineTimeouts", "format_seconds", "read_body"]
 
 _PHASES = ("connect", "read", "write", "pool")
 # A timeout of 0 would make the socket non-blocking (an error other than a timeout): once the
