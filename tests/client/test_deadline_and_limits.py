@@ -7,6 +7,7 @@ whole into memory. Each test here failed on the code before the deadline and the
 
 from __future__ import annotations
 
+import sys
 import time
 import tracemalloc
 from typing import Any
@@ -157,4 +158,5 @@ def _run_gta(*args: str) -> tuple[int, str]:
             code = exc.code if isinstance(exc.code, int) else 1
         else:
             code = 0
+        sys.stderr.flush()
         return code, err.getvalue().decode()

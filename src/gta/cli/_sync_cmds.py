@@ -21,6 +21,7 @@ from rich.table import Table
 
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
 from gta.formats import UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
@@ -159,12 +160,14 @@ def export(
             "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
         ),
     ] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained."""
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     target = output if output is not None else to
     assert target is not None
+    client_options = timeout_option(timeout)
     try:
         streams = expand_streams(stream)
         job = Job(
@@ -178,7 +181,7 @@ def export(
         raise UsageError(str(exc)) from None
     # The same resolver as the triage commands: the profile file, each field overridden by
     # its environment variable; a missing setting is a usage error (exit 2).
-    client = make_client(profile)
+    client = make_client(profile, **client_options)
     with sync_tuning(), client, _open_store(state) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
@@ -195,10 +198,12 @@ def export(
         )
 
 
-def _client_for(tenant: TenantConfig) -> Any:
+def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
     import gta
 
     options: dict[str, Any] = {"securex_host": tenant.visibility_host}
+    if timeout is not None:
+        options["timeout"] = timeout
     if tenant.api_url:
         options["api_url"] = tenant.api_url
     if tenant.app_url:
@@ -211,7 +216,12 @@ def _client_for(tenant: TenantConfig) -> Any:
 
 
 def _sync_pass(
-    config: SyncConfig, store: CheckpointStore, stop: threading.Event, quiet: bool, keep_going: bool
+    config: SyncConfig,
+    store: CheckpointStore,
+    stop: threading.Event,
+    quiet: bool,
+    keep_going: bool,
+    timeout: float | None = None,
 ) -> None:
     console = _err()
     for name, spec in config.jobs.items():
@@ -226,7 +236,10 @@ def _sync_pass(
             page_size=spec.page_size,
         )
         try:
-            with _client_for(config.tenants[spec.tenant]) as client, _reporting(quiet) as reporter:
+            # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
+            deadline = timeout or config.timeout_seconds(spec.tenant)
+            client = _client_for(config.tenants[spec.tenant], deadline)
+            with client, _reporting(quiet) as reporter:
                 results = _run(client, job, store, reporter=reporter, stop=stop)
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
@@ -245,10 +258,12 @@ def sync(
     ] = None,
     state: StateOpt = None,
     quiet: QuietOpt = False,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in flight."""
     if once and every:
         raise UsageError("give --once or --every, not both")
+    deadline = timeout_option(timeout).get("timeout")
     try:
         config = load_config(config_path)
         interval = None if once else (parse_interval(every) if every else config.every_seconds())
@@ -257,7 +272,9 @@ def sync(
     state_path = state or (Path(config.state).expanduser() if config.state else None)
     with sync_tuning(), _open_store(state_path) as store, _stop_on_signals() as stop:
         while True:
-            _sync_pass(config, store, stop, quiet, keep_going=interval is not None)
+            _sync_pass(
+                config, store, stop, quiet, keep_going=interval is not None, timeout=deadline
+            )
             if interval is None or stop.wait(interval):
                 return
 

@@ -105,8 +105,10 @@ class Client:
             http_timeout = httpx.Timeout(None)
         else:
             raise ConfigurationError(f"timeout must be a positive number, not {timeout!r}")
-        if isinstance(max_response_bytes, bool) or not isinstance(max_response_bytes, int) or (
-            max_response_bytes < 1
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or (max_response_bytes < 1)
         ):
             raise ConfigurationError(
                 f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}"
