@@ -8,6 +8,7 @@ whole into memory. Each test here failed on the code before the deadline and the
 from __future__ import annotations
 
 import sys
+import threading
 import time
 import tracemalloc
 from typing import Any
@@ -16,7 +17,7 @@ import httpx
 import pytest
 from click.testing import CliRunner
 from client_fakes import FakeApi, FakeClock, make_client
-from hostile_server import hostile
+from hostile_server import Hostile, hostile
 
 from gta.cli import main
 from gta.client import ApiTimeoutError, Client, Runtime
@@ -142,11 +143,56 @@ def test_export_with_a_timeout_gives_up_on_a_dripping_server(
     assert elapsed < 25.0
 
 
+COMMANDS = [
+    ["export", "alerts", "--output", "-"],
+    ["sync", "--config", "absent.toml", "--once"],
+    ["alerts", "list"],
+    ["alerts", "show", "a" * 64],
+    ["alerts", "status", "a" * 64, "--set", "Open"],
+    ["alerts", "note", "a" * 64, "--delete"],
+    ["alerts", "close", "--triggered-before", "30d", "--yes"],
+    ["alerts", "watch", "--count", "1"],
+    ["auth", "check"],
+]
+
+
+@pytest.mark.parametrize("command", COMMANDS, ids=lambda c: " ".join(c[:2]))
 @pytest.mark.parametrize("value", ["0s", "soon", "-1s"])
-def test_a_bad_timeout_is_a_usage_error(value: str) -> None:
-    code, stderr = _run_gta("export", "alerts", "--output", "-", "--timeout", value)
-    assert code == 2
-    assert len(stderr.strip().splitlines()) == 1 and "duration" in stderr
+def test_a_bad_timeout_is_a_usage_error(
+    command: list[str], value: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    for name, setting in Hostile(url="http://127.0.0.1:9").env().items():
+        monkeypatch.setenv(name, setting)  # complete settings: only --timeout is wrong
+    code, stderr = _run_gta(*command, "--timeout", value)
+    assert code == 2, stderr
+    lines = stderr.strip().splitlines()
+    assert len(lines) == 1 and "invalid duration" in lines[0]
+
+
+def test_sync_timeout_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
+    from gta.cli import _sync_cmds
+    from gta.sync import load_config
+
+    config_file = tmp_path / "gta.toml"
+    config_file.write_text(
+        'timeout = "30s"\n[tenants.a]\nclient_id = "i"\nclient_password = "p"\n'
+        'visibility_host = "h.test"\ntimeout = 7\n[tenants.b]\nclient_id = "i"\n'
+        'client_password = "p"\nvisibility_host = "h.test"\n'
+        '[jobs.one]\ntenant = "a"\nsink = "-"\n[jobs.two]\ntenant = "b"\nsink = "-"\n'
+    )
+    config = load_config(config_file)
+    seen: dict[str, float] = {}
+
+    def run(client: Client, job: Any, store: Any, **kwargs: Any) -> list[Any]:
+        seen[job.name] = client.transport.deadline
+        return []
+
+    monkeypatch.setattr(_sync_cmds, "_run", run)
+    stop = threading.Event()
+    _sync_cmds._sync_pass(config, None, stop, True, keep_going=False)  # type: ignore[arg-type]
+    assert seen == {"one": 7.0, "two": 30.0}
+    _sync_cmds._sync_pass(config, None, stop, True, keep_going=False, timeout=3.0)  # type: ignore[arg-type]
+    assert seen == {"one": 3.0, "two": 3.0}
 
 
 def _run_gta(*args: str) -> tuple[int, str]:
