@@ -2,7 +2,8 @@
 
 The token endpoint answers normally; every other request gets the ``behaviour`` of the server:
 
-- ``drip``: a 200 whose declared 1,000-byte body arrives one byte every ``drip_interval``;
+- ``drip``: a 200 whose declared 1,000-byte body arrives one byte every ``drip_interval``
+  (and after ``stall_after`` seconds, if given, stops coming at all);
 - ``big``: a 200 of ``big_bytes`` bytes with its ``Content-Length``;
 - ``chunked``: the same bytes chunked, with no length announced.
 
@@ -28,6 +29,7 @@ BLOCK = b"x" * 65536
 class Hostile:
     behaviour: str = "drip"
     drip_interval: float = 0.2
+    stall_after: float | None = None
     big_bytes: int = 50 * 1024 * 1024
     max_seconds: float = 15.0
     url: str = ""
@@ -82,8 +84,14 @@ def _handler(spec: Hostile) -> type[BaseHTTPRequestHandler]:
                 if spec.behaviour == "drip":
                     self.send_header("Content-Length", "1000")
                     self.end_headers()
+                    started = time.monotonic()
                     for _ in range(1000):
                         if time.monotonic() > deadline:
+                            break
+                        if spec.stall_after is not None and (
+                            time.monotonic() - started > spec.stall_after
+                        ):
+                            time.sleep(max(0.0, deadline - time.monotonic()))
                             break
                         self.wfile.write(b" ")
                         self.wfile.flush()

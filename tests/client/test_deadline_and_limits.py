@@ -44,6 +44,19 @@ def test_a_dripping_answer_is_abandoned_at_the_deadline() -> None:
     assert server.requests == 1
 
 
+def test_a_read_blocked_near_the_deadline_ends_with_it() -> None:
+    # The body starts at once, drips for 2.6 s, then stalls: a read timeout computed when the
+    # body began (3 s) would block the last read until about 5.6 s; each socket read is capped
+    # by what remains of the deadline instead.
+    with hostile(behaviour="drip", drip_interval=0.2, stall_after=2.6, max_seconds=10) as server:
+        started = time.monotonic()
+        client = _client(server.env(), timeout=3, max_retries=0)
+        with client, pytest.raises(ApiTimeoutError):
+            client.alerts.get("a1")
+        elapsed = time.monotonic() - started
+    assert 2.5 < elapsed < 4.5
+
+
 def test_each_retry_has_its_own_deadline() -> None:
     sleeps: list[float] = []
     with hostile(behaviour="drip", drip_interval=0.2) as server:

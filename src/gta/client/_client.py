@@ -20,6 +20,7 @@ from gta.client._auth import Secret, TokenAuth
 from gta.client._exceptions import ApiError, ConfigurationError
 from gta.client._resources import Alerts, Assets, Events, Flows, ThreatDetections, ThreatIntel
 from gta.client._retry import Runtime
+from gta.client._sockets import DeadlineTransport
 from gta.client._transport import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, Transport
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
@@ -123,7 +124,9 @@ class Client:
         self._customer_id = customer_id
         self._customer_lock = threading.Lock()
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        self._http = (
+            http_client if http_client is not None else httpx.Client(transport=DeadlineTransport())
+        )
         runtime = _runtime or Runtime()
         self.transport = Transport(
             self._http,

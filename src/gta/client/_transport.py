@@ -36,6 +36,7 @@ from gta.client._retry import (
     parse_retry_after,
     retry_delay,
 )
+from gta.client._sockets import bounded_by
 
 __all__ = ["Transport", "decode_json"]
 
@@ -118,15 +119,18 @@ class Transport:
         clock = self.runtime.monotonic
         deadline = clock() + self.deadline
         # Looked up by httpcore as each phase starts, so a phase never outlives the deadline.
-        request.extensions["timeout"] = DeadlineTimeouts(self.timeout.as_dict(), deadline, clock)
-        response = self.http.send(request, auth=auth, stream=True)
-        content = read_body(
-            response,
-            limit=self.max_response_bytes,
-            deadline=deadline,
-            seconds=self.deadline,
-            clock=clock,
-        )
+        timeouts = DeadlineTimeouts(self.timeout.as_dict(), deadline, clock)
+        request.extensions["timeout"] = timeouts
+        # And on the client's own transport, each socket operation too (``_sockets``).
+        with bounded_by(timeouts):
+            response = self.http.send(request, auth=auth, stream=True)
+            content = read_body(
+                response,
+                limit=self.max_response_bytes,
+                deadline=deadline,
+                seconds=self.deadline,
+                clock=clock,
+            )
         return _unbound(response, content)
 
     def send(self, request: httpx.Request) -> httpx.Response:
