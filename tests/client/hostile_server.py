@@ -5,7 +5,8 @@ The token endpoint answers normally; every other request gets the ``behaviour`` 
 - ``drip``: a 200 whose declared 1,000-byte body arrives one byte every ``drip_interval``
   (and after ``stall_after`` seconds, if given, stops coming at all);
 - ``big``: a 200 of ``big_bytes`` bytes with its ``Content-Length``;
-- ``chunked``: the same bytes chunked, with no length announced.
+- ``chunked``: the same bytes chunked, with no length announced;
+- ``unauthorized``: a 401 of ``big_bytes`` bytes with its ``Content-Length``.
 
 Every loop is bounded (``max_seconds``) and stops when the client goes away; ``sent`` counts the
 body bytes the server managed to write, ``requests`` the API requests it received.
@@ -78,7 +79,7 @@ def _handler(spec: Hostile) -> type[BaseHTTPRequestHandler]:
             with spec.lock:
                 spec.requests += 1
             deadline = time.monotonic() + spec.max_seconds
-            self.send_response(200)
+            self.send_response(401 if spec.behaviour == "unauthorized" else 200)
             self.send_header("Content-Type", "application/json")
             try:
                 if spec.behaviour == "drip":
@@ -97,7 +98,7 @@ def _handler(spec: Hostile) -> type[BaseHTTPRequestHandler]:
                         self.wfile.flush()
                         spec.count(1)
                         time.sleep(spec.drip_interval)
-                elif spec.behaviour == "big":
+                elif spec.behaviour in ("big", "unauthorized"):
                     self.send_header("Content-Length", str(spec.big_bytes))
                     self.end_headers()
                     self._blocks(deadline, chunked=False)

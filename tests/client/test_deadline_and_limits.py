@@ -95,6 +95,24 @@ def test_an_oversized_answer_is_refused_within_bounded_memory(behaviour: str) ->
     assert server.sent < 10 * MiB  # the client stopped reading: it did not drain 50 MiB
 
 
+def test_the_body_of_a_replayed_401_is_not_read() -> None:
+    # A 401 makes the auth flow fetch a new token and replay the request once; httpx reads the
+    # first answer whole before the replay unless the flow drops it. The second 401 is the
+    # answer: refused for its size like any other.
+    with hostile(behaviour="unauthorized", big_bytes=50 * MiB) as server:
+        client = _client(server.env(), max_response_bytes=1 * MiB, max_retries=0)
+        tracemalloc.start()
+        try:
+            with client, pytest.raises(ResponseTooLargeError, match="Content-Length 52428800"):
+                client.alerts.get("a1")
+            _, peak = tracemalloc.get_traced_memory()
+        finally:
+            tracemalloc.stop()
+    assert server.requests == 2
+    assert peak < 2 * MiB
+    assert server.sent < 20 * MiB
+
+
 def test_an_answer_within_the_limit_is_read(api: FakeApi, clock: FakeClock) -> None:
     api.route("GET", "/alert-management/customer/CTA123456789/alerts/a1", {"id": "a1"})
     client = make_client(api, clock, max_response_bytes=200)
