@@ -6,7 +6,10 @@ The token endpoint answers normally; every other request gets the ``behaviour`` 
   (and after ``stall_after`` seconds, if given, stops coming at all);
 - ``big``: a 200 of ``big_bytes`` bytes with its ``Content-Length``;
 - ``chunked``: the same bytes chunked, with no length announced;
-- ``unauthorized``: a 401 of ``big_bytes`` bytes with its ``Content-Length``.
+- ``unauthorized``: a 401 of ``big_bytes`` bytes with its ``Content-Length``;
+- ``slow``: a small JSON answer after ``slow_seconds``.
+
+``token_delay`` delays the token endpoint's answer.
 
 Every loop is bounded (``max_seconds``) and stops when the client goes away; ``sent`` counts the
 body bytes the server managed to write, ``requests`` the API requests it received.
@@ -31,6 +34,8 @@ class Hostile:
     behaviour: str = "drip"
     drip_interval: float = 0.2
     stall_after: float | None = None
+    slow_seconds: float = 0.0
+    token_delay: float = 0.0
     big_bytes: int = 50 * 1024 * 1024
     max_seconds: float = 15.0
     url: str = ""
@@ -64,6 +69,7 @@ def _handler(spec: Hostile) -> type[BaseHTTPRequestHandler]:
             length = int(self.headers.get("content-length") or 0)
             self.rfile.read(length)
             if self.path.startswith("/iroh/oauth2/token"):
+                time.sleep(spec.token_delay)
                 body = orjson.dumps(
                     {"access_token": "t0k", "token_type": "bearer", "expires_in": 600}
                 )
@@ -98,6 +104,12 @@ def _handler(spec: Hostile) -> type[BaseHTTPRequestHandler]:
                         self.wfile.flush()
                         spec.count(1)
                         time.sleep(spec.drip_interval)
+                elif spec.behaviour == "slow":
+                    time.sleep(spec.slow_seconds)
+                    body = b'{"id": "a1"}'
+                    self.send_header("Content-Length", str(len(body)))
+                    self.end_headers()
+                    self.wfile.write(body)
                 elif spec.behaviour in ("big", "unauthorized"):
                     self.send_header("Content-Length", str(spec.big_bytes))
                     self.end_headers()

@@ -40,7 +40,7 @@ def test_a_dripping_answer_is_abandoned_at_the_deadline() -> None:
     assert 1.5 < elapsed < 6.0
     message = str(info.value)
     assert "\n" not in message
-    assert "deadline of 2 s" in message and "after 1 attempt" in message
+    assert "deadline 2 s per attempt" in message and "after 1 attempt" in message
     assert server.requests == 1
 
 
@@ -55,6 +55,14 @@ def test_a_read_blocked_near_the_deadline_ends_with_it() -> None:
             client.alerts.get("a1")
         elapsed = time.monotonic() - started
     assert 2.5 < elapsed < 4.5
+
+
+def test_fetching_a_token_does_not_eat_the_request_deadline() -> None:
+    # The token takes 1.2 s and the answer 1.2 s: each within the 2 s deadline of its own.
+    with hostile(behaviour="slow", slow_seconds=1.2, token_delay=1.2) as server:
+        client = _client(server.env(), timeout=2, max_retries=0)
+        with client:
+            assert client.alerts.get("a1").id == "a1"
 
 
 def test_each_retry_has_its_own_deadline() -> None:
@@ -169,7 +177,7 @@ def test_export_with_a_timeout_gives_up_on_a_dripping_server(
     assert code == 1
     lines = stderr.strip().splitlines()
     assert len(lines) == 1, stderr
-    assert lines[0].startswith("error: ") and "deadline of 1 s" in lines[0]
+    assert lines[0].startswith("error: ") and "deadline 1 s per attempt" in lines[0]
     assert server.requests == 9  # 1 + the default 8 retries, each cut at 1 s
     assert elapsed < 25.0
 

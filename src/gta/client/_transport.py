@@ -17,6 +17,7 @@ import httpx
 import orjson
 
 from gta._version import __version__
+from gta.client._auth import TokenAuth
 from gta.client._exceptions import (
     ApiConnectionError,
     ApiError,
@@ -116,6 +117,10 @@ class Transport:
 
     def _attempt(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
         """One attempt within its own deadline: the answer is read whole, or an error raised."""
+        if isinstance(auth, TokenAuth):
+            # A token to fetch is a request of its own, with its own deadline: fetch it before
+            # this request's deadline starts, so its time is not taken from this one.
+            auth.token()
         clock = self.runtime.monotonic
         deadline = clock() + self.deadline
         # Looked up by httpcore as each phase starts, so a phase never outlives the deadline.
@@ -209,8 +214,8 @@ def _connection_error(
         if not isinstance(exc, DeadlineExceeded):
             detail = f"{type(exc).__name__}: {detail}"
         return ApiTimeoutError(
-            f"{describe(request)} timed out {tries}, each limited to a deadline of "
-            f"{format_seconds(deadline)} ({detail})"
+            f"{describe(request)} timed out {tries} "
+            f"(deadline {format_seconds(deadline)} per attempt; {detail})"
         )
     return ApiConnectionError(
         f"{describe(request)} failed {tries} ({type(exc).__name__}: {detail}); "
