@@ -16,6 +16,7 @@ from rich.text import Text
 from gta.cli import _alert_ops as ops
 from gta.cli._durations import parse_duration, parse_instant
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
 from gta.cli._render import alert_row, alert_table, alert_view, write_json, write_rows
 from gta.cli._watch import WatchState, watch
@@ -99,12 +100,13 @@ def list_alerts(
         ListFormat.table
     ),
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """List alerts: a table for people; json, jsonl or csv (fixed columns) for scripts."""
     where = _where(risk, status)
     after = parse_instant(triggered_after) if triggered_after else None
     modified = parse_instant(modified_after) if modified_after else None
-    with make_client(profile) as client:
+    with make_client(profile, **timeout_option(timeout)) as client:
         alerts = ops.iter_alerts(
             client, where, sort=sort, triggered_after=after, modified_after=modified, limit=limit
         )
@@ -129,9 +131,10 @@ def show(
         ShowFormat.table
     ),
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Show an alert with its threat detections, threat intel, assets and recent events."""
-    with make_client(profile) as client:
+    with make_client(profile, **timeout_option(timeout)) as client:
         details = ops.alert_details(client, alert_id, events=events)
     if fmt is ShowFormat.json:
         write_json(sys.stdout, details.as_json())
@@ -152,12 +155,13 @@ def status_cmd(
     reason: Reason = None,
     note: Annotated[str | None, typer.Option(help="Also set this note.")] = None,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Set the status of one or more alerts (closing reasons only with Closed)."""
     reasons = list(reason or [])
     if reasons and set_to is not SetStatus.Closed:
         raise UsageError("--reason is only valid with --set Closed")
-    with make_client(profile) as client:
+    with make_client(profile, **timeout_option(timeout)) as client:
         outcomes = ops.apply_each(
             alert_ids,
             lambda alert_id: ops.set_status(
@@ -179,13 +183,14 @@ def note_cmd(
         bool, typer.Option("--open", help="Move a New alert to Open first, so the note is kept.")
     ] = False,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Set (or --delete) the note of an alert; a New alert's note may be dropped, see --open."""
     if (text is None) == (not delete):
         raise UsageError("give either a note TEXT or --delete, not both and not neither")
     if delete and open_:
         raise UsageError("--open goes with a note TEXT, not with --delete")
-    with make_client(profile) as client:
+    with make_client(profile, **timeout_option(timeout)) as client:
         alert_id = ops.resolve_id(client, alert_id)
         if delete:
             ops.get_alert(client, alert_id)  # a clear "not found" rather than a bare 404
@@ -217,6 +222,7 @@ def close(
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
     yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Close every alert that matches the filters (already Closed ones are left alone)."""
     where = _where(risk, status, triggered_before)
@@ -225,7 +231,7 @@ def close(
     after = parse_instant(triggered_after) if triggered_after else None
     reasons = list(reason or [])
     console = Console()
-    with make_client(profile) as client:
+    with make_client(profile, **timeout_option(timeout)) as client:
         targets = [
             alert_row(alert)
             for alert in ops.iter_alerts(client, where, triggered_after=after)
@@ -268,6 +274,7 @@ def watch_cmd(
         ),
     ] = WatchFormat.auto,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Watch for new and changed alerts, polling with modifiedAfter."""
     pause = parse_duration(interval).total_seconds()
@@ -276,7 +283,7 @@ def watch_cmd(
     where = _where(risk, status)
     console = Console()
     live_view = fmt is WatchFormat.table or (fmt is WatchFormat.auto and console.is_terminal)
-    with make_client(profile) as client:
+    with make_client(profile, **timeout_option(timeout)) as client:
         if not live_view:
             watch(
                 client,

@@ -16,6 +16,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client, profile_name, region_of
 
 __all__ = ["app"]
@@ -56,13 +57,15 @@ def check(
             "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
         ),
     ] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Get a token and the customer id; print region, customer id and token lifetime."""
+    options = timeout_option(timeout)  # a bad value is a usage error before any request
     probe = _LifetimeProbe()
     http = httpx.Client(event_hooks={"response": [probe]})
     try:
         # Few retries: a check should answer in seconds, not wait out a long outage.
-        with make_client(profile, http_client=http, max_retries=2) as client:
+        with make_client(profile, http_client=http, max_retries=2, **options) as client:
             probe.token_url = client.token_url
             client.auth.token()  # raises AuthenticationError for a bad credential
             customer = client.customer_id

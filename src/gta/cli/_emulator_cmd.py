@@ -57,6 +57,9 @@ def serve(
     clock_start: Annotated[
         str, typer.Option(help="'seed', 'now' or an RFC 3339 instant.")
     ] = "seed",
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Largest request body accepted; larger ones get a 413.")
+    ] = 10 * 1024 * 1024,
 ) -> None:
     """Serve the GTA API emulator (token issuer, app and API hosts on one origin)."""
     import uvicorn
@@ -79,6 +82,7 @@ def serve(
         "retry_after": retry_after,
         "activity_per_minute": activity_per_minute,
         "clock_start": clock_start,
+        "max_body_bytes": max_body_bytes,
     }
     if client_id is not None:
         options["client_id"] = client_id

@@ -6,6 +6,7 @@ token refresh is single-flight, and the customer id is discovered once under a l
 
 from __future__ import annotations
 
+import math
 import os
 import threading
 from collections.abc import Mapping
@@ -19,7 +20,8 @@ from gta.client._auth import Secret, TokenAuth
 from gta.client._exceptions import ApiError, ConfigurationError
 from gta.client._resources import Alerts, Assets, Events, Flows, ThreatDetections, ThreatIntel
 from gta.client._retry import Runtime
-from gta.client._transport import Transport
+from gta.client._sockets import DeadlineTransport
+from gta.client._transport import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, Transport
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
 
@@ -53,6 +55,10 @@ def normalize_url(value: str, name: str) -> str:
     return text.rstrip("/")
 
 
+def _positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
 class Client:
     """A client for the Global Threat Alerts API.
 
@@ -60,7 +66,12 @@ class Client:
     ``visibility.eu.amp.cisco.com``); ``customer_id`` is discovered through
     ``/auth/api-clients/me`` when not given. ``http_client`` lets you bring your own
     ``httpx.Client`` (proxies, certificates); the client closes only one it created.
-    ``_runtime`` replaces sleep, clocks and randomness (tests).
+
+    ``timeout`` (seconds) is the deadline of each whole request attempt: connecting, sending
+    and every byte of the answer; an ``httpx.Timeout`` instead sets per-phase limits (connect,
+    read, write, pool) under the default deadline. ``max_response_bytes`` bounds an answer:
+    a larger one raises ``ResponseTooLargeError``. ``_runtime`` replaces sleep, clocks and
+    randomness (tests).
     """
 
     def __init__(
@@ -72,8 +83,9 @@ class Client:
         api_url: str = DEFAULT_API_URL,
         app_url: str = DEFAULT_APP_URL,
         customer_id: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | httpx.Timeout = DEFAULT_DEADLINE,
         max_retries: int = 8,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
         http_client: httpx.Client | None = None,
         _runtime: Runtime | None = None,
     ) -> None:
@@ -85,12 +97,23 @@ class Client:
             raise ConfigurationError("customer_id must be a non-empty string when given")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        deadline = DEFAULT_DEADLINE
         if isinstance(timeout, httpx.Timeout):
             http_timeout = timeout
-        elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-            http_timeout = httpx.Timeout(float(timeout))
+        elif _positive_number(timeout) and math.isfinite(timeout):
+            deadline = float(timeout)
+            # Each phase is bounded by what remains of the deadline, nothing tighter.
+            http_timeout = httpx.Timeout(None)
         else:
             raise ConfigurationError(f"timeout must be a positive number, not {timeout!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or (max_response_bytes < 1)
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}"
+            )
 
         self.client_id = client_id.strip()
         self._password = Secret(client_password)
@@ -101,10 +124,17 @@ class Client:
         self._customer_id = customer_id
         self._customer_lock = threading.Lock()
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        self._http = (
+            http_client if http_client is not None else httpx.Client(transport=DeadlineTransport())
+        )
         runtime = _runtime or Runtime()
         self.transport = Transport(
-            self._http, timeout=http_timeout, max_retries=max_retries, runtime=runtime
+            self._http,
+            timeout=http_timeout,
+            max_retries=max_retries,
+            runtime=runtime,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
         )
         self.auth = TokenAuth(
             self.token_url,
@@ -128,7 +158,7 @@ class Client:
 
         Required: SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD, SECUREX_VISIBILITY_HOST_NAME.
         Optional: GTA_CUSTOMER_ID, GTA_API_URL, GTA_APP_URL. ``options`` go to the
-        constructor (timeout, max_retries, http_client).
+        constructor (timeout, max_retries, max_response_bytes, http_client).
         """
         env = os.environ if environ is None else environ
         required = (ENV_CLIENT_ID, ENV_CLIENT_PASSWORD, ENV_SECUREX_HOST)

@@ -5,6 +5,7 @@
     GtaError
      +-- ConfigurationError            missing/invalid settings or arguments, before any request
      +-- ApiError                      a response we could not use (malformed JSON, bad shape)
+     |    +-- ResponseTooLargeError    an answer over max_response_bytes (not retried); .limit
      |    +-- ApiStatusError           non-2xx; .status_code, .request_id, .body
      |         +-- BadRequestError        400
      |         +-- AuthenticationError    401, and token errors; .error, .error_description
@@ -13,7 +14,7 @@
      |         +-- RateLimitError         429; .retry_after
      |         +-- ServerError            5xx
      +-- ApiConnectionError            connection failed/reset
-          +-- ApiTimeoutError
+          +-- ApiTimeoutError          a phase timed out, or the whole-request deadline passed
 
 Every message is one line (method, path without the query, status, request id and a short
 detail from the body) so a command line can print ``error: <message>`` and nothing else.
@@ -43,6 +44,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
 ]
 
@@ -68,6 +70,14 @@ class ApiError(GtaError):
         super().__init__(one_line(message))
         # Error reporters serialise exception attributes: keep a copy without credentials.
         self.request = None if request is None else scrub_request(request)
+
+
+class ResponseTooLargeError(ApiError):
+    """An answer larger than the client's ``max_response_bytes``; refused, not retried."""
+
+    def __init__(self, message: str, *, request: httpx.Request, limit: int) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
 
 
 class ApiStatusError(ApiError):
@@ -146,7 +156,8 @@ class ApiConnectionError(GtaError):
 
 
 class ApiTimeoutError(ApiConnectionError):
-    """A connect, read, write or pool timeout (after all retries)."""
+    """A connect, read, write or pool timeout, or the whole-request deadline passed (after all
+    retries)."""
 
 
 def one_line(text: str) -> str:

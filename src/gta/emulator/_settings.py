@@ -25,6 +25,8 @@ _EARLIEST_START_MS = parse_rfc3339("1971-01-01T00:00:00Z")
 _LATEST_START_MS = parse_rfc3339("9000-01-01T00:00:00Z")
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+# The largest API body is a search with 1,000 ids (about 70 kB): 10 MiB leaves room to spare.
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class FaultSettings(BaseModel):
@@ -58,6 +60,8 @@ class EmulatorSettings(FaultSettings):
     activity_per_minute: Annotated[float, Field(ge=0.0, le=600_000.0)] = 0.0
     clock_start: str = "seed"
     """``seed`` (a fixed instant derived from the seed), ``now``, or an RFC 3339 instant."""
+    max_body_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = DEFAULT_MAX_BODY_BYTES
+    """Largest request body accepted; a larger one is a 413 before it is read."""
 
     @field_validator("customer_id")
     @classmethod
