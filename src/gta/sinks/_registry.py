@@ -19,9 +19,17 @@ _SCHEMES: dict[str, str] = {
     "syslog+udp": "gta.sinks._syslog:open_syslog",
     "syslog+tcp": "gta.sinks._syslog:open_syslog",
     "syslog+tls": "gta.sinks._syslog:open_syslog",
+    "sentinel+https": "gta.sinks._sentinel:open_sentinel",
 }
 
 SCHEMES = tuple(_SCHEMES)
+
+# -- What a scheme list (``gta sinks list``) shows: scheme -> (description, option names). ------
+from gta.sinks import _sentinel_config as _sentinel  # noqa: E402  (stdlib only, cheap)
+
+SCHEME_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sentinel+https": (_sentinel.DESCRIPTION, _sentinel.OPTIONS),
+}
 
 
 def open_sink(url: str, **options: Any) -> Sink:
