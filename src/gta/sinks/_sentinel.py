@@ -60,9 +60,19 @@ def column_name(key: str) -> str:
     return _NOT_COLUMN.sub("_", key)
 
 
+_PLAIN: set[str] = set()  # keys seen that are column names already (the common case)
+
+
 def sentinel_row(record: Record) -> dict[str, Any]:
-    """The row sent for ``record``: its keys as column names, values unchanged."""
-    return {column_name(k): v for k, v in record.items()}
+    """The row sent for ``record``: its keys as column names, values unchanged (the record
+    itself when every key is a column name already: no copy on the hot path)."""
+    for key in record:
+        if key not in _PLAIN:
+            if _NOT_COLUMN.search(key):
+                return {column_name(k): v for k, v in record.items()}
+            if len(_PLAIN) < 10_000:  # bounded: keys come from the API
+                _PLAIN.add(key)
+    return record
 
 
 def _error(response: httpx.Response) -> tuple[str, str]:
