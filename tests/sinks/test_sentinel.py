@@ -85,7 +85,7 @@ def test_secret_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
         parse_sentinel_url(BASE + "&client_secret=env:NOPE", {})
     with pytest.raises(SinkConfigError, match="keyring"):
         parse_sentinel_url(BASE + "&client_secret=keyring:gta:app", {})
-    assert "env%3AMY_SECRET" not in redact_url(BASE + "&client_secret=env:MY_SECRET")
+    assert "client_secret=***" in redact_url(BASE + "&client_secret=env:MY_SECRET")
 
 
 @pytest.mark.parametrize(
@@ -112,6 +112,15 @@ def test_registry_opens_it_and_needs_a_secret() -> None:
     sink = open_sink(BASE, client_secret="x")
     assert type(sink).__name__ == "SentinelSink"
     sink.close()  # nothing buffered: no request
+
+
+def test_registry_describes_the_scheme_for_a_list() -> None:
+    from gta.sinks import SCHEMES
+    from gta.sinks._registry import SCHEME_HELP
+
+    description, options = SCHEME_HELP["sentinel+https"]
+    assert "sentinel+https" in SCHEMES and "Logs Ingestion API" in description
+    assert {"dcr", "stream", "tenant_id", "client_id", "client_secret"} <= set(options)
 
 
 def test_column_names() -> None:
@@ -228,6 +237,27 @@ def test_an_expired_token_is_fetched_again_once(tmp_path: Path) -> None:
         sink.flush()
         assert len(s.state.record_ids()) == 10 and s.state.token_requests == 2
 
+        release()
+
+
+def test_the_token_is_refreshed_before_it_expires(tmp_path: Path) -> None:
+    now = [0.0]
+    runtime = Runtime(sleep=lambda _s: None, monotonic=lambda: now[0], random=lambda: 0.5)
+    with run_standin(StandinState(token_lifetime=100), tmp=tmp_path) as s:
+        config, _ = parse_sentinel_url(s.url(), {})
+        sink = SentinelSink(config, CLIENT_SECRET, runtime=runtime)
+        _OPENED.append(sink)
+        sink.write(flows(2))
+        sink.flush()
+        now[0] = 49.0  # within the first half of a 100 s token: reused
+        sink.write(flows(2, start=2))
+        sink.flush()
+        assert s.state.token_requests == 1
+        # The client's rule: 60 s before expiry, but not before half the lifetime (50 s here).
+        now[0] = 51.0
+        sink.write(flows(2, start=4))
+        sink.flush()
+        assert s.state.token_requests == 2 and len(s.state.record_ids()) == 6
         release()
 
 

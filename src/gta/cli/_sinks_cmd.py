@@ -12,7 +12,9 @@ import typer
 from gta.cli._errors import CommandError, UsageError
 from gta.sinks import SinkConfigError
 
-app = typer.Typer(help="Check SIEM destinations (Splunk HEC, syslog).", no_args_is_help=True)
+app = typer.Typer(
+    help="Check SIEM destinations (Splunk HEC, syslog, Microsoft Sentinel).", no_args_is_help=True
+)
 
 
 def _resolve_secret(value: str | None) -> str | None:
