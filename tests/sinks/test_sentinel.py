@@ -314,3 +314,21 @@ def test_every_row_refused_means_a_wrong_stream_declaration() -> None:
     with pytest.raises(SinkConfigError, match="refused all 16 rows"):
         sink.flush()
     assert sink.requests < 64  # stopped early, not one request per row
+
+
+def test_server_text_is_one_short_line(caplog: pytest.LogCaptureFixture) -> None:
+    def refuse(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        message = "bad\nrow\x1b[31m " + "x" * 5000
+        return httpx.Response(400, json={"error": {"code": "Invalid\nPayload", "message": message}})
+
+    config, _ = parse_sentinel_url(BASE, {})
+    sink = SentinelSink(config, "s", runtime=Waits().runtime, transport=httpx.MockTransport(refuse))
+    _OPENED.append(sink)
+    with caplog.at_level(logging.ERROR, "gta.sinks.sentinel"):
+        sink.write(flows(1))
+        sink.flush()
+    (line,) = [r.getMessage() for r in caplog.records]
+    assert "\n" not in line and "\x1b" not in line and "Invalid Payload: bad row [31m x" in line
+    assert len(line) < 500

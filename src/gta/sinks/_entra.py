@@ -92,10 +92,10 @@ class EntraToken:
                 attempt = self._wait(attempt, f"token endpoint HTTP {response.status_code}",
                                      response)  # fmt: skip
                 continue
-            error = str(body.get("error") or f"HTTP {response.status_code}")
+            error = one_line(str(body.get("error") or f"HTTP {response.status_code}"), 60)
             # The first line of error_description carries the AADSTS code and its meaning.
             described = str(body.get("error_description") or "").splitlines()
-            detail = f": {described[0][:200]}" if described else ""
+            detail = f": {one_line(described[0], 200)}" if described else ""
             raise SinkConfigError(
                 f"sentinel: Entra ID refused the client credentials ({error}{detail}); check "
                 "tenant_id, client_id and the client secret"
@@ -122,6 +122,13 @@ def sentinel_delay(
     return backoff_delay(
         attempt, runtime.random(), base=config.backoff_base, cap=config.backoff_cap
     )
+
+
+def one_line(text: str, limit: int) -> str:
+    """Server text made safe for a log line or an error: whitespace and control characters
+    collapsed to single spaces, cut at ``limit`` characters."""
+    cleaned = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
+    return " ".join(cleaned.split())[:limit]
 
 
 def untrusted(exc: BaseException) -> bool:

@@ -38,7 +38,7 @@ import orjson
 
 from gta.client._retry import Runtime, is_retryable_exception, is_retryable_status
 from gta.sinks._base import Record, SinkConfigError, SinkError
-from gta.sinks._entra import EntraToken, sentinel_delay, untrusted
+from gta.sinks._entra import EntraToken, one_line, sentinel_delay, untrusted
 from gta.sinks._sentinel_config import (
     API_MAX_BYTES,
     API_VERSION,
@@ -77,16 +77,18 @@ def sentinel_row(record: Record) -> dict[str, Any]:
 
 def _error(response: httpx.Response) -> tuple[str, str]:
     """(code, message) of a Logs Ingestion error reply ``{"error": {"code", "message"}}``;
-    tolerant of other bodies (proxies). The message is cut short: it is the server's text."""
+    tolerant of other bodies (proxies). Both are the server's text: made one short line."""
     code = response.headers.get("x-ms-error-code", "")
     try:
         body = response.json()
     except ValueError:
-        return code, response.text[:200]
+        return one_line(code, 100), one_line(response.text, 200)
     error = body.get("error") if isinstance(body, dict) else None
     if isinstance(error, dict):
-        return str(error.get("code") or code)[:100], str(error.get("message") or "")[:300]
-    return code, str(body)[:200]
+        return one_line(str(error.get("code") or code), 100), one_line(
+            str(error.get("message") or ""), 300
+        )
+    return one_line(code, 100), one_line(str(body), 200)
 
 
 def _verify(verify: bool | str) -> bool | ssl.SSLContext:
