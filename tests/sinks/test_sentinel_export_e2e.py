@@ -156,3 +156,37 @@ def test_sinks_check_secret_in_url_is_a_usage_error(capsys: pytest.CaptureFixtur
     url = "sentinel+https://dce.example?dcr=dcr-" + "0" * 32 + "&client_secret=s3cr3t-value"
     code, _, err = _cli(capsys, "sinks", "check", url)
     assert code == 2 and err.startswith("error: ") and "s3cr3t-value" not in err
+
+
+def test_sync_job_from_a_config_file_with_env_secret(
+    emulator: RunningEmulator,
+    tmp_path: Path,
+    capsys: pytest.CaptureFixture[str],
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setenv("DEMO_PW", emulator.client_password)
+    monkeypatch.setenv("SENTINEL_APP_SECRET", CLIENT_SECRET)
+    with run_standin(tmp=tmp_path / "standin") as s:
+        host = s.base_url.removeprefix("https://")
+        config = tmp_path / "gta.toml"
+        config.write_text(
+            f"""
+state = "{tmp_path / "state.db"}"
+[tenants.emu]
+client_id = "{emulator.client_id}"
+client_password = "env:DEMO_PW"
+visibility_host = "{emulator.url}"
+api_url = "{emulator.url}"
+app_url = "{emulator.url}"
+[jobs.sentinel]
+tenant = "emu"
+streams = ["alerts", "threat-detections"]
+sink = "sentinel+https://{host}?dcr={s.state.dcr}"
+sink_options = {{ tenant_id = "{s.state.tenant}", client_id = "{s.state.client_id}", client_secret = "env:SENTINEL_APP_SECRET", authority_host = "{s.base_url}", ca_bundle = "{s.ca_file}" }}
+"""  # noqa: E501
+        )
+        code, _, err = _cli(capsys, "sync", "--config", str(config), "--once", "--quiet")
+        assert code == 0, err
+        assert set(s.state.rows) == {"Custom-GtaAlerts", "Custom-GtaThreatDetections"}
+        assert s.state.undeclared == set()
+    assert CLIENT_SECRET not in (tmp_path / "state.db").read_bytes().decode("latin-1")
