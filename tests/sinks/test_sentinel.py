@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import gzip
 import logging
+import ssl
 from collections import Counter
 from collections.abc import Iterator
 from pathlib import Path
@@ -14,7 +15,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from sentinel_standin import CLIENT_SECRET, LIMIT, StandinState, run_standin
+from sentinel_standin import CLIENT_SECRET, LIMIT, SCOPE, StandinState, run_standin
 
 from gta.client._retry import Runtime
 from gta.sinks import SinkConfigError, SinkError, open_sink, redact_url
@@ -332,3 +333,51 @@ def test_server_text_is_one_short_line(caplog: pytest.LogCaptureFixture) -> None
     (line,) = [r.getMessage() for r in caplog.records]
     assert "\n" not in line and "\x1b" not in line and "Invalid Payload: bad row [31m x" in line
     assert len(line) < 500
+
+
+def test_standin_refuses_bodies_over_the_limit_before_and_after_gzip(tmp_path: Path) -> None:
+    with (
+        run_standin(tmp=tmp_path) as s,
+        httpx.Client(verify=ssl.create_default_context(cafile=s.ca_file)) as client,
+    ):
+        form = {"grant_type": "client_credentials", "client_id": s.state.client_id,
+                "client_secret": CLIENT_SECRET, "scope": SCOPE}  # fmt: skip
+        token = client.post(f"{s.base_url}/{s.state.tenant}/oauth2/v2.0/token", data=form)
+        headers = {"Authorization": f"Bearer {token.json()['access_token']}"}
+        url = f"{s.base_url}/dataCollectionRules/{s.state.dcr}/streams/Custom-GtaFlows"
+        version = {"api-version": "2023-01-01"}
+        big = orjson.dumps([{"recordId": "x" * (LIMIT + 10)}])
+        for body, extra in ((big, {}), (gzip.compress(big), {"Content-Encoding": "gzip"})):
+            reply = client.post(url, params=version, content=body, headers={**headers, **extra})
+            assert reply.status_code == 413
+            assert reply.headers["x-ms-error-code"] == "ContentLengthLimitExceeded"
+            assert reply.json()["error"]["message"].startswith(
+                "Maximum allowed content length: 1048576 bytes (1 MB)."
+            )
+        ok = client.post(url, params=version, content=b"[]", headers=headers)
+        assert ok.status_code == 204 and ok.content == b""
+        assert client.post(url, content=b"[]", headers=headers).status_code == 400
+        assert client.post(url, params=version, content=b"[]").status_code == 401
+
+
+def test_a_413_splits_the_batch_and_delivers_every_row() -> None:
+    delivered: list[str] = []
+
+    def small_bodies_only(request: httpx.Request) -> httpx.Response:
+        if request.url.path.endswith("/token"):
+            return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+        rows = orjson.loads(gzip.decompress(request.content))
+        if len(rows) > 100:  # a service with a smaller limit than we thought
+            body = {"error": {"code": "ContentLengthLimitExceeded", "message": "too big"}}
+            return httpx.Response(413, json=body)
+        delivered.extend(r["recordId"] for r in rows)
+        return httpx.Response(204)
+
+    config, _ = parse_sentinel_url(BASE, {})
+    sink = SentinelSink(config, "s", runtime=Waits().runtime,
+                        transport=httpx.MockTransport(small_bodies_only))  # fmt: skip
+    _OPENED.append(sink)
+    sink.write(flows(1000))
+    sink.flush()
+    assert sorted(delivered) == sorted(r["recordId"] for r in flows(1000))
+    assert sink.rejected == 0
