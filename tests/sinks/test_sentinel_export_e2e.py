@@ -17,6 +17,7 @@ from pathlib import Path
 
 import pytest
 from sentinel_standin import CLIENT_SECRET, StandinState, run_standin
+from tests.sync.sync_raw_api import RawApi
 
 from gta.cli import main
 from gta.emulator import RunningEmulator
@@ -51,7 +52,13 @@ def test_export_of_ten_thousand_events_arrives_whole_despite_503s_and_429s(
         per_stream = {name: len(rows) for name, rows in s.state.rows.items()}
         assert len(ids) == len(set(ids))  # every recordId once, the six faults notwithstanding
         assert s.state.fail_next == []  # the faults were all met
-        assert sum(1 for r in s.state.rows["Custom-GtaEvents"]) >= 10_000
+        # Whole: the event rows are exactly those an independent traversal of the API expects.
+        raw = RawApi(emu)
+        expected = raw.expected_rows()
+        raw.close()
+        events = s.state.rows["Custom-GtaEvents"]
+        keys = Counter((r["eventId"], r.get("threatDetectionId"), r.get("alertId")) for r in events)
+        assert set(keys) == set(expected) and len(events) == sum(expected.values()) >= 10_000
         assert set(per_stream) == {
             "Custom-GtaEvents", "Custom-GtaAlerts", "Custom-GtaThreatDetections",
             "Custom-GtaFlows"}  # fmt: skip
@@ -123,6 +130,12 @@ def test_sigkill_mid_export_then_resume_sends_only_the_page_in_flight_twice(
         final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert final.returncode == 0, final.stderr
         ids = Counter(s.state.record_ids())
+        keys = {(r["eventId"], r.get("threatDetectionId"), r.get("alertId"))
+                for r in s.state.rows["Custom-GtaEvents"]}  # fmt: skip
+    raw = RawApi(emu)
+    expected = raw.expected_rows()
+    raw.close()
+    assert keys == set(expected) and len(ids) == sum(expected.values())  # every record arrived
     duplicates = sum(ids.values()) - len(ids)
     print(f"in flight at the kill: {in_flight}; rows {sum(ids.values())}, distinct {len(ids)}")
     assert 0 <= in_flight <= page * 3  # a page of events fans out to at most a few rows each
