@@ -13,7 +13,7 @@ from gta.cli._errors import CommandError, UsageError
 from gta.sinks import SinkConfigError
 
 app = typer.Typer(
-    help="Check SIEM destinations (Splunk HEC, syslog, Elasticsearch/OpenSearch).",
+    help="Check SIEM destinations (Splunk HEC, syslog, Elasticsearch/OpenSearch, Sentinel).",
     no_args_is_help=True,
 )
 

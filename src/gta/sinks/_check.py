@@ -43,9 +43,14 @@ def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
         from gta.sinks._es_check import check_elasticsearch
 
         return check_elasticsearch(url, options)
+    if scheme == "sentinel+https":
+        from gta.sinks._sentinel_check import check_sentinel
+
+        return check_sentinel(url, options)
     raise SinkConfigError(
         f"nothing to check for {redact_url(url)!r}: checks cover splunk-hec+https://, "
-        "splunk-hec+http://, syslog+udp|tcp|tls:// and elasticsearch|opensearch+https:// URLs"
+        "splunk-hec+http://, syslog+udp|tcp|tls://, elasticsearch|opensearch+https:// and "
+        "sentinel+https:// URLs"
     )
 
 
