@@ -19,6 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta.cli._confirm import confirm_destructive
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._profile import make_client
@@ -50,6 +51,7 @@ StateOpt = Annotated[
     typer.Option("--state", help="State file (default: $GTA_STATE_DIR or ~/.local/state/gta)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")]
 
 state_app = typer.Typer(help="Show or change saved checkpoints.", no_args_is_help=True)
 
@@ -313,8 +315,9 @@ def state_reset(
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
     state: StateOpt = None,
+    yes: YesOpt = False,
 ) -> None:
-    """Delete checkpoints, so the next run starts from the beginning."""
+    """Delete checkpoints, so the next run starts from the beginning (asks first)."""
     if stream is not None:
         try:
             expand_streams(stream)
@@ -324,8 +327,14 @@ def state_reset(
         typer.echo("removed 0 checkpoint(s)")
         return
     with _open_store(state) as store:
+        chosen = None if stream == "all" else stream
+        found = len(store.list(job=job, stream=chosen))
+        if not found:
+            typer.echo("removed 0 checkpoint(s)")
+            return
+        confirm_destructive(f"delete {found} checkpoint(s) from {store.path}", yes)
         try:
-            count = store.reset(job=job, stream=None if stream == "all" else stream)
+            count = store.reset(job=job, stream=chosen)
         except StateError as exc:
             raise CommandError(str(exc)) from None
     typer.echo(f"removed {count} checkpoint(s)")
@@ -340,6 +349,7 @@ def state_set(
         str | None, typer.Option("--customer", help="Customer id (default: $GTA_CUSTOMER_ID).")
     ] = None,
     state: StateOpt = None,
+    yes: YesOpt = False,
 ) -> None:
     """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point."""
     try:
@@ -371,6 +381,7 @@ def state_set(
             assert job is not None and customer
             targets = {(job, customer)}
         (job_name, customer_id) = targets.pop()
+        confirm_destructive(f"set the {stream} cursor of {job_name} ({customer_id})", yes)
         try:
             store.set_cursor(job_name, customer_id, stream, value)
         except StateError as exc:

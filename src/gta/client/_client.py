@@ -7,6 +7,7 @@ token refresh is single-flight, and the customer id is discovered once under a l
 from __future__ import annotations
 
 import os
+import re
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -25,6 +26,8 @@ __all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
 
 DEFAULT_API_URL = "https://api.cta.eu.amp.cisco.com"
 DEFAULT_APP_URL = "https://cta.eu.amp.cisco.com"
+
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?\.?$")
 
 ENV_CLIENT_ID = "SECUREX_CLIENT_ID"
 ENV_CLIENT_PASSWORD = "SECUREX_CLIENT_PASSWORD"
@@ -45,12 +48,38 @@ def normalize_url(value: str, name: str) -> str:
     text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a port that is not a number in 0-65535 raises here, not mid-request
+    except ValueError as exc:  # e.g. "http://[::1": a bracket left open
+        raise ConfigurationError(f"{name} is not a valid URL ({exc}): {value!r}") from None
     if parts.scheme not in ("http", "https"):
         raise ConfigurationError(f"{name} must be an http(s) URL or a host name, not {value!r}")
     if not parts.hostname or parts.query or parts.fragment:
         raise ConfigurationError(f"{name} is not a valid host or base URL: {value!r}")
+    if not (_HOST_NAME.match(parts.hostname) or ":" in parts.hostname):  # ":": an IPv6 literal
+        raise ConfigurationError(
+            f"{name} has an invalid host name {parts.hostname!r} (letters, digits, '-' and '.')"
+        )
     return text.rstrip("/")
+
+
+def new_http_client(**options: Any) -> httpx.Client:
+    """httpx's client, with a CA bundle that cannot be loaded as one clear error.
+
+    httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (and certifi otherwise) when it builds its
+    TLS context; a path that does not exist would surface as a bare ``FileNotFoundError``.
+    """
+    try:
+        return httpx.Client(**options)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        names = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)]
+        where = f" ({' / '.join(f'{n}={os.environ[n]}' for n in names)})" if names else ""
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise ConfigurationError(
+            f"cannot load the CA certificates{where}: {reason}; "
+            f"fix or unset {' / '.join(names) or 'SSL_CERT_FILE'}"
+        ) from None
 
 
 class Client:
@@ -60,6 +89,9 @@ class Client:
     ``visibility.eu.amp.cisco.com``); ``customer_id`` is discovered through
     ``/auth/api-clients/me`` when not given. ``http_client`` lets you bring your own
     ``httpx.Client`` (proxies, certificates); the client closes only one it created.
+    ``connect_retries`` caps the retries of a connection that cannot be made (refused, unknown
+    host) and ``max_retry_wait`` the seconds one request may spend waiting between retries:
+    both unset (a sync that should outlast an outage), or small for a person at a terminal.
     ``_runtime`` replaces sleep, clocks and randomness (tests).
     """
 
@@ -74,6 +106,8 @@ class Client:
         customer_id: str | None = None,
         timeout: float | httpx.Timeout = 30.0,
         max_retries: int = 8,
+        connect_retries: int | None = None,
+        max_retry_wait: float | None = None,
         http_client: httpx.Client | None = None,
         _runtime: Runtime | None = None,
     ) -> None:
@@ -101,10 +135,15 @@ class Client:
         self._customer_id = customer_id
         self._customer_lock = threading.Lock()
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        self._http = http_client if http_client is not None else new_http_client()
         runtime = _runtime or Runtime()
         self.transport = Transport(
-            self._http, timeout=http_timeout, max_retries=max_retries, runtime=runtime
+            self._http,
+            timeout=http_timeout,
+            max_retries=max_retries,
+            runtime=runtime,
+            connect_retries=connect_retries,
+            max_retry_wait=max_retry_wait,
         )
         self.auth = TokenAuth(
             self.token_url,

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from gta.emulator._clock import parse_rfc3339
 
@@ -58,6 +58,8 @@ class EmulatorSettings(FaultSettings):
     activity_per_minute: Annotated[float, Field(ge=0.0, le=600_000.0)] = 0.0
     clock_start: str = "seed"
     """``seed`` (a fixed instant derived from the seed), ``now``, or an RFC 3339 instant."""
+    admin_token: Annotated[SecretStr | None, Field(min_length=16, max_length=512)] = None
+    """When set, every ``/_emulator`` admin call must send ``Authorization: Bearer <token>``."""
 
     @field_validator("customer_id")
     @classmethod
