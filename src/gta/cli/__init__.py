@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
 import traceback
 
@@ -29,6 +30,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(result)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except SystemExit as exc:
+        # Rich (console.on_broken_pipe) and Typer turn a broken pipe into a bare exit 1 before
+        # we see the error; the BrokenPipeError is still its context, or the pipe shows it.
+        broken = isinstance(exc.__context__, BrokenPipeError) or _reader_closed(sys.stdout)
+        if exc.code == 1 and broken:
+            _reader_went_away()
+        raise
     except typer.Abort:
         sys.stderr.write("Aborted.\n")
         sys.exit(1)
@@ -61,6 +69,17 @@ def _fail(exc: BaseException, code: int, debug: bool) -> None:
     # An error may quote a server (a problem detail, an alert id): shown, never obeyed.
     sys.stderr.write(f"error: {visible(message)}\n")
     sys.exit(code)
+
+
+def _reader_closed(stream: object) -> bool:
+    """True when *stream* is a pipe whose reader has gone (poll reports an error on it)."""
+    try:
+        descriptor = stream.fileno()  # type: ignore[attr-defined]
+        poller = select.poll()
+        poller.register(descriptor, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # not a real file, or no poll (Windows)
+        return False
 
 
 def _reader_went_away() -> None:

@@ -39,6 +39,13 @@ class ListFormat(StrEnum):
     csv = "csv"
 
 
+class AlertSort(StrEnum):
+    """The orders the API documents for alerts (anything else is a 400 from the server)."""
+
+    risk = "risk"
+    triggered = "triggeredAt:asc"
+
+
 class ShowFormat(StrEnum):
     table = "table"
     json = "json"
@@ -94,8 +101,9 @@ def list_alerts(
         str | None, typer.Option(help="7d, 12h, 30m or RFC 3339 (server-side filter).")
     ] = None,
     sort: Annotated[
-        str | None, typer.Option(help="API sort, e.g. triggeredAt:asc (default: risk, then id).")
-    ] = None,
+        AlertSort,
+        typer.Option(help="risk (Critical first, then id) or triggeredAt:asc (oldest first)."),
+    ] = AlertSort.risk,
     limit: Annotated[int, typer.Option(min=0, help="Stop after N matches (0: no limit).")] = 100,
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ListFormat.table
@@ -108,7 +116,12 @@ def list_alerts(
     modified = parse_instant(modified_after) if modified_after else None
     with make_client(profile, interactive=True) as client:
         alerts = ops.iter_alerts(
-            client, where, sort=sort, triggered_after=after, modified_after=modified, limit=limit
+            client,
+            where,
+            sort=None if sort is AlertSort.risk else sort.value,
+            triggered_after=after,
+            modified_after=modified,
+            limit=limit,
         )
         rows = (alert_row(alert) for alert in alerts)
         if fmt is not ListFormat.table:

@@ -58,7 +58,7 @@ class EmulatorSettings(FaultSettings):
     activity_per_minute: Annotated[float, Field(ge=0.0, le=600_000.0)] = 0.0
     clock_start: str = "seed"
     """``seed`` (a fixed instant derived from the seed), ``now``, or an RFC 3339 instant."""
-    admin_token: Annotated[SecretStr | None, Field(min_length=16, max_length=512)] = None
+    admin_token: SecretStr | None = None
     """When set, every ``/_emulator`` admin call must send ``Authorization: Bearer <token>``."""
 
     @field_validator("customer_id")
@@ -66,6 +66,13 @@ class EmulatorSettings(FaultSettings):
     def _check_customer_id(cls, value: str) -> str:
         if not _CUSTOMER_ID.match(value):
             raise ValueError("customer id must look like CTA followed by 9 digits")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 16 <= len(value.get_secret_value()) <= 512:
+            raise ValueError("the admin token must be 16 to 512 characters long")
         return value
 
     @field_validator("clock_start")
