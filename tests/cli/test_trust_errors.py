@@ -166,7 +166,7 @@ def test_retry_log_and_final_error_agree_on_the_attempts(caplog: pytest.LogCaptu
         (["alerts", "watch", "--duration", "99999999999999d"], "at most 36500d"),
         (["alerts", "watch", "--interval", "99999999999999d"], "at most 36500d"),
         (["sinks", "check", "splunk-hec+https://[::1"], "invalid sink URL"),
-        (["sinks", "check", "syslog+tcp://host:99999"], "invalid sink URL"),
+        (["sinks", "check", "syslog+tcp://host:99999"], "invalid port"),
         (["alerts", "list", "--sort", "foo"], "foo"),
     ],
 )

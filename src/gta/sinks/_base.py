@@ -58,5 +58,6 @@ def split_sink_url(url: str) -> SplitResult:
         parts = urlsplit(url)
         _ = parts.port
     except ValueError as exc:
-        raise SinkConfigError(f"invalid sink URL: {exc}") from None
+        what = "port" if "port" in str(exc).lower() else "sink URL"
+        raise SinkConfigError(f"invalid {what} in the sink URL: {exc}") from None
     return parts
