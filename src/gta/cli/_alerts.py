@@ -15,7 +15,7 @@ from rich.text import Text
 
 from gta._text import for_terminal, visible
 from gta.cli import _alert_ops as ops
-from gta.cli._confirm import confirm_destructive
+from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._durations import parse_duration, parse_instant
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._profile import make_client
@@ -230,7 +230,7 @@ def close(
     reason: Reason = None,
     note: Annotated[str | None, typer.Option(help="Also set this note on each alert.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     profile: Profile = None,
 ) -> None:
     """Close every alert that matches the filters (already Closed ones are left alone)."""

@@ -8,12 +8,18 @@ and guessing "yes" is how checkpoints and alerts get lost.
 from __future__ import annotations
 
 import sys
+from typing import Annotated
 
 import typer
 
 from gta.cli._errors import CommandError, UsageError
 
-__all__ = ["confirm_destructive"]
+__all__ = ["YesOption", "confirm_destructive"]
+
+#: The ``--yes`` flag every destructive command declares.
+YesOption = Annotated[
+    bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")
+]
 
 
 def _interactive() -> bool:

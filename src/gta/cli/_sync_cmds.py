@@ -19,7 +19,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gta.cli._confirm import confirm_destructive
+from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._profile import make_client
@@ -51,7 +51,6 @@ StateOpt = Annotated[
     typer.Option("--state", help="State file (default: $GTA_STATE_DIR or ~/.local/state/gta)."),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
-YesOpt = Annotated[bool, typer.Option("--yes", "-y", help="Do not ask; needed without a terminal.")]
 
 state_app = typer.Typer(help="Show or change saved checkpoints.", no_args_is_help=True)
 
@@ -315,7 +314,7 @@ def state_reset(
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
     state: StateOpt = None,
-    yes: YesOpt = False,
+    yes: YesOption = False,
 ) -> None:
     """Delete checkpoints, so the next run starts from the beginning (asks first)."""
     if stream is not None:
@@ -349,7 +348,7 @@ def state_set(
         str | None, typer.Option("--customer", help="Customer id (default: $GTA_CUSTOMER_ID).")
     ] = None,
     state: StateOpt = None,
-    yes: YesOpt = False,
+    yes: YesOption = False,
 ) -> None:
     """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point."""
     try:
