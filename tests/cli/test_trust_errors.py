@@ -280,3 +280,13 @@ def test_a_closed_pipe_is_a_quiet_exit_0(args: list[str], emulator: RunningEmula
         stderr = process.stderr.read().decode()
     assert process.wait(timeout=60) == 0, stderr
     assert "Traceback" not in stderr and "Broken pipe" not in stderr and "error" not in stderr
+
+
+@pytest.mark.parametrize(
+    "options", [{"connect_retries": -1}, {"connect_retries": True}, {"max_retry_wait": -1.0}]
+)
+def test_retry_budget_options_are_checked(options: dict[str, object]) -> None:
+    from gta.errors import ConfigurationError
+
+    with pytest.raises(ConfigurationError, match=next(iter(options))):
+        _fake_client(_refused, [], **options)

@@ -119,6 +119,22 @@ class Client:
             raise ConfigurationError("customer_id must be a non-empty string when given")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        if connect_retries is not None and (
+            isinstance(connect_retries, bool)
+            or not isinstance(connect_retries, int)
+            or connect_retries < 0
+        ):
+            raise ConfigurationError(
+                f"connect_retries must be an integer >= 0 or None, not {connect_retries!r}"
+            )
+        if max_retry_wait is not None and (
+            isinstance(max_retry_wait, bool)
+            or not isinstance(max_retry_wait, int | float)
+            or not max_retry_wait >= 0
+        ):
+            raise ConfigurationError(
+                f"max_retry_wait must be a number of seconds >= 0 or None, not {max_retry_wait!r}"
+            )
         if isinstance(timeout, httpx.Timeout):
             http_timeout = timeout
         elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
