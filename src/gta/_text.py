@@ -100,8 +100,11 @@ def for_terminal(value: Any, stream: TextIO | None = None) -> Any:
 class VisibleFormatter(logging.Formatter):
     """A log formatter for a terminal: a logged server string cannot drive the terminal.
 
-    Newlines stay (a traceback under ``--debug`` keeps its lines); every other control is shown.
+    The message is one line (a newline in it is shown as ``\x0a``, so it cannot forge a log
+    line); a traceback under ``--debug`` keeps its lines, with every other control shown.
     """
 
     def format(self, record: logging.LogRecord) -> str:
-        return visible(super().format(record), multiline=True)
+        safe = logging.makeLogRecord(record.__dict__)
+        safe.msg, safe.args = visible(record.getMessage()), None
+        return visible(super().format(safe), multiline=True)

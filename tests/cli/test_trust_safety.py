@@ -280,3 +280,15 @@ def test_admin_api_beyond_loopback_needs_a_token(gta: Gta) -> None:
         port = emu.url.rsplit(":", 1)[1]
         answer = httpx.get(f"http://127.0.0.1:{port}/_emulator/stats", timeout=10)
         assert answer.status_code == 401
+
+
+def test_log_lines_cannot_drive_the_terminal_or_forge_a_line() -> None:
+    import logging
+
+    from gta._text import VisibleFormatter
+
+    record = logging.LogRecord(
+        "gta", logging.WARNING, __file__, 1, "poll failed: %s", ("a\x1b[2J\nERROR fake",), None
+    )
+    line = VisibleFormatter("%(levelname)s %(message)s").format(record)
+    assert line == "WARNING poll failed: a\\x1b[2J\\x0aERROR fake"
