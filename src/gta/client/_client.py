@@ -74,6 +74,8 @@ def new_http_client(**options: Any) -> httpx.Client:
         return httpx.Client(**options)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         names = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)]
+        missing = [name for name in names if not os.path.exists(os.environ[name])]
+        names = missing or names  # the variable naming a path that is not there, if one does
         where = f" ({' / '.join(f'{n}={os.environ[n]}' for n in names)})" if names else ""
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
         raise ConfigurationError(
