@@ -23,6 +23,7 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, checked, lease_lines, lease_ttl_seconds, state_unlock
@@ -449,8 +450,9 @@ def state_reset(
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
     state: StateOpt = None,
+    yes: YesOption = False,
 ) -> None:
-    """Delete checkpoints, so the next run starts from the beginning."""
+    """Delete checkpoints, so the next run starts from the beginning (asks first)."""
     if stream is not None:
         try:
             expand_streams(stream)
@@ -460,8 +462,14 @@ def state_reset(
         typer.echo("removed 0 checkpoint(s)")
         return
     with _open_store(state) as store:
+        chosen = None if stream == "all" else stream
+        found = len(store.list(job=job, stream=chosen))
+        if not found:
+            typer.echo("removed 0 checkpoint(s)")
+            return
+        confirm_destructive(f"delete {found} checkpoint(s) from {store.path}", yes)
         try:
-            count = store.reset(job=job, stream=None if stream == "all" else stream)
+            count = store.reset(job=job, stream=chosen)
         except StateError as exc:
             raise CommandError(str(exc)) from None
     typer.echo(f"removed {count} checkpoint(s)")
@@ -476,6 +484,7 @@ def state_set(
         str | None, typer.Option("--customer", help="Customer id (default: $GTA_CUSTOMER_ID).")
     ] = None,
     state: StateOpt = None,
+    yes: YesOption = False,
 ) -> None:
     """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point."""
     try:
@@ -507,6 +516,7 @@ def state_set(
             assert job is not None and customer
             targets = {(job, customer)}
         (job_name, customer_id) = targets.pop()
+        confirm_destructive(f"set the {stream} cursor of {job_name} ({customer_id})", yes)
         try:
             store.set_cursor(job_name, customer_id, stream, value)
         except StateError as exc:

@@ -152,7 +152,14 @@ class ServerError(ApiStatusError):
 
 
 class ApiConnectionError(GtaError):
-    """The connection failed, was reset, or broke mid-response (after all retries)."""
+    """The connection failed, was reset, or broke mid-response (after all retries).
+
+    ``url`` is the URL tried, without its query (``None`` when unknown), so a caller can say
+    which setting named that host."""
+
+    def __init__(self, message: str, *, url: httpx.URL | None = None) -> None:
+        super().__init__(message)
+        self.url = None if url is None else url.copy_with(query=None, fragment=None)
 
 
 class ApiTimeoutError(ApiConnectionError):
@@ -207,6 +214,14 @@ def describe(request: httpx.Request) -> str:
     return f"{request.method} {request.url.path}"
 
 
+def origin_of(request: httpx.Request) -> str:
+    """``scheme://host[:port]`` of a request: the server it went to, never its path or query."""
+    url = request.url
+    port = f":{url.port}" if url.port is not None else ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}{port}"
+
+
 def status_error(response: httpx.Response, now: datetime | None = None) -> ApiStatusError:
     """The one switch from a non-2xx response to its exception class.
 
@@ -256,7 +271,7 @@ def token_error(response: httpx.Response) -> ApiStatusError:
         message += f" {error})" if error else ")"
         if description:
             message += f": {_detail({'detail': description})}"
-        message += "; check SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD and the SecureX host"
+        message += "; check the client id, the client password and the SecureX host"
         return AuthenticationError(
             message,
             response=response,

@@ -25,6 +25,7 @@ from gta.client._exceptions import (
     ConfigurationError,
     describe,
     one_line,
+    origin_of,
     status_error,
 )
 from gta.client._limits import DeadlineExceeded, DeadlineTimeouts, format_seconds, read_body
@@ -60,6 +61,8 @@ class Transport:
         runtime: Runtime,
         deadline: float = DEFAULT_DEADLINE,
         max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_retries: int | None = None,
+        max_retry_wait: float | None = None,
     ) -> None:
         self.http = http
         self.timeout = timeout
@@ -67,6 +70,10 @@ class Transport:
         self.max_response_bytes = max_response_bytes
         self.max_retries = max_retries
         self.runtime = runtime
+        # A person waiting at a terminal: a connection that cannot be made fails at once
+        # (connect_retries=0) and the retries of one request wait max_retry_wait seconds at most.
+        self.connect_retries = connect_retries
+        self.max_retry_wait = max_retry_wait
         self.auth: httpx.Auth | None = None
 
     def build(
@@ -92,17 +99,20 @@ class Transport:
         if self.http.is_closed:
             raise ConfigurationError("this gta Client is closed; create a new one")
         attempt = 0
+        waited = 0.0
         while True:
             try:
                 response = self._attempt(request, auth)
             except httpx.HTTPError as exc:
-                budget = self.max_retries
-                if is_name_resolution_failure(exc):
-                    budget = min(budget, NAME_RESOLUTION_RETRIES)
-                if not is_retryable_exception(exc) or attempt >= budget:
-                    raise _connection_error(exc, request, attempt, self.deadline) from exc
+                budget = self._budget_for(exc)
                 delay = retry_delay(attempt, None, self.runtime.random())
-                self._log_retry(request, type(exc).__name__, attempt, delay)
+                if (
+                    not is_retryable_exception(exc)
+                    or attempt >= budget
+                    or not self._may_wait(waited, delay)
+                ):
+                    raise _connection_error(exc, request, attempt, self.deadline) from exc
+                self._log_retry(request, type(exc).__name__, attempt, budget, delay)
             else:
                 if not is_retryable_status(response.status_code) or attempt >= self.max_retries:
                     return response
@@ -110,9 +120,13 @@ class Transport:
                     response.headers.get("retry-after"), self.runtime.now()
                 )
                 delay = retry_delay(attempt, retry_after, self.runtime.random())
-                self._log_retry(request, str(response.status_code), attempt, delay)
+                if not self._may_wait(waited, delay):
+                    return response
+                cause = str(response.status_code)
+                self._log_retry(request, cause, attempt, self.max_retries, delay)
                 response.close()
             self.runtime.sleep(delay)
+            waited += delay
             attempt += 1
 
     def _attempt(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
@@ -138,6 +152,18 @@ class Transport:
             )
         return _unbound(response, content)
 
+    def _budget_for(self, exc: httpx.HTTPError) -> int:
+        """How many retries this kind of network failure gets."""
+        budget = self.max_retries
+        if is_name_resolution_failure(exc):
+            budget = min(budget, NAME_RESOLUTION_RETRIES)
+        if self.connect_retries is not None and isinstance(exc, httpx.ConnectError):
+            budget = min(budget, self.connect_retries)
+        return budget
+
+    def _may_wait(self, waited: float, delay: float) -> bool:
+        return self.max_retry_wait is None or waited + delay <= self.max_retry_wait
+
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send with auth and retries; a non-2xx final answer raises its ApiStatusError."""
         response = self.send_raw(request, auth=self.auth)
@@ -157,13 +183,15 @@ class Transport:
         response = self.send(self.build(method, url, params=params, content=content))
         return decode_json(response, allow_empty=True)
 
-    def _log_retry(self, request: httpx.Request, cause: str, attempt: int, delay: float) -> None:
+    def _log_retry(
+        self, request: httpx.Request, cause: str, attempt: int, budget: int, delay: float
+    ) -> None:
         log.warning(
             "retrying %s after %s (retry %d of %d) in %.2f s",
             describe(request),
             cause,
             attempt + 1,
-            self.max_retries,
+            budget,
             delay,
             extra={
                 "gta_method": request.method,
@@ -210,14 +238,16 @@ def _connection_error(
 ) -> ApiConnectionError:
     tries = f"after {attempt + 1} attempt{'s' if attempt else ''}"
     detail = one_line(str(exc)) or type(exc).__name__
+    where = f"{describe(request)} on {origin_of(request)}"
     if isinstance(exc, httpx.TimeoutException):
         if not isinstance(exc, DeadlineExceeded):
             detail = f"{type(exc).__name__}: {detail}"
         return ApiTimeoutError(
-            f"{describe(request)} timed out {tries} "
-            f"(deadline {format_seconds(deadline)} per attempt; {detail})"
+            f"{where} timed out {tries} "
+            f"(deadline {format_seconds(deadline)} per attempt; {detail})",
+            url=request.url,
         )
     return ApiConnectionError(
-        f"{describe(request)} failed {tries} ({type(exc).__name__}: {detail}); "
-        f"check the host and network"
+        f"{where} failed {tries} ({type(exc).__name__}: {detail}); check the host and network",
+        url=request.url,
     )

@@ -55,7 +55,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
         description=(
             "An offline emulator of the Cisco Global Threat Alerts API. Token issuer, "
             "/auth/api-clients/me and the API share one origin. Paths under /_emulator "
-            "are the emulator's admin API (no auth)."
+            "are the emulator's admin API (a bearer admin token when one is set)."
         ),
         lifespan=lifespan,
     )

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from gta.emulator._clock import parse_rfc3339
 
@@ -62,12 +62,21 @@ class EmulatorSettings(FaultSettings):
     """``seed`` (a fixed instant derived from the seed), ``now``, or an RFC 3339 instant."""
     max_body_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = DEFAULT_MAX_BODY_BYTES
     """Largest request body accepted; a larger one is a 413 before it is read."""
+    admin_token: SecretStr | None = None
+    """When set, every ``/_emulator`` admin call must send ``Authorization: Bearer <token>``."""
 
     @field_validator("customer_id")
     @classmethod
     def _check_customer_id(cls, value: str) -> str:
         if not _CUSTOMER_ID.match(value):
             raise ValueError("customer id must look like CTA followed by 9 digits")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 16 <= len(value.get_secret_value()) <= 512:
+            raise ValueError("the admin token must be 16 to 512 characters long")
         return value
 
     @field_validator("clock_start")

@@ -27,12 +27,18 @@ class ConfigError(ValueError):
     """The configuration file is missing, unreadable or invalid (one line)."""
 
 
+MAX_INTERVAL = 365 * 86400.0
+
+
 def parse_interval(text: str) -> float:
     """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or plain seconds, as seconds (> 0)."""
     match = _INTERVAL.match(text)
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not seconds <= MAX_INTERVAL:  # a timer cannot wait longer (and inf is refused too)
+        raise ValueError(f"interval {text!r} is too long: at most 365d")
+    return seconds
 
 
 def check_lease_ttl(seconds: float) -> float:
