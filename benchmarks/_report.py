@@ -313,7 +313,7 @@ def render(results: BenchResults, chart_name: str) -> str:
         "1000 ids, each id once), decoded and dropped. httpx with a token, each page's lookups "
         f"on {results.concurrency} threads while the next page is fetched: the ceiling for any "
         "client of this server on this machine.",
-        "- **gta**: `gta export events --format annotation --output FILE --state STATE`, from an "
+        "- **gta**: `gta export events --schema annotation --output FILE --state STATE`, from an "
         "empty state.",
         "- **recipe** (`benchmarks/recipe.py`): the vendor guide's recipe written plainly "
         "(`requests`, one request at a time, stdlib `json`, every event held in memory, each "

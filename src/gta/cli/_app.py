@@ -10,19 +10,28 @@ import typer
 
 from gta._version import __version__
 from gta.cli import _emulator_cmd, _sinks_cmd, _sync_cmds, _triage
+from gta.cli._help import GtaTyper
+from gta.cli._help_cmd import help_command
 
-app = typer.Typer(
+app = GtaTyper(
     name="gta",
-    help="Cisco Global Threat Alerts: SDK, SIEM sync, triage and an offline emulator.",
+    help="""Cisco Global Threat Alerts: SDK, SIEM sync, triage and an offline emulator.
+
+    Documentation: gta help TOPIC (gta help lists the topics).
+
+    Examples:
+      gta alerts list --status New -L 10
+      gta export events --output events.jsonl
+      gta demo
+    """,
     no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
 )
 
 app.add_typer(_emulator_cmd.app, name="emulator")
 _sync_cmds.register(app)  # export, sync, state, demo
 _triage.register(app)  # alerts, auth, configure
-_sinks_cmd.register(app)  # sinks check
+_sinks_cmd.register(app)  # sinks list, sinks check
+app.command("help")(help_command)
 
 
 def _version_callback(value: bool) -> None:
@@ -40,7 +49,11 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+            "--version",
+            "-V",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:

@@ -32,6 +32,7 @@ __all__ = [
     "ENV_NAMES",
     "REGIONS",
     "Settings",
+    "client_from_settings",
     "config_path",
     "load_profiles",
     "make_client",
@@ -197,9 +198,13 @@ def make_client(profile: str | None = None, **options: Any) -> Client:
 
     ``options`` go to the constructor as they are (``timeout``, ``http_client``, ...).
     """
+    return client_from_settings(resolve_settings(profile), **options)
+
+
+def client_from_settings(settings: Settings, **options: Any) -> Client:
+    """A :class:`gta.Client` from *settings* as they are (no file, no environment)."""
     from gta import Client  # imported late: `gta configure` must work even without the SDK's deps
 
-    settings = resolve_settings(profile)
     missing = [
         f"{key.replace('_', ' ')} ({ENV_NAMES[key]})"
         for key in ("client_id", "client_password", "securex_host")
