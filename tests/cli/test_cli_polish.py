@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import re
 import sqlite3
 from pathlib import Path
 
@@ -181,3 +182,65 @@ def test_sinks_check_json(gta: Gta) -> None:
     assert run.code == 1
     document = json.loads(run.out)
     assert document["ok"] is False and document["checks"][0]["ok"] is False
+
+
+def test_export_without_a_terminal_prints_one_summary_per_stream_with_plurals(
+    gta: Gta, emulator: object, tmp_path: Path
+) -> None:
+    env = {**emulator.env(), "TTY_COMPATIBLE": "0"}  # type: ignore[attr-defined]
+    run = gta("export", "alerts", "-o", str(tmp_path / "a.jsonl"), "--state",
+              str(tmp_path / "s.db"), env=env)  # fmt: skip
+    assert run.code == 0, run.err
+    done = [line for line in run.err.splitlines() if line.startswith("alerts: done")]
+    assert len(done) == 1, run.err
+    pages_done = re.search(r" in ([\d,]+) page(s?),", done[0])
+    assert pages_done and (pages_done.group(1) == "1") == (pages_done.group(2) == ""), done
+    assert "records/s" not in run.err  # the terminal-only summary line is not printed as well
+    pages = [line for line in run.err.splitlines() if line.startswith("alerts: +")]
+    assert pages and all("cursor since " in line for line in pages), pages
+    assert not any("{" in line for line in pages)  # never a fragment of the JSON cursor
+
+
+def test_progress_cursor_and_plurals() -> None:
+    from gta.sync import AlertCursor
+    from gta.sync._progress import describe_cursor, plural
+
+    assert plural(1, "page") == "1 page" and plural(2, "page") == "2 pages"
+    assert plural(1000, "record") == "1,000 records"
+    assert describe_cursor("events", "25717281") == "25717281"
+    cursor = AlertCursor(since="2026-01-31T12:00:00.000Z").dumps()
+    assert describe_cursor("alerts", cursor) == "since 2026-01-31T12:00:00.000Z"
+
+
+def test_a_cut_id_ends_with_an_ellipsis() -> None:
+    from rich.console import Console
+
+    from gta.cli._render import alert_table
+
+    console = Console(width=100, record=True)
+    console.print(alert_table([{"id": "ab" * 32, "risk": "Low", "status": "New"}]))
+    text = console.export_text()
+    assert "abababababab…" in text
+
+
+def test_state_show_table_right_aligns_numbers(gta: Gta, emulator: object, tmp_path: Path) -> None:
+    env = emulator.env()  # type: ignore[attr-defined]
+    state = str(tmp_path / "s.db")
+    for stream in ("alerts", "threat-detections"):
+        run = gta("export", stream, "-o", str(tmp_path / f"{stream}.jsonl"), "--state", state,
+                  "-q", env=env)  # fmt: skip
+        assert run.code == 0, run.err
+    shown = gta(
+        "state",
+        "show",
+        "--state",
+        state,
+        env={"TTY_COMPATIBLE": "1", "COLUMNS": "200", "NO_COLOR": "1"},
+    )
+    out = re.sub(r"\x1b\[[0-9;]*m", "", shown.out)
+    lines = [line for line in out.splitlines() if "export:" in line]
+    assert len(lines) == 2
+    header = next(line for line in out.splitlines() if "records" in line)
+    end = header.index("records") + len("records")
+    for line in lines:  # each count ends where the header ends
+        assert line[end - 1].isdigit() and not line[end].isdigit(), (header, line)

@@ -18,7 +18,14 @@ from gta.cli._durations import parse_duration, parse_instant
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._profile import make_client
-from gta.cli._render import alert_row, alert_table, alert_view, write_json, write_rows
+from gta.cli._render import (
+    alert_row,
+    alert_table,
+    alert_view,
+    plural,
+    write_json,
+    write_rows,
+)
 from gta.cli._watch import WatchState, watch
 
 __all__ = ["app"]
@@ -150,7 +157,7 @@ def list_alerts(
         console = Console()
         console.print(alert_table(shown, wide=console.width >= WIDE))
         more = " (limit reached: use --limit to see more)" if limit and len(shown) >= limit else ""
-        console.print(f"{len(shown)} alert(s){more}", style="dim")
+        console.print(f"{plural(len(shown), 'alert')}{more}", style="dim")
 
 
 @app.command("show")
@@ -296,12 +303,14 @@ def close(
         if not targets:
             console.print("no matching alerts to close")
             return
-        title = f"{len(targets)} alert(s) to close"
+        title = f"{plural(len(targets), 'alert')} to close"
         console.print(alert_table(targets, title=title, wide=console.width >= WIDE))
         if dry_run:
-            console.print(f"dry run: would close {len(targets)} alert(s); nothing was changed")
+            console.print(
+                f"dry run: would close {plural(len(targets), 'alert')}; nothing was changed"
+            )
             return
-        if not yes and not _confirmed(f"Close {len(targets)} alert(s)?"):
+        if not yes and not _confirmed(f"Close {plural(len(targets), 'alert')}?"):
             raise CommandError("not confirmed: nothing was changed (--yes skips the question)")
         outcomes = ops.apply_each(
             [str(row["id"]) for row in targets],
@@ -432,4 +441,4 @@ def _report(outcomes: list[ops.Outcome]) -> None:
         console.print(line)
     failed = sum(not outcome.ok for outcome in outcomes)
     if failed:
-        raise CommandError(f"{failed} of {len(outcomes)} alert(s) failed")
+        raise CommandError(f"{failed} of {plural(len(outcomes), 'alert')} failed")

@@ -25,6 +25,7 @@ __all__ = [
     "alert_row",
     "alert_table",
     "alert_view",
+    "plural",
     "write_json",
     "write_rows",
 ]
@@ -49,6 +50,18 @@ RISK_STYLES: dict[str, str] = {
 }
 STATUS_STYLES: dict[str, str] = {"New": "bold", "Open": "cyan", "Closed": "dim"}
 SHORT_ID = 12
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 alert``, ``2 alerts``, ``1,000 alerts``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def short_id(value: Any) -> str:
+    """The first characters of an id, with an ellipsis when some were cut (a prefix is enough
+    for every command that takes an id)."""
+    text = str(value or "")
+    return text if len(text) <= SHORT_ID else text[:SHORT_ID] + "…"
 
 
 def alert_row(alert: Mapping[str, Any]) -> dict[str, Any]:
@@ -139,7 +152,7 @@ def alert_table(
     The ``modified`` column is added only when *wide* (the caller knows the terminal's width).
     """
     table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    table.add_column("id", no_wrap=True, style="bold", min_width=SHORT_ID)
+    table.add_column("id", no_wrap=True, style="bold", min_width=SHORT_ID + 1)
     table.add_column("risk", no_wrap=True, min_width=8)
     table.add_column("status", no_wrap=True, overflow="ellipsis", max_width=18)
     table.add_column("triggered (UTC)", no_wrap=True, min_width=16)
@@ -148,7 +161,7 @@ def alert_table(
     table.add_column("note", no_wrap=True, overflow="ellipsis", ratio=1)
     for row in rows:
         cells: list[Any] = [
-            str(row.get("id") or "")[:SHORT_ID],
+            short_id(row.get("id")),
             risk_text(row.get("risk")),
             status_text(row),
             short_time(row.get("triggeredAt")),
@@ -181,7 +194,7 @@ def alert_view(
         summary.add_row("eta flag", str(row["etaFlag"]))
     summary.add_row("note", str(row["note"] or "(none)"))
     parts: list[Any] = [
-        Panel(summary, title=f"alert {str(row['id'])[:SHORT_ID]}", border_style="blue")
+        Panel(summary, title=f"alert {short_id(row['id'])}", border_style="blue")
     ]
     parts.append(_detection_table(detections, records, assets))
     parts.append(_asset_table(assets))

@@ -48,7 +48,7 @@ from gta.sync import (
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter
 from gta.sync._memory import sync_tuning
-from gta.sync._progress import RichReporter, choose_reporter
+from gta.sync._progress import RichReporter, choose_reporter, describe_cursor, plural
 
 StateOpt = Annotated[
     Path | None,
@@ -172,12 +172,16 @@ def _run(client: Any, job: Job, store: CheckpointStore, **kwargs: Any) -> list[S
 
 
 def _summary(results: list[StreamResult], console: Console) -> None:
+    """One line per stream after the bars; without a terminal the plain reporter's own
+    ``done`` line is the summary, so this is not printed twice."""
     for r in results:
         rate = r.records / r.seconds if r.seconds > 0 else 0.0
         console.print(
-            f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
-            f"{r.seconds:.1f}s ({rate:,.0f} records/s){' [stopped]' if r.stopped else ''}"
-            + (f", {r.rejected} rejected by the sink" if r.rejected else "")
+            f"{r.stream}: {plural(r.records, 'record')} from {plural(r.fetched, 'object')}, "
+            f"{plural(r.pages, 'page')}, {r.seconds:.1f}s ({rate:,.0f} records/s)"
+            f"{' (stopped)' if r.stopped else ''}"
+            + (f", {r.rejected:,} rejected by the sink" if r.rejected else ""),
+            highlight=False,
         )
 
 
@@ -262,7 +266,7 @@ def export(
     with sync_tuning(), client, _open_store(state) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
-        if not quiet:
+        if isinstance(reporter, RichReporter):
             _summary(results, _err())
     rejected = sum(r.rejected for r in results)
     if rejected:
@@ -313,7 +317,7 @@ def _sync_pass(
                 raise
             console.print(f"job {name}: error: {str(exc).splitlines()[0] if str(exc) else exc!r}")
             continue
-        if not quiet:
+        if isinstance(reporter, RichReporter):
             _summary(results, console)
 
 
@@ -389,7 +393,7 @@ def state_show(
         write_json(sys.stdout, document)
         return
     rows = [
-        (cp.job, cp.customer_id, cp.stream, _show_cursor(cp.stream, cp.cursor),
+        (cp.job, cp.customer_id, cp.stream, describe_cursor(cp.stream, cp.cursor),
          str(cp.records), cp.updated_at, cp.format or "-")
         for cp in checkpoints
     ]  # fmt: skip
@@ -405,8 +409,9 @@ def state_show(
         console.print("no checkpoints yet")
         return
     table = Table(*columns)
+    table.columns[4].justify = "right"  # numbers line up on their last digit
     for row in rows:
-        table.add_row(*row)
+        table.add_row(*row[:4], f"{int(row[4]):,}", *row[5:])
     console.print(table)
 
 
@@ -440,19 +445,6 @@ def _schema(schema: str | None, old_format: str | None) -> str:
     return chosen
 
 
-def _show_cursor(stream: str, cursor: str | None) -> str:
-    """An alerts cursor is JSON with a boundary set; show its time and whether a scan is open."""
-    if cursor is None:
-        return "-"
-    if stream != "alerts":
-        return cursor
-    try:
-        loaded = AlertCursor.loads(cursor)
-    except CursorFormatError:
-        return cursor
-    return f"since {loaded.since or '-'}" + (" (scan open)" if loaded.scan else "")
-
-
 @state_app.command("reset")
 def state_reset(
     stream: Annotated[
@@ -476,14 +468,14 @@ def state_reset(
     if stream is not None:
         _streams(stream)
     if not (state or default_state_path()).exists():
-        typer.echo("removed 0 checkpoint(s)")
+        typer.echo(f"removed {plural(0, 'checkpoint')}")
         return
     with _open_store(state) as store:
         try:
             count = store.reset(job=job, stream=None if stream == "all" else stream)
         except StateError as exc:
             raise CommandError(str(exc)) from None
-    typer.echo(f"removed {count} checkpoint(s)")
+    typer.echo(f"removed {plural(count, 'checkpoint')}")
 
 
 @state_app.command("set")
