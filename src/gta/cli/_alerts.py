@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.text import Text
 
 from gta.cli import _alert_ops as ops
@@ -386,6 +385,8 @@ def _watch_live(
     count: int | None,
     stop_after: float | None,
 ) -> None:
+    from rich.live import Live
+
     recent: dict[str, dict[str, Any]] = {}
 
     def emit(alert: dict[str, Any], change: str) -> None:

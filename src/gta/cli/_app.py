@@ -1,20 +1,71 @@
-"""The root ``gta`` command: global options and the registry of command groups."""
+"""The root ``gta`` command: global options and the registry of commands (loaded lazily)."""
 
 from __future__ import annotations
 
-import logging
 import sys
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
 from gta._version import __version__
-from gta.cli import _emulator_cmd, _sinks_cmd, _sync_cmds, _triage
 from gta.cli._help import GtaTyper
-from gta.cli._help_cmd import help_command
+from gta.cli._lazy import LazyCommand, LazyGroup
+
+
+class _Root(LazyGroup):
+    """``gta``: each command's module is imported when that command is used."""
+
+    lazy: ClassVar[dict[str, LazyCommand]] = {
+        "export": LazyCommand(
+            "gta.cli._sync_cmds",
+            "export",
+            "Export new and changed records once, from the saved checkpoint, until drained.",
+        ),
+        "sync": LazyCommand(
+            "gta.cli._sync_cmds",
+            "sync",
+            "Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in "
+            "flight.",
+        ),
+        "demo": LazyCommand(
+            "gta.cli._demo_cmd",
+            "demo",
+            "Offline tour: an in-process emulator, a full sync, activity, then an incremental "
+            "sync.",
+        ),
+        "emulator": LazyCommand(
+            "gta.cli._emulator_cmd", "app", "Run a faithful offline server of the GTA API."
+        ),
+        "state": LazyCommand(
+            "gta.cli._sync_cmds", "state_app", "Show or change saved checkpoints."
+        ),
+        "configure": LazyCommand(
+            "gta.cli._configure",
+            "app",
+            "Save credentials and endpoints as a named profile (or show the effective settings).",
+        ),
+        "auth": LazyCommand("gta.cli._auth_cmd", "app", "Check credentials and endpoints."),
+        "alerts": LazyCommand(
+            "gta.cli._alerts",
+            "app",
+            "Triage alerts: list, show, set status and notes, close in bulk, watch.",
+        ),
+        "sinks": LazyCommand(
+            "gta.cli._sinks_cmd",
+            "app",
+            "List and check SIEM destinations (JSON lines, Splunk HEC, syslog).",
+        ),
+        "help": LazyCommand(
+            "gta.cli._help_cmd",
+            "help_command",
+            "Read a documentation page in the terminal (without TOPIC: list the topics).",
+        ),
+    }
+
 
 app = GtaTyper(
     name="gta",
+    cls=_Root,
     help="""Cisco Global Threat Alerts: SDK, SIEM sync, triage and an offline emulator.
 
     Documentation: gta help TOPIC (gta help lists the topics).
@@ -26,12 +77,6 @@ app = GtaTyper(
     """,
     no_args_is_help=True,
 )
-
-app.add_typer(_emulator_cmd.app, name="emulator")
-_sync_cmds.register(app)  # export, sync, state, demo
-_triage.register(app)  # alerts, auth, configure
-_sinks_cmd.register(app)  # sinks list, sinks check
-app.command("help")(help_command)
 
 
 def _version_callback(value: bool) -> None:
@@ -57,6 +102,8 @@ def _root(
         ),
     ] = False,
 ) -> None:
+    import logging  # here, not at the top: `gta --version` and `--help` never need it
+
     ctx.obj = {"debug": debug}
     logging.basicConfig(
         level=logging.DEBUG if debug else logging.WARNING,

@@ -20,8 +20,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import tomli_w
-
 from gta.cli._errors import UsageError
 
 if TYPE_CHECKING:
@@ -131,6 +129,8 @@ def _settings_from_table(path: Path, name: str, table: Any) -> Settings:
 
 def save_profile(path: Path, name: str, settings: Settings) -> None:
     """Write *settings* as profile *name*, keeping the other profiles; mode 0600, atomic."""
+    import tomli_w  # only a save writes TOML
+
     profiles = load_profiles(path)
     profiles[name] = settings
     document = {"profiles": {key: value.as_dict() for key, value in sorted(profiles.items())}}

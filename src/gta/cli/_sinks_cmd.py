@@ -143,8 +143,3 @@ def check(
             typer.echo(f"{mark} {item.name:<12} {item.detail}")
     if failed:
         raise CommandError(f"{len(failed)} of {len(checks)} check(s) failed: {', '.join(failed)}")
-
-
-def register(root: typer.Typer) -> None:
-    """Add the ``sinks`` group to the root app."""
-    root.add_typer(app, name="sinks")

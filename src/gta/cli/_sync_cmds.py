@@ -22,7 +22,6 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
-from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._profile import make_client
@@ -100,14 +99,6 @@ def _streams(name: str) -> list[str]:
         raise UsageError(
             f"unknown stream {name!r}; choose one of: {', '.join((*STREAM_NAMES, 'all'))}"
         ) from None
-
-
-def register(app: typer.Typer) -> None:
-    """Add export, sync, state and demo to the root app."""
-    app.command("export")(export)
-    app.command("sync")(sync)
-    app.command("demo")(demo)  # its emulator start-up lives in _demo_cmd
-    app.add_typer(state_app, name="state")
 
 
 def _err() -> Console:
