@@ -83,3 +83,10 @@ def test_commands_load_only_when_used() -> None:
     root = typer.main.get_command(__import__("gta.cli", fromlist=["app"]).app)
     assert isinstance(root, _Root)
     assert set(root.commands) <= {"help"} or not set(root.commands) & set(_Root.lazy)
+
+
+def test_a_mistyped_command_suggests_one_that_is_not_loaded_yet(gta: object) -> None:
+    from tests.cli.helpers import run_gta
+
+    run = run_gta("alrts")
+    assert run.code == 2 and "Did you mean 'alerts'?" in run.err

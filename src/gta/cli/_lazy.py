@@ -10,10 +10,12 @@ from __future__ import annotations
 
 import importlib
 from dataclasses import dataclass
+from difflib import get_close_matches
 from typing import ClassVar
 
 import typer
 from typer._click import Command, Context
+from typer._click.exceptions import UsageError
 
 from gta.cli._help import GtaGroup, GtaTyper, summary_of
 
@@ -54,6 +56,18 @@ class LazyGroup(GtaGroup):
         if cmd_name not in self.commands and cmd_name in self.lazy:
             self.commands[cmd_name] = load(cmd_name, self.lazy[cmd_name])
         return self.commands.get(cmd_name)
+
+    def resolve_command(
+        self, ctx: Context, args: list[str]
+    ) -> tuple[str | None, Command | None, list[str]]:
+        try:
+            return self._click_resolve_command(ctx, args)
+        except UsageError as exc:  # suggest among every command, loaded or not
+            matches = get_close_matches(args[0], self.list_commands(ctx)) if args else []
+            if matches:
+                suggestions = ", ".join(repr(match) for match in matches)
+                exc.message = f"{exc.message.rstrip('.')}. Did you mean {suggestions}?"
+            raise
 
     def command_summaries(self, ctx: Context) -> list[tuple[str, str]]:
         rows = []
