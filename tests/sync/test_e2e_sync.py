@@ -115,7 +115,7 @@ def test_all_streams_nested_cover_every_object(emu: RunningEmulator, tmp_path: P
 
 def test_alerts_runs_deliver_every_version_once(emu: RunningEmulator, tmp_path: Path) -> None:
     out = tmp_path / "alerts.jsonl"
-    job = ["--job", "alerts-e2e", "--format", "nested"]
+    job = ["--job", "alerts-e2e", "--schema", "nested"]
     export(tmp_path, out, "alerts", *job)
     first = read(out)
     httpx.post(f"{emu.url}/_emulator/activity", json={"new_events": 60, "updated_events": 40})

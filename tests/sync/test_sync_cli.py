@@ -112,12 +112,12 @@ def test_export_to_stdout_and_a_concurrent_run_is_refused(
     store = CheckpointStore(state)
     with store.lease("export:nested:-", emulator.customer_id, "alerts"):
         code, out, err = run(
-            ["export", "alerts", "--output", "-", "--format", "nested", "--state", str(state)],
+            ["export", "alerts", "--output", "-", "--schema", "nested", "--state", str(state)],
             capsys,
         )
     assert code == 1 and "is being synced by pid" in err and out == ""
     code, out, err = run(
-        ["export", "alerts", "--output", "-", "--format", "nested", "--state", str(state)], capsys
+        ["export", "alerts", "--output", "-", "--schema", "nested", "--state", str(state)], capsys
     )
     assert (
         code == 0

@@ -193,9 +193,7 @@ def alert_view(
     if row["etaFlag"]:
         summary.add_row("eta flag", str(row["etaFlag"]))
     summary.add_row("note", str(row["note"] or "(none)"))
-    parts: list[Any] = [
-        Panel(summary, title=f"alert {short_id(row['id'])}", border_style="blue")
-    ]
+    parts: list[Any] = [Panel(summary, title=f"alert {short_id(row['id'])}", border_style="blue")]
     parts.append(_detection_table(detections, records, assets))
     parts.append(_asset_table(assets))
     parts.append(_event_table(events, assets))
