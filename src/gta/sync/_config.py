@@ -143,6 +143,7 @@ class SyncConfig(_Strict):
         if value is not None:
             check_lease_ttl(parse_interval(value))
         return value
+
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: str | float | None) -> str | float | None:
@@ -153,6 +154,7 @@ class SyncConfig(_Strict):
 
     def lease_ttl_seconds(self) -> float | None:
         return None if self.lease_ttl is None else parse_interval(self.lease_ttl)
+
     def timeout_seconds(self, tenant: str) -> float | None:
         """The request deadline for ``tenant``: its own ``timeout``, else the top-level one."""
         value = self.tenants[tenant].timeout
