@@ -53,7 +53,7 @@ class _Root(LazyGroup):
         "sinks": LazyCommand(
             "gta.cli._sinks_cmd",
             "app",
-            "List and check SIEM destinations (JSON lines, Splunk HEC, syslog, Elasticsearch,\n"
+            "List and check SIEM destinations (JSON lines, Splunk HEC, syslog, Elasticsearch, "
             "OpenSearch, Microsoft Sentinel).",
         ),
         "help": LazyCommand(
