@@ -12,6 +12,7 @@ from typer.exceptions import TyperException
 
 from gta.cli._app import app
 from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._logging import log_failure
 from gta.errors import GtaError
 from gta.sinks import SinkError
 
@@ -43,7 +44,8 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
     except Interrupted as exc:
-        sys.stderr.write(f"{exc}\n")
+        if not log_failure(str(exc), None):
+            sys.stderr.write(f"{exc}\n")
         _exit_leaving_requests(exc.code)
     except UsageError as exc:
         _fail(exc, 2, debug)
@@ -52,10 +54,12 @@ def main(argv: list[str] | None = None) -> None:
 
 
 def _fail(exc: BaseException, code: int, debug: bool) -> None:
+    message = (str(exc) or type(exc).__name__).splitlines()[0]
+    if log_failure(f"error: {message}", exc if debug else None):  # --log-format json
+        sys.exit(code)
     if debug:
         traceback.print_exception(exc)
-    message = str(exc) or type(exc).__name__
-    sys.stderr.write(f"error: {message.splitlines()[0]}\n")
+    sys.stderr.write(f"error: {message}\n")
     sys.exit(code)
 
 

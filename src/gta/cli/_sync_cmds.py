@@ -8,16 +8,16 @@ to stderr so that ``--output -`` keeps stdout for records only.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
-import sys
 import threading
 import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.console import Console
@@ -25,7 +25,17 @@ from rich.table import Table
 
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._logging import json_logging, service_line
 from gta.cli._profile import make_client
+from gta.cli._service import (
+    LogFormatOpt,
+    LogLevelOpt,
+    MetricsAddressOpt,
+    TeeReporter,
+    metrics_endpoint,
+    observe_client,
+    setup_logging,
+)
 from gta.formats import UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
 from gta.sync import (
@@ -45,9 +55,13 @@ from gta.sync import (
     run_job,
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
+from gta.sync._context import bound
 from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._memory import sync_tuning
 from gta.sync._progress import RichReporter, choose_reporter
+
+if TYPE_CHECKING:
+    from gta.sync._metrics import SyncMetrics
 
 StateOpt = Annotated[
     Path | None,
@@ -121,7 +135,8 @@ def _signal_name(signum: int) -> str:
 
 @contextlib.contextmanager
 def _reporting(quiet: bool) -> Iterator[Reporter]:
-    reporter = choose_reporter(quiet=quiet)
+    # JSON logs own stderr: progress is then the engine's info records, not bars or lines.
+    reporter = choose_reporter(quiet=quiet or json_logging())
     if isinstance(reporter, RichReporter):
         with reporter:
             yield reporter
@@ -144,15 +159,18 @@ def _run(client: Any, job: Job, store: CheckpointStore, **kwargs: Any) -> list[S
 def _summary(results: list[StreamResult], console: Console) -> None:
     for r in results:
         rate = r.records / r.seconds if r.seconds > 0 else 0.0
-        console.print(
+        text = (
             f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
             f"{r.seconds:.1f}s ({rate:,.0f} records/s){' (stopped)' if r.stopped else ''}"
             + (f", {r.rejected} rejected by the sink" if r.rejected else "")
             + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
-            + (f", {r.tombstones} removed alert(s) as tombstones" if r.tombstones else ""),
-            markup=False,
-            highlight=False,
+            + (f", {r.tombstones} removed alert(s) as tombstones" if r.tombstones else "")
         )
+        if json_logging():
+            with bound(stream=r.stream):
+                service_line(text, records=r.records, pages=r.pages, rejected=r.rejected)
+        else:
+            console.print(text, markup=False, highlight=False)
 
 
 def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
@@ -168,6 +186,7 @@ def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
 
 
 def export(
+    ctx: typer.Context,
     stream: Annotated[str, typer.Argument(help="events, alerts, threat-detections, flows or all")],
     output: Annotated[
         str | None, typer.Option("--output", "-o", help="JSON lines file, or - for stdout.")
@@ -193,8 +212,11 @@ def export(
             "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
         ),
     ] = None,
+    log_format: LogFormatOpt = "text",
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained."""
+    setup_logging(ctx, log_format, log_level)
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     target = output if output is not None else to
@@ -260,6 +282,7 @@ def _sync_pass(
     progress: bool,
     summaries: bool,
     keep_going: bool,
+    metrics: SyncMetrics | None = None,
 ) -> _PassOutcome:
     """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
     console = _err()
@@ -277,33 +300,33 @@ def _sync_pass(
             reconcile_every=spec.reconcile_seconds(),
         )
         try:
-            with _client_for(config.tenants[spec.tenant]) as client, _reporting(
-                not progress
-            ) as reporter:
+            with (
+                bound(tenant=spec.tenant, job=name),
+                _client_for(config.tenants[spec.tenant]) as client,
+                _reporting(not progress) as progress_reporter,
+            ):
+                observe_client(client, metrics)
+                reporter: Reporter = progress_reporter
+                if metrics is not None:
+                    reporter = TeeReporter(progress_reporter, metrics.reporter(spec.tenant, name))
                 results = _run(client, job, store, reporter=reporter, stop=stop)
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
                 raise
             reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
             outcome.failed.append(name)
-            _line(f"{_stamp()} job {name}: error: {reason}")
+            if metrics is not None:
+                metrics.job_done(spec.tenant, name, error=reason)
+            with bound(tenant=spec.tenant, job=name):
+                service_line(f"job {name}: error: {reason}", logging.ERROR, error=reason)
             continue
+        if metrics is not None and not stop.is_set():
+            metrics.job_done(spec.tenant, name)
         outcome.records += sum(r.records for r in results)
         outcome.results += results
         if summaries:
             _summary(results, console)
     return outcome
-
-
-def _line(text: str) -> None:
-    """One service log line on stderr, never wrapped or styled (log collectors read these)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def _stamp(when: datetime | None = None) -> str:
-    """UTC, to the second, as every service log line starts."""
-    return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: float) -> str:
@@ -315,12 +338,13 @@ def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: flo
             gaps[kind] = gaps.get(kind, 0) + count
     incomplete = f", enrichment incomplete: {describe_gaps(gaps)}" if gaps else ""
     return (
-        f"{_stamp()} pass {number}: {outcome.records:,} records in {seconds:.1f}s"
+        f"pass {number}: {outcome.records:,} records in {seconds:.1f}s"
         f"{failed}{incomplete}; next at {nxt.strftime('%H:%M:%S')}Z"
     )
 
 
 def sync(
+    ctx: typer.Context,
     config_path: Annotated[Path, typer.Option("--config", "-c", help="TOML file (docs/sync.md).")],
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     every: Annotated[
@@ -334,12 +358,16 @@ def sync(
             "--verbose", "-v", help="With --every: a line for every pass, and per-stream totals."
         ),
     ] = False,
+    metrics_address: MetricsAddressOpt = None,
+    log_format: LogFormatOpt = "text",
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
     With a schedule each pass that delivered something (or failed) prints one timestamped line;
     SIGTERM finishes the page in flight, commits it and exits 0 (a service stop); SIGINT does the
     same and exits 130."""
+    setup_logging(ctx, log_format, log_level)
     if once and every:
         raise UsageError("give --once or --every, not both")
     try:
@@ -349,7 +377,14 @@ def sync(
         raise UsageError(str(exc)) from None
     state_path = state or (Path(config.state).expanduser() if config.state else None)
     scheduled = interval is not None
-    with sync_tuning(), _open_store(state_path) as store, _stop_on_signals() as stop:
+    address = metrics_address or config.metrics_address
+    tenants = {name: spec.tenant for name, spec in config.jobs.items()}
+    with (
+        sync_tuning(),
+        _open_store(state_path) as store,
+        _stop_on_signals() as stop,
+        metrics_endpoint(address, interval, tenants) as metrics,
+    ):
         number = 0
         while True:
             number += 1
@@ -361,15 +396,22 @@ def sync(
                 progress=not quiet and (not scheduled or verbose),
                 summaries=not quiet and (not scheduled or verbose),
                 keep_going=scheduled,
+                metrics=metrics,
             )
             if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
                 assert interval is not None
-                _line(_pass_line(number, outcome, time.monotonic() - started, interval))
+                service_line(
+                    _pass_line(number, outcome, time.monotonic() - started, interval),
+                    logging.WARNING if outcome.failed else logging.INFO,
+                    records=outcome.records,
+                    failed=outcome.failed,
+                    **{"pass": number},
+                )
             if stop.is_set() or interval is None or stop.wait(interval):
                 break
     if stop.signum is not None:
-        _line(
-            f"{_stamp()} stopped by {_signal_name(stop.signum)} in pass {number} after "
+        service_line(
+            f"stopped by {_signal_name(stop.signum)} in pass {number} after "
             f"committing {outcome.records:,} records; the next start resumes there"
         )
         if stop.signum != signal.SIGTERM:  # SIGTERM is a service stop, not a failure

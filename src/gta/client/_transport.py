@@ -9,7 +9,7 @@ or any header. :meth:`Transport.request_json` adds the status check and JSON dec
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -58,6 +58,10 @@ class Transport:
         self.max_retries = max_retries
         self.runtime = runtime
         self.auth: httpx.Auth | None = None
+        # Observers for metrics, called on the thread that sent the request (they must not
+        # raise): every answer's status code, retries included, and every retry's cause.
+        self.on_response: Callable[[int], None] | None = None
+        self.on_retry: Callable[[str], None] | None = None
 
     def build(
         self,
@@ -85,6 +89,8 @@ class Transport:
         while True:
             try:
                 response = _unbound(self.http.send(request, auth=auth))
+                if self.on_response is not None:
+                    self.on_response(response.status_code)
             except httpx.HTTPError as exc:
                 budget = self.max_retries
                 if is_name_resolution_failure(exc):
@@ -125,6 +131,8 @@ class Transport:
         return decode_json(response, allow_empty=True)
 
     def _log_retry(self, request: httpx.Request, cause: str, attempt: int, delay: float) -> None:
+        if self.on_retry is not None:
+            self.on_retry(cause)
         log.warning(
             "retrying %s after %s (retry %d of %d) in %.2f s",
             describe(request),

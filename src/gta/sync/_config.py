@@ -86,6 +86,8 @@ class SyncConfig(_Strict):
 
     state: str | None = None
     every: str | None = None
+    # Where ``gta sync`` serves /metrics, /healthz and /readyz (off when absent).
+    metrics_address: str | None = None
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     jobs: dict[str, JobConfig] = Field(min_length=1)
 
@@ -94,6 +96,15 @@ class SyncConfig(_Strict):
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
             parse_interval(value)
+        return value
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:  # imported here: prometheus_client loads only when metrics run
+            from gta.sync._health import parse_metrics_address
+
+            parse_metrics_address(value)
         return value
 
     def every_seconds(self) -> float | None:

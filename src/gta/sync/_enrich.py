@@ -26,6 +26,7 @@ from typing import Any
 
 from gta.formats._base import ApiObject
 from gta.formats._ids import string_list, unique
+from gta.sync._context import in_context
 
 CHUNK = 1000
 """Most ids the API accepts in one search filter."""
@@ -209,7 +210,7 @@ class Enricher:
         return found
 
     def _submit(self, fn: Callable[[], dict[str, ApiObject]]) -> Future[dict[str, ApiObject]]:
-        return self._executor.submit(fn)
+        return self._executor.submit(in_context(fn))  # lookups keep the page's job and stream
 
     def for_events(self, events: Sequence[ApiObject]) -> PageContext:
         """Detections (with alert ids) and assets, then alerts and threat-intel records."""
