@@ -18,6 +18,7 @@ import sys
 import threading
 import time
 from collections.abc import Callable
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -154,9 +155,7 @@ def test_metrics_count_what_the_sink_holds_and_readiness_follows_a_broken_sink(
         alerts_since = _value(
             samples, "gta_alerts_cursor_timestamp_seconds", tenant="t", job="j", stream="alerts"
         )
-        assert alerts_since == pytest.approx(
-            time.mktime(time.strptime(since[:19], "%Y-%m-%dT%H:%M:%S")) - time.timezone, abs=1
-        )
+        assert alerts_since == pytest.approx(datetime.fromisoformat(since).timestamp())
         assert any(name == "process_cpu_seconds_total" for name, _ in samples)
         assert any(name == "python_info" for name, _ in samples)
 
