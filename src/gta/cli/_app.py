@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-import logging
-import sys
 from typing import Annotated
 
 import typer
 
 from gta._version import __version__
 from gta.cli import _emulator_cmd, _sinks_cmd, _sync_cmds, _triage
+from gta.cli._logging import configure_logging
 
 app = typer.Typer(
     name="gta",
@@ -45,8 +44,5 @@ def _root(
     ] = False,
 ) -> None:
     ctx.obj = {"debug": debug}
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    # Text logs on stderr (``export`` and ``sync`` may switch to JSON or another level).
+    configure_logging("text", None, debug=debug)

@@ -24,6 +24,7 @@ __all__ = [
     "LOG_LEVELS",
     "JsonFormatter",
     "configure_logging",
+    "final_line",
     "json_logging",
     "log_failure",
     "service_line",
@@ -75,9 +76,27 @@ class _ContextFilter(logging.Filter):
         return True
 
 
+class _StderrHandler(logging.StreamHandler):  # type: ignore[type-arg]
+    """Writes to whatever ``sys.stderr`` is when a record comes (a test runner swaps it)."""
+
+    def __init__(self) -> None:
+        super().__init__(sys.stderr)
+
+    @property
+    def stream(self) -> Any:
+        return sys.stderr
+
+    @stream.setter
+    def stream(self, value: Any) -> None:
+        pass
+
+
 def configure_logging(fmt: str, level: str | None, *, debug: bool = False) -> None:
-    """Replace the root handler: ``fmt`` text or json, ``level`` (or debug with ``--debug``,
-    else warning); raises ValueError (one line) for an unknown name."""
+    """Set up stderr logging: ``fmt`` text or json, ``level`` (or debug with ``--debug``, else
+    warning); raises ValueError (one line) for an unknown name.
+
+    Only our own handler is replaced. When another party (a test harness, a program embedding
+    the CLI) already set up logging and nothing was asked for, it is left as it is."""
     fmt = fmt.strip().lower()
     if fmt not in LOG_FORMATS:
         raise ValueError(f"unknown log format {fmt!r}; use one of: {', '.join(LOG_FORMATS)}")
@@ -85,17 +104,21 @@ def configure_logging(fmt: str, level: str | None, *, debug: bool = False) -> No
     if name is not None and name not in LOG_LEVELS:
         raise ValueError(f"unknown log level {level!r}; use one of: {', '.join(LOG_LEVELS)}")
     threshold = LOG_LEVELS[name] if name else (logging.DEBUG if debug else logging.WARNING)
-    handler = logging.StreamHandler(sys.stderr)
-    handler.addFilter(_ContextFilter())
-    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
-    root = logging.getLogger()
-    for old in root.handlers[:]:
-        root.removeHandler(old)
-    root.addHandler(handler)
-    root.setLevel(threshold)
     # The service's own lines show unless the operator asked for fewer than info.
     SERVICE.setLevel(min(threshold, logging.INFO) if name is None else threshold)
     _state["json"] = fmt == "json"
+    logging.captureWarnings(fmt == "json")  # a Python warning is a record too, not a raw line
+    root = logging.getLogger()
+    ours = [h for h in root.handlers if isinstance(h, _StderrHandler)]
+    if fmt == "text" and name is None and not ours and root.handlers:
+        return
+    for old in ours:
+        root.removeHandler(old)
+    handler = _StderrHandler()
+    handler.addFilter(_ContextFilter())
+    handler.setFormatter(JsonFormatter() if fmt == "json" else logging.Formatter(TEXT_FORMAT))
+    root.addHandler(handler)
+    root.setLevel(threshold)
 
 
 def json_logging() -> bool:
@@ -112,6 +135,14 @@ def service_line(text: str, level: int = logging.INFO, **fields: Any) -> None:
         return
     sys.stderr.write(f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}\n")
     sys.stderr.flush()
+
+
+def final_line(text: str) -> bytes:
+    """A last line written straight to fd 2 (a second signal exits at once, past logging)."""
+    if not json_logging():
+        return f"{text}\n".encode()
+    record = logging.LogRecord(SERVICE.name, logging.ERROR, __file__, 0, text, None, None)
+    return (JsonFormatter().format(record) + "\n").encode()
 
 
 def log_failure(message: str, exc: BaseException | None) -> bool:

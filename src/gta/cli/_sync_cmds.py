@@ -25,7 +25,7 @@ from rich.table import Table
 
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, Interrupted, UsageError
-from gta.cli._logging import json_logging, service_line
+from gta.cli._logging import final_line, json_logging, service_line
 from gta.cli._profile import make_client
 from gta.cli._service import (
     LogFormatOpt,
@@ -116,7 +116,7 @@ def _stop_on_signals() -> Iterator[Stop]:
             # A second signal: do not wait for requests in flight (worker threads would hold
             # an orderly exit). Like a crash, this is safe: commits are atomic and the page in
             # flight is simply delivered again by the next run.
-            os.write(2, b"error: interrupted again; exiting now\n")
+            os.write(2, final_line("error: interrupted again; exiting now"))
             os._exit(128 + signum)
         stop.signum = signum
         stop.set()
