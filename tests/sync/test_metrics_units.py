@@ -150,3 +150,85 @@ def test_a_job_run_feeds_the_metrics(emulator: RunningEmulator, tmp_path: Path) 
         assert samples[("gta_api_requests_total", r.stream, None, "2xx")] >= r.pages
     assert sum(r.records for r in results) == len(out.read_bytes().splitlines())
     assert samples[("gta_freshness_lag_seconds", "events", None, None)] >= 0
+
+
+def _sync_config(tmp_path: Path, extra: str = "") -> Path:
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        f'{extra}state = "{tmp_path / "state.db"}"\n[tenants.t]\nclient_id = "id"\n'
+        'client_password = "pw"\nvisibility_host = "https://127.0.0.1:9"\n'
+        f'[jobs.j]\ntenant = "t"\nsink = "{tmp_path / "o.jsonl"}"\n'
+    )
+    return config
+
+
+def _exit(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str]:
+    from gta.cli import main
+
+    with pytest.raises(SystemExit) as info:
+        main(argv)
+    return int(info.value.code or 0), capsys.readouterr().err
+
+
+def test_an_empty_metrics_host_is_a_usage_error_before_anything_is_opened(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _sync_config(tmp_path)
+    code, err = _exit(["sync", "-c", str(config), "--once", "--metrics-address", ":9464"], capsys)
+    assert code == 2 and "has no host: give 127.0.0.1:9464" in err
+    assert err.count("\n") == 1 and not (tmp_path / "state.db").exists()
+
+
+def test_the_metrics_address_key_is_checked_when_the_file_is_loaded(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    config = _sync_config(tmp_path, 'metrics_address = "nowhere"\n')
+    code, err = _exit(["sync", "-c", str(config), "--once"], capsys)
+    assert code == 2 and "gta.toml: metrics_address:" in err and "HOST:PORT" in err
+
+
+def test_a_port_in_use_is_a_failure_not_a_usage_error(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import socket
+
+    with socket.socket() as taken:
+        taken.bind(("127.0.0.1", 0))
+        taken.listen()
+        port = taken.getsockname()[1]
+        config = _sync_config(tmp_path)
+        argv = ["sync", "-c", str(config), "--once", "--metrics-address", f"127.0.0.1:{port}"]
+        code, err = _exit(argv, capsys)
+    assert code == 1 and f"cannot listen on 127.0.0.1:{port} for metrics" in err
+
+
+@pytest.mark.parametrize(("fmt", "level"), [("xml", None), ("json", "loud")])
+def test_unknown_log_options_are_usage_errors(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str], fmt: str, level: str | None
+) -> None:
+    argv = ["sync", "-c", str(_sync_config(tmp_path)), "--once", "--log-format", fmt]
+    code, err = _exit([*argv, "--log-level", level] if level else argv, capsys)
+    assert code == 2 and ("unknown log format 'xml'" in err or "unknown log level 'loud'" in err)
+
+
+def test_a_non_loopback_address_is_served_with_a_warning(
+    caplog: pytest.LogCaptureFixture, capsys: pytest.CaptureFixture[str]
+) -> None:
+    import httpx
+
+    from gta.cli._service import metrics_endpoint
+
+    with caplog.at_level(logging.WARNING, logger="gta.service"):
+        with metrics_endpoint("0.0.0.0:0", 60.0, {"j": "t"}) as metrics:
+            assert metrics is not None
+            line = capsys.readouterr().err
+            port = int(line.split("metrics on http://0.0.0.0:")[1].split("/")[0])
+            base = f"http://127.0.0.1:{port}"
+            assert httpx.get(f"{base}/healthz").json() == {"status": "up"}
+            ready = httpx.get(f"{base}/readyz")
+            assert ready.status_code == 200 and ready.json()["jobs"][0]["job"] == "j"
+            assert httpx.get(f"{base}/nope").status_code == 404
+            assert "gta_job_passes" in httpx.get(f"{base}/metrics").text
+        with pytest.raises(httpx.ConnectError):  # stopped with the block
+            httpx.get(f"{base}/healthz", timeout=2)
+    assert any("reachable beyond this machine" in r.message for r in caplog.records)

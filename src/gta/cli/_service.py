@@ -11,7 +11,7 @@ from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 
-from gta.cli._errors import UsageError
+from gta.cli._errors import CommandError, UsageError
 from gta.cli._logging import configure_logging, service_line
 from gta.sync import StreamResult
 from gta.sync._engine import Reporter
@@ -24,6 +24,7 @@ __all__ = [
     "LogLevelOpt",
     "MetricsAddressOpt",
     "TeeReporter",
+    "check_metrics_address",
     "metrics_endpoint",
     "observe_client",
     "setup_logging",
@@ -95,6 +96,18 @@ def observe_client(client: Any, metrics: SyncMetrics | None) -> None:
     client.transport.on_retry = metrics.on_retry
 
 
+def check_metrics_address(address: str | None) -> None:
+    """A usage error for an address that cannot be used, before anything is opened."""
+    if address is None:
+        return
+    from gta.sync._health import MetricsAddressError, parse_metrics_address
+
+    try:
+        parse_metrics_address(address)
+    except MetricsAddressError as exc:
+        raise UsageError(str(exc)) from None
+
+
 @contextlib.contextmanager
 def metrics_endpoint(
     address: str | None, interval: float | None, jobs: dict[str, str]
@@ -116,10 +129,13 @@ def metrics_endpoint(
 
     try:
         host, port = parse_metrics_address(address)
-        metrics = SyncMetrics(interval=interval)
-        server = MetricsServer(metrics, host, port)
     except MetricsAddressError as exc:
         raise UsageError(str(exc)) from None
+    metrics = SyncMetrics(interval=interval)
+    try:
+        server = MetricsServer(metrics, host, port)
+    except MetricsAddressError as exc:  # in use, not ours to bind: an operational failure
+        raise CommandError(str(exc)) from None
     with server:
         for job, tenant in jobs.items():
             metrics.watch(tenant, job)

@@ -32,6 +32,7 @@ from gta.cli._service import (
     LogLevelOpt,
     MetricsAddressOpt,
     TeeReporter,
+    check_metrics_address,
     metrics_endpoint,
     observe_client,
     setup_logging,
@@ -378,6 +379,7 @@ def sync(
     state_path = state or (Path(config.state).expanduser() if config.state else None)
     scheduled = interval is not None
     address = metrics_address or config.metrics_address
+    check_metrics_address(address)  # before the state file is opened
     tenants = {name: spec.tenant for name, spec in config.jobs.items()}
     with (
         sync_tuning(),
