@@ -51,7 +51,10 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
     except Interrupted as exc:
-        sys.stderr.write(f"{exc}\n")
+        from gta.cli._logging import log_failure
+
+        if not log_failure(str(exc), None):
+            sys.stderr.write(f"{exc}\n")
         _exit_leaving_requests(exc.code)
     except UsageError as exc:
         _fail(exc, 2, debug)
@@ -74,16 +77,20 @@ def _operational_errors() -> tuple[type[BaseException], ...]:
 
 
 def _fail(exc: BaseException, code: int, debug: bool) -> None:
-    if debug:
-        import traceback
-
-        traceback.print_exception(exc)
+    from gta.cli._logging import log_failure
     from gta.cli._profile import explain_failure
 
     message = (str(exc) or type(exc).__name__).splitlines()[0]
     if hint := explain_failure(exc):
         message += f" ({hint})"
-    # An error may quote a server (a problem detail, an alert id): shown, never obeyed.
+    # An error may quote a server (a problem detail, an alert id): shown, never obeyed (JSON
+    # escapes control characters itself).
+    if log_failure(f"error: {message}", exc if debug else None):  # --log-format json
+        sys.exit(code)
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
     sys.stderr.write(f"error: {visible(message)}\n")
     sys.exit(code)
 

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import sys
 from typing import Annotated, ClassVar
 
 import typer
 
-from gta._text import VisibleFormatter
 from gta._version import __version__
 from gta.cli._help import GtaTyper
 from gta.cli._lazy import LazyCommand, LazyGroup
@@ -103,10 +101,9 @@ def _root(
         ),
     ] = False,
 ) -> None:
-    import logging  # here, not at the top: `gta --version` and `--help` never need it
 
     ctx.obj = {"debug": debug}
-    handler = logging.StreamHandler(sys.stderr)
-    # A log line may quote a server (an error detail): shown as text, never obeyed.
-    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    # Text logs on stderr (``export`` and ``sync`` may switch to JSON or another level).
+    from gta.cli._logging import configure_logging
+
+    configure_logging("text", None, debug=debug)

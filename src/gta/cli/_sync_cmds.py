@@ -8,6 +8,7 @@ to stderr so that ``--output -`` keeps stdout for records only.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -18,21 +19,33 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta._context import bound
 from gta._text import cell
 from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._lease_cmds import LeaseTtlOpt, checked, lease_lines, lease_ttl_seconds, state_unlock
+from gta.cli._logging import final_line, json_logging, service_line
 from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
 from gta.cli._render import write_json
+from gta.cli._service import (
+    LogFormatOpt,
+    LogLevelOpt,
+    MetricsAddressOpt,
+    TeeReporter,
+    check_metrics_address,
+    metrics_endpoint,
+    observe_client,
+    setup_logging,
+)
 from gta.formats import FORMAT_NAMES, UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
 from gta.sync import (
@@ -55,7 +68,16 @@ from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._leases import DEFAULT_LEASE_TTL_S
 from gta.sync._memory import sync_tuning
-from gta.sync._progress import RichReporter, choose_reporter, describe_cursor, plural
+from gta.sync._progress import (
+    RichReporter,
+    choose_reporter,
+    describe_cursor,
+    describe_result,
+    plural,
+)
+
+if TYPE_CHECKING:
+    from gta.sync._metrics import SyncMetrics
 
 StateOpt = Annotated[
     Path | None,
@@ -145,7 +167,7 @@ def _stop_on_signals() -> Iterator[Stop]:
             # A second signal: do not wait for requests in flight (worker threads would hold
             # an orderly exit). Like a crash, this is safe: commits are atomic and the page in
             # flight is simply delivered again by the next run.
-            os.write(2, b"error: interrupted again; exiting now\n")
+            os.write(2, final_line("error: interrupted again; exiting now"))
             os._exit(128 + signum)
         stop.signum = signum
         stop.set()
@@ -164,7 +186,8 @@ def _signal_name(signum: int) -> str:
 
 @contextlib.contextmanager
 def _reporting(quiet: bool) -> Iterator[Reporter]:
-    reporter = choose_reporter(quiet=quiet)
+    # JSON logs own stderr: progress is then the engine's info records, not bars or lines.
+    reporter = choose_reporter(quiet=quiet or json_logging())
     if isinstance(reporter, RichReporter):
         with reporter:
             yield reporter
@@ -188,17 +211,12 @@ def _summary(results: list[StreamResult], console: Console) -> None:
     """One line per stream after the bars; without a terminal the plain reporter's own
     ``done`` line is the summary, so this is not printed twice."""
     for r in results:
-        rate = r.records / r.seconds if r.seconds > 0 else 0.0
-        console.print(
-            f"{r.stream}: {plural(r.records, 'record')} from {plural(r.fetched, 'object')}, "
-            f"{plural(r.pages, 'page')}, {r.seconds:.1f}s ({rate:,.0f} records/s)"
-            f"{' (stopped)' if r.stopped else ''}"
-            + (f", {r.rejected:,} rejected by the sink" if r.rejected else "")
-            + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
-            + (f", {plural(r.tombstones, 'removed alert')} as tombstones" if r.tombstones else ""),
-            markup=False,
-            highlight=False,
-        )
+        text = f"{r.stream}: {describe_result(r)}"
+        if json_logging():
+            with bound(stream=r.stream):
+                service_line(text, records=r.records, pages=r.pages, rejected=r.rejected)
+        else:
+            console.print(text, markup=False, highlight=False)
 
 
 def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
@@ -214,6 +232,7 @@ def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
 
 
 def export(
+    ctx: typer.Context,
     stream: Annotated[
         str,
         typer.Argument(metavar="STREAM", help=_STREAM_HELP, autocompletion=_complete_streams),
@@ -266,6 +285,8 @@ def export(
         ),
     ] = None,
     timeout: TimeoutOpt = None,
+    log_format: LogFormatOpt = "text",
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained.
 
@@ -274,6 +295,7 @@ def export(
       gta export all --output - --schema nested
       gta export alerts --to splunk-hec+https://splunk:8088 --schema ocsf
     """
+    setup_logging(ctx, log_format, log_level)
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     ttl = lease_ttl_seconds(lease_ttl)
@@ -345,6 +367,7 @@ def _sync_pass(
     summaries: bool,
     keep_going: bool,
     timeout: float | None = None,
+    metrics: SyncMetrics | None = None,
 ) -> _PassOutcome:
     """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
     console = _err()
@@ -364,32 +387,33 @@ def _sync_pass(
         try:
             # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
             deadline = timeout or config.timeout_seconds(spec.tenant)
-            client = _client_for(config.tenants[spec.tenant], deadline)
-            with client, _reporting(not progress) as reporter:
+            with (
+                bound(tenant=spec.tenant, job=name),
+                _client_for(config.tenants[spec.tenant], deadline) as client,
+                _reporting(not progress) as progress_reporter,
+            ):
+                observe_client(client, metrics)
+                reporter: Reporter = progress_reporter
+                if metrics is not None:
+                    reporter = TeeReporter(progress_reporter, metrics.reporter(spec.tenant, name))
                 results = _run(client, job, store, reporter=reporter, stop=stop)
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
                 raise
             reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
             outcome.failed.append(name)
-            _line(f"{_stamp()} job {name}: error: {reason}")
+            if metrics is not None:
+                metrics.job_done(spec.tenant, name, error=reason)
+            with bound(tenant=spec.tenant, job=name):
+                service_line(f"job {name}: error: {reason}", logging.ERROR, error=reason)
             continue
+        if metrics is not None and not stop.is_set():
+            metrics.job_done(spec.tenant, name)
         outcome.records += sum(r.records for r in results)
         outcome.results += results
         if summaries and isinstance(reporter, RichReporter):  # plain progress has its own
             _summary(results, console)
     return outcome
-
-
-def _line(text: str) -> None:
-    """One service log line on stderr, never wrapped or styled (log collectors read these)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def _stamp(when: datetime | None = None) -> str:
-    """UTC, to the second, as every service log line starts."""
-    return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: float) -> str:
@@ -401,12 +425,13 @@ def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: flo
             gaps[kind] = gaps.get(kind, 0) + count
     incomplete = f", enrichment incomplete: {describe_gaps(gaps)}" if gaps else ""
     return (
-        f"{_stamp()} pass {number}: {outcome.records:,} records in {seconds:.1f}s"
+        f"pass {number}: {outcome.records:,} records in {seconds:.1f}s"
         f"{failed}{incomplete}; next at {nxt.strftime('%H:%M:%S')}Z"
     )
 
 
 def sync(
+    ctx: typer.Context,
     config_path: Annotated[
         Path,
         typer.Option("--config", "-c", metavar="FILE", help="TOML file of jobs (gta help sync)."),
@@ -428,6 +453,9 @@ def sync(
     ] = False,
     lease_ttl: LeaseTtlOpt = None,
     timeout: TimeoutOpt = None,
+    metrics_address: MetricsAddressOpt = None,
+    log_format: LogFormatOpt = "text",
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
@@ -439,6 +467,7 @@ def sync(
       gta sync --config gta.toml --once
       gta sync --config gta.toml --every 5m
     """
+    setup_logging(ctx, log_format, log_level)
     if once and every:
         raise UsageError("give --once or --every, not both")
     deadline = timeout_option(timeout).get("timeout")
@@ -450,7 +479,15 @@ def sync(
     ttl = lease_ttl_seconds(lease_ttl) or config.lease_ttl_seconds()
     state_path = state or (Path(config.state).expanduser() if config.state else None)
     scheduled = interval is not None
-    with sync_tuning(), _open_store(state_path, ttl) as store, _stop_on_signals() as stop:
+    address = metrics_address or config.metrics_address
+    check_metrics_address(address)  # before the state file is opened
+    tenants = {name: spec.tenant for name, spec in config.jobs.items()}
+    with (
+        sync_tuning(),
+        _open_store(state_path, ttl) as store,
+        _stop_on_signals() as stop,
+        metrics_endpoint(address, interval, tenants) as metrics,
+    ):
         number = 0
         while True:
             number += 1
@@ -463,15 +500,22 @@ def sync(
                 summaries=not quiet and (not scheduled or verbose),
                 keep_going=scheduled,
                 timeout=deadline,
+                metrics=metrics,
             )
             if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
                 assert interval is not None
-                _line(_pass_line(number, outcome, time.monotonic() - started, interval))
+                service_line(
+                    _pass_line(number, outcome, time.monotonic() - started, interval),
+                    logging.WARNING if outcome.failed else logging.INFO,
+                    records=outcome.records,
+                    failed=outcome.failed,
+                    **{"pass": number},
+                )
             if stop.is_set() or interval is None or stop.wait(interval):
                 break
     if stop.signum is not None:
-        _line(
-            f"{_stamp()} stopped by {_signal_name(stop.signum)} in pass {number} after "
+        service_line(
+            f"stopped by {_signal_name(stop.signum)} in pass {number} after "
             f"committing {outcome.records:,} records; the next start resumes there"
         )
         if stop.signum != signal.SIGTERM:  # SIGTERM is a service stop, not a failure

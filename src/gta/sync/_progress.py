@@ -19,7 +19,7 @@ from rich.progress import (
 )
 
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
-from gta.sync._engine import NullReporter, Reporter, StreamResult
+from gta.sync._engine import NullReporter, Reporter, StreamResult, describe_gaps
 
 
 def plural(count: int, noun: str) -> str:
@@ -60,14 +60,21 @@ class PlainReporter:
         self._out.flush()
 
     def stream_done(self, result: StreamResult) -> None:
-        self._out.write(
-            f"{result.stream}: done, {plural(result.records, 'record')} from "
-            f"{plural(result.fetched, 'object')} in {plural(result.pages, 'page')}, "
-            f"{result.seconds:.1f}s"
-            f"{f', {result.rejected} rejected by the sink' if result.rejected else ''}"
-            f"{' (stopped)' if result.stopped else ''}\n"
-        )
+        self._out.write(f"{result.stream}: done, {describe_result(result)}\n")
         self._out.flush()
+
+
+def describe_result(r: StreamResult) -> str:
+    """What a stream's run did, for its summary line: counts, time, and whatever went wrong."""
+    rate = r.records / r.seconds if r.seconds > 0 else 0.0
+    return (
+        f"{plural(r.records, 'record')} from {plural(r.fetched, 'object')} in "
+        f"{plural(r.pages, 'page')}, {r.seconds:.1f}s ({rate:,.0f} records/s)"
+        + (f", {r.rejected:,} rejected by the sink" if r.rejected else "")
+        + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
+        + (f", {plural(r.tombstones, 'removed alert')} as tombstones" if r.tombstones else "")
+        + (" (stopped)" if r.stopped else "")
+    )
 
 
 class RichReporter:
