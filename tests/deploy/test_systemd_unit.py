@@ -218,7 +218,7 @@ sink = "jsonl:{tmp_path / "events.jsonl"}"
             time.sleep(0.2)
         assert proc.poll() is None, proc.communicate()
         proc.send_signal(signal.SIGTERM)
-        out, err = proc.communicate(timeout=60)
+        _out, err = proc.communicate(timeout=60)
     finally:
         if proc.poll() is None:
             proc.kill()
