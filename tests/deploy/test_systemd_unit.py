@@ -242,3 +242,57 @@ def _committed(state: Path) -> bool:
             return bool(db.execute("SELECT count(*) FROM checkpoints").fetchone()[0])
     except sqlite3.Error:
         return False
+
+
+# Sets the kernel's memory-deny-write-execute (PR_SET_MDWE, Linux 6.3+; kept across execve),
+# what the unit's MemoryDenyWriteExecute=yes asks systemd for, then runs the command.
+MDWE_EXEC = """
+import ctypes, os, sys
+libc = ctypes.CDLL(None, use_errno=True)
+if libc.prctl(65, 1, 0, 0, 0) != 0:
+    sys.exit(77)
+os.execv(sys.argv[1], sys.argv[1:])
+"""
+
+
+def test_gta_sync_works_without_writable_executable_memory(
+    tmp_path: Path, emulator: RunningEmulator
+) -> None:
+    """MemoryDenyWriteExecute=yes must not break gta (ctypes, orjson, pydantic-core, ssl)."""
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        f"""
+state = "{tmp_path / "state.db"}"
+[tenants.main]
+client_id = "env:SECUREX_CLIENT_ID"
+client_password = "env:SECUREX_CLIENT_PASSWORD"
+visibility_host = "env:SECUREX_VISIBILITY_HOST_NAME"
+api_url = "env:GTA_API_URL"
+app_url = "env:GTA_APP_URL"
+[jobs.siem]
+tenant = "main"
+streams = ["events", "alerts"]
+format = "ocsf"
+sink = "jsonl:{tmp_path / "out.jsonl"}"
+"""
+    )
+    check = "import mmap; mmap.mmap(-1, 4096, prot=7)"  # read+write+exec: refused under MDWE
+    probe = subprocess.run(
+        [sys.executable, "-c", MDWE_EXEC, sys.executable, "-c", check],
+        capture_output=True,
+        timeout=60,
+        check=False,
+    )
+    if probe.returncode == 77:
+        pytest.skip("this kernel has no PR_SET_MDWE (Linux < 6.3)")
+    assert probe.returncode != 0 and b"PermissionError" in probe.stderr  # the wrapper works
+    proc = subprocess.run(
+        [sys.executable, "-c", MDWE_EXEC, str(GTA), "sync", "--config", str(config), "--once"],
+        env={**os.environ, **emulator.env()},
+        capture_output=True,
+        text=True,
+        timeout=300,
+        check=False,
+    )
+    assert proc.returncode == 0, proc.stderr
+    assert (tmp_path / "out.jsonl").stat().st_size > 0
