@@ -423,7 +423,7 @@ def test_case_04_a_dripping_server_cannot_hold_a_run(tmp_path: Path) -> None:
         try:
             wait_for(lambda: len(server.requests) >= 2, timeout=30, what="a retry")
             first = server.requests[0]
-            assert first[1] and 1.5 < first[1] - first[0] < 4.0, first  # cut at the deadline
+            assert first[1] and 1.5 < first[1] - first[0] < 5.0, first  # cut at the deadline
             time.sleep(0.7)  # inside the second slow answer
             signalled = time.monotonic()
             run.send_signal(signal.SIGTERM)
