@@ -613,12 +613,6 @@ def test_case_08_removed_alerts_reach_the_siem_as_tombstones(
     assert not [r for r in jsonl(out)[count:] if r.get("removed")]
 
 
-@pytest.mark.xfail(
-    strict=True,
-    reason="issue #12 case 9 still open: `gta sync --every` holds its destination lease only "
-    "during a pass (run_job), so a `gta export` to the same file started between passes runs "
-    "and delivers every row a second time",
-)
 def test_case_09_a_second_job_writing_the_same_file_is_refused(
     make_emulator: Any, tmp_path: Path
 ) -> None:
