@@ -90,3 +90,31 @@ def test_a_mistyped_command_suggests_one_that_is_not_loaded_yet(gta: object) -> 
 
     run = run_gta("alrts")
     assert run.code == 2 and "Did you mean 'alerts'?" in run.err
+
+
+_MODELS_PROBE = """
+import json, sys
+from gta.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+from gta.client import _models
+built = [n for n in _models.__all__ if getattr(_models, n).__pydantic_complete__]
+print("\\n" + json.dumps(built), file=sys.stderr)
+"""
+
+
+def test_alerts_list_builds_no_alert_model(emulator: RunningEmulator) -> None:
+    """The listing works on the API's dicts: of the SDK's models (validators built on first
+    use, pydantic's ``defer_build``), only the page's own are built."""
+    run = subprocess.run(
+        [sys.executable, "-c", _MODELS_PROBE, "alerts", "list", "--limit", "2"],
+        env={**os.environ, **emulator.env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    built = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    assert "Alert" not in built and built <= {"Page", "PageInfo"}, built
