@@ -70,6 +70,9 @@ def test_alerts_list_imports_the_sdk_but_not_sync_sinks_or_the_emulator(
     assert "gta.client" in modules and "rich.table" in modules
     for unused in ("gta.sync", "gta.emulator", "gta.sinks", "fastapi", "uvicorn"):
         assert unused not in modules, unused
+    # nor httpx's own command line, and what only it needs (gta.cli.main: ~20 ms)
+    for unused in ("httpx._main", "click", "pygments", "rich.progress", "rich.syntax"):
+        assert unused not in modules, unused
 
 
 def test_the_root_listing_matches_each_loaded_command() -> None:
@@ -101,6 +104,7 @@ except SystemExit:
     pass
 from gta.client import _models
 built = [n for n in _models.__all__ if getattr(_models, n).__pydantic_complete__]
+import httpx._main  # importable again: the command's block on httpx's CLI ended with it
 print("\\n" + json.dumps(built), file=sys.stderr)
 """
 
