@@ -1,4 +1,4 @@
-"""Secret references: ``env:NAME``, ``file:PATH`` and ``keyring:SERVICE/NAME``, resolved in one place.
+"""Secret references (``env:NAME``, ``file:PATH``, ``keyring:SERVICE/NAME``), resolved in one place.
 
 The sync config, the CLI profile and the sinks all accept a reference where a secret goes, so a
 file or a command line names where the secret is, never the secret itself:

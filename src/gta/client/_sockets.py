@@ -24,7 +24,7 @@ import httpx
 
 from gta.client._limits import DeadlineTimeouts
 
-__all__ = ["DeadlineTransport", "bounded_by"]
+__all__ = ["DeadlineTransport", "bound_transports", "bounded_by"]
 
 _ACTIVE: ContextVar[DeadlineTimeouts | None] = ContextVar("gta_deadline", default=None)
 # httpcore's SOCKET_OPTION, spelled out (it is not exported).
@@ -107,13 +107,32 @@ class _BoundedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
+def bound_pool(transport: httpx.HTTPTransport) -> None:
+    """Wrap the network backend of *transport*'s connection pool (before it connects).
+
+    httpcore takes the backend only in its constructor, so the one it made is wrapped in place.
+    A proxy pool (``HTTPProxy``, ``SOCKSProxy``) is a ``ConnectionPool`` too and makes every
+    connection, to the proxy and through it (CONNECT, then TLS), with that same backend: the
+    wrapping bounds those sockets as well.
+    """
+    pool = transport._pool
+    if isinstance(pool, httpcore.ConnectionPool) and not isinstance(
+        pool._network_backend, _BoundedBackend
+    ):
+        pool._network_backend = _BoundedBackend(pool._network_backend)
+
+
+def bound_transports(client: httpx.Client) -> None:
+    """Bound every transport httpx built for *client*: the default one and each proxy mount
+    (an explicit proxy, or those of ``HTTPS_PROXY``/``ALL_PROXY``)."""
+    for transport in (client._transport, *client._mounts.values()):
+        if isinstance(transport, httpx.HTTPTransport):
+            bound_pool(transport)
+
+
 class DeadlineTransport(httpx.HTTPTransport):
     """httpx's default transport, its socket operations bounded by the current deadline."""
 
-    def __init__(self) -> None:
-        super().__init__()
-        pool = self._pool
-        # httpx builds a plain pool when no proxy is given; httpcore takes the backend only in
-        # its constructor, so the one it made is wrapped in place.
-        if isinstance(pool, httpcore.ConnectionPool):
-            pool._network_backend = _BoundedBackend(pool._network_backend)
+    def __init__(self, **options: typing.Any) -> None:
+        super().__init__(**options)
+        bound_pool(self)
