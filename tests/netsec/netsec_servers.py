@@ -45,9 +45,7 @@ class ProxyStats:
 
 
 def _handler(stats: ProxyStats, credentials: str | None) -> type[BaseHTTPRequestHandler]:
-    expected = (
-        "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
-    )
+    expected = "Basic " + base64.b64encode(credentials.encode()).decode() if credentials else None
 
     class Handler(BaseHTTPRequestHandler):
         protocol_version = "HTTP/1.1"

@@ -18,7 +18,7 @@ from gta.emulator import RunningEmulator
 from gta.errors import ApiConnectionError, ApiTimeoutError, ConfigurationError
 
 sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
-from hostile_server import hostile  # noqa: E402
+from hostile_server import hostile
 
 SECRET = "s3cr3t-proxy-pw"
 

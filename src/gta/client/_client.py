@@ -91,8 +91,10 @@ def new_http_client(
     """
     if proxy is not None:
         checked = check_proxy_url(proxy)
-        context = ssl_context_for(ca_bundle) if ca_bundle is not None else None
-        # The CA bundle is for an https:// proxy too (a corporate proxy's own certificate).
+        # The CA bundle is for an https:// proxy too (a corporate proxy's own certificate);
+        # httpcore refuses a TLS context for a plain http:// proxy.
+        tls_proxy = checked.lower().startswith("https://") and ca_bundle is not None
+        context = ssl_context_for(ca_bundle) if tls_proxy and ca_bundle is not None else None
         options["proxy"] = httpx.Proxy(checked, ssl_context=context)
     if ca_bundle is not None:
         options["verify"] = ssl_context_for(ca_bundle)
