@@ -24,7 +24,7 @@ SECRET = "s3cr3t-proxy-pw"
 
 
 def test_cli_proxy_flag_sends_every_request_through_the_proxy(
-    gta: Gta, emulator: RunningEmulator
+    gta: Gta, emulator: RunningEmulator, tmp_path: Path
 ) -> None:
     with forward_proxy() as proxy:
         run = gta("alerts", "list", "-L", "3", "--proxy", proxy.url, env=emulator.env())
@@ -33,6 +33,26 @@ def test_cli_proxy_flag_sends_every_request_through_the_proxy(
     with forward_proxy() as unused:  # and without it: a direct connection
         run = gta("alerts", "list", "-L", "3", env=emulator.env())
     assert run.code == 0 and unused.total == 0
+    with forward_proxy() as proxy:  # gta export, and gta configure's credential check
+        out = tmp_path / "alerts.jsonl"
+        export = gta(
+            "export", "alerts", "--output", str(out), "-q", "--proxy", proxy.url,
+            env=emulator.env(),
+        )  # fmt: skip
+        assert export.code == 0, export.err
+        exported = proxy.relayed
+        assert exported >= 2 and out.stat().st_size > 0
+        env = {"GTA_API_URL": emulator.url, "GTA_APP_URL": emulator.url}
+        configure = gta(
+            "configure", "--no-input", "--client-id", emulator.client_id,
+            "--client-password-stdin", "--securex-host", emulator.url,
+            "--customer-id", emulator.customer_id, "--proxy", proxy.url,
+            input=f"{emulator.client_password}\n", env=env,
+        )  # fmt: skip
+        assert configure.code == 0, configure.err
+        assert "Checked: token accepted" in configure.out
+        assert proxy.relayed > exported
+    assert load_profiles(config_file())["default"].proxy == proxy.url  # saved for next time
 
 
 def test_gta_proxy_variable_and_proxy_credentials(gta: Gta, emulator: RunningEmulator) -> None:

@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gta.cli._errors import UsageError
+from gta.cli._secrets import resolve_setting
 
 if TYPE_CHECKING:
     from gta import Client
@@ -288,9 +289,9 @@ def client_from_settings(
         for key in ("api_url", "app_url", "customer_id", "proxy", "ca_bundle")
         if (value := getattr(settings, key)) is not None
     }
-    password = _secret(settings.client_password, "client password", sources["client_password"])
+    password = resolve_setting(settings.client_password, "client_password", sources)
     if "proxy" in optional:  # may be a reference too: proxy credentials kept out of the file
-        optional["proxy"] = _secret(optional["proxy"], "proxy", sources["proxy"])
+        optional["proxy"] = resolve_setting(optional["proxy"], "proxy", sources)
     for key, default in (("api_url", DEFAULT_API_URL), ("app_url", DEFAULT_APP_URL)):
         sources.setdefault(key, f"the default ({default})")
     if interactive:
@@ -335,16 +336,6 @@ def with_flags(
         settings = replace(settings, ca_bundle=ca_bundle)
         sources["ca_bundle"] = "--ca-bundle"
     return settings, sources
-
-
-def _secret(value: str, what: str, source: str) -> str:
-    """A setting that may be ``env:NAME``, ``file:PATH`` or ``keyring:SERVICE/NAME``, resolved."""
-    from gta._secrets import SecretError, resolve_secret
-
-    try:
-        return resolve_secret(value, what)
-    except SecretError as exc:
-        raise UsageError(f"{exc} (from {source})") from None
 
 
 def _base(url: str) -> str:
