@@ -182,3 +182,22 @@ def test_configure_saves_the_proxy_and_shows_it_without_credentials(gta: Gta) ->
     assert "/etc/ssl/corp.pem" in shown.out
     as_json = gta("configure", "show", "--format", "json")
     assert SECRET not in as_json.both
+
+
+def test_the_hint_never_contradicts_the_proxy_the_sdk_named(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """`gta sync` builds its clients from the config, not a profile: its error names the
+    tenant's proxy, and the hint must not add "no proxy" from the (empty) environment."""
+    import httpx
+
+    from gta.cli import _profile
+
+    monkeypatch.setattr(_profile, "_origins", {})
+    url = httpx.URL("https://api.example/x")
+    named = ApiConnectionError(
+        "GET /x on https://api.example through the proxy http://p:1 ...", url=url
+    )
+    assert _profile.explain_failure(named) is None
+    direct = ApiConnectionError("GET /x on https://api.example failed ...", url=url)
+    assert _profile.explain_failure(direct) == "no proxy"

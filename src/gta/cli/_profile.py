@@ -360,7 +360,12 @@ def explain_failure(exc: BaseException) -> str | None:
         base = f"{exc.url.scheme}://{exc.url.netloc.decode('ascii')}".lower()
         origin = _origins.get(base)
         parts = [f"{base} is {origin}"] if origin else []
-        parts.append(_origins.get("proxy") or _proxy_for(exc.url.scheme, exc.url.host))
+        if "proxy" in _origins:  # an explicit proxy (the SDK's message names it)
+            parts.append(_origins["proxy"])
+        elif " through the proxy " not in str(exc):  # else one the environment chose, if any
+            parts.append(_proxy_for(exc.url.scheme, exc.url.host))
+        if not parts:
+            return None
         return "; ".join(parts)
     if isinstance(exc, AuthenticationError) and "credentials" in _origins:
         return f"client id and password from {_origins['credentials']}"
