@@ -251,7 +251,11 @@ def _ask(current: Settings, given: Settings) -> Settings:
     if given.client_id is None:
         answers["client_id"] = typer.prompt("Client id", default=current.client_id or None)
     if given.client_password is None:
-        hint = f" [{mask_secret(current.client_password)}]" if current.client_password else ""
+        hint = (
+            f" [{_shown('client_password', current.client_password)}]"
+            if current.client_password
+            else ""
+        )
         answer = typer.prompt(
             f"Client password{hint}",
             default="" if current.client_password else None,
