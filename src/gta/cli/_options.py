@@ -32,8 +32,8 @@ ProxyOpt = Annotated[
     typer.Option(
         "--proxy",
         metavar="URL",
-        help="Proxy for the API: http://[user:pass@]host:port (default: $GTA_PROXY, the "
-        "profile, then HTTPS_PROXY/NO_PROXY).",
+        help="Proxy for the API, http://[user:pass@]host:port; overrides GTA_PROXY, the "
+        "profile or config file, and HTTPS_PROXY/NO_PROXY.",
     ),
 ]
 CaBundleOpt = Annotated[
@@ -41,8 +41,8 @@ CaBundleOpt = Annotated[
     typer.Option(
         "--ca-bundle",
         metavar="FILE",
-        help="PEM file of the CAs to trust for the API, e.g. a TLS-inspecting proxy's "
-        "(default: $GTA_CA_BUNDLE, the profile, then the system's).",
+        help="PEM file of the CAs to trust for the API (a TLS-inspecting proxy's); overrides "
+        "GTA_CA_BUNDLE, the profile or config file, and the system's.",
     ),
 ]
 
