@@ -1,8 +1,8 @@
-"""The client's own transport reads a CA bundle only when it speaks TLS.
+"""The client reads a CA bundle only when it may speak TLS.
 
 Building a TLS context (certifi's bundle, or ``SSL_CERT_FILE``) costs 25-50 ms, a good part of a
-command's start-up; a client of ``http://`` URLs (the emulator) never needs one. An https
-request still gets a context made exactly as httpx makes it, verifying certificates.
+command's start-up; a client of ``http://`` URLs with no proxy (the emulator) never needs one.
+Its context then trusts nothing, so an https request could never go out unverified.
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ import pytest
 import trustme
 
 from gta.client import Client, ConfigurationError
-from gta.client._sockets import DeadlineTransport
+from gta.client._client import new_http_client
 from gta.emulator import RunningEmulator
 
 
@@ -53,12 +53,6 @@ def https_server(tmp_path: Path) -> Iterator[tuple[str, Path]]:
         thread.join(timeout=10)
 
 
-def _transport(client: Client) -> DeadlineTransport:
-    transport = client._http._transport
-    assert isinstance(transport, DeadlineTransport)
-    return transport
-
-
 def test_an_http_client_reads_no_ca_bundle(
     emulator: RunningEmulator, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -66,33 +60,27 @@ def test_an_http_client_reads_no_ca_bundle(
     monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
     with Client.from_env(emulator.env()) as client:
         assert len(list(client.alerts.list(size=3).raw())) > 0
-        assert not _transport(client).tls_ready
 
 
 def test_an_https_client_loads_its_ca_bundle_at_once(monkeypatch: pytest.MonkeyPatch) -> None:
     monkeypatch.setenv("SSL_CERT_FILE", "/nonexistent/ca.pem")
     with pytest.raises(ConfigurationError, match=r"SSL_CERT_FILE=/nonexistent/ca\.pem"):
         Client("c", "p", securex_host="https://127.0.0.1:9", customer_id="CTA1")
-    monkeypatch.delenv("SSL_CERT_FILE")
-    with Client("c", "p", securex_host="http://127.0.0.1:9", customer_id="CTA1") as client:
-        assert _transport(client).tls_ready  # api_url and app_url are https by default
+    monkeypatch.setenv("HTTP_PROXY", "http://127.0.0.1:9")  # a proxy may need TLS too
+    with pytest.raises(ConfigurationError, match=r"SSL_CERT_FILE=/nonexistent/ca\.pem"):
+        Client("c", "p", securex_host="http://h", api_url="http://a", app_url="http://b")
 
 
-def test_an_https_request_gets_a_verifying_context_when_it_comes(
+def test_a_plain_client_never_sends_https_unverified(
     https_server: tuple[str, Path], monkeypatch: pytest.MonkeyPatch
 ) -> None:
     url, ca_file = https_server
-    monkeypatch.delenv("SSL_CERT_FILE", raising=False)
-    monkeypatch.delenv("SSL_CERT_DIR", raising=False)
+    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # would trust the server, if it were read
     with (
-        httpx.Client(transport=DeadlineTransport(tls=False), timeout=10) as http,
+        new_http_client(bounded=True, tls=False, timeout=10) as http,
         pytest.raises(httpx.ConnectError, match="CERTIFICATE_VERIFY_FAILED"),
     ):
-        http.get(url)  # certifi's bundle does not know the throw-away CA
-    monkeypatch.setenv("SSL_CERT_FILE", str(ca_file))  # read when the TLS pool is made
-    transport = DeadlineTransport(tls=False)
-    with httpx.Client(transport=transport, timeout=10) as http:
-        assert not transport.tls_ready
+        http.get(url)
+    with new_http_client(bounded=True, timeout=10) as http:  # a TLS client reads it
         response = http.get(url)
         assert (response.status_code, response.text) == (200, "hello")
-        assert transport.tls_ready

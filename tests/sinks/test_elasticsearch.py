@@ -113,6 +113,7 @@ def test_secrets_from_env_and_file_never_from_the_url(
 ) -> None:
     key_file = tmp_path / "key"
     key_file.write_text("from-file\n")
+    key_file.chmod(0o600)  # a secret file readable by others is refused
     _, auth = parse_es_url("elasticsearch+https://es:9200?index=x", {"api_key": f"file:{key_file}"})
     assert auth.header == "ApiKey from-file" and "from-file" not in repr(auth)
     monkeypatch.setenv("MY_KEY", "from-env")
@@ -131,5 +132,5 @@ def test_secrets_from_env_and_file_never_from_the_url(
         with pytest.raises(SinkConfigError, match=message) as caught:
             parse_es_url(url, {})
         assert "s3cret" not in str(caught.value)
-    with pytest.raises(SinkConfigError, match="MISSING_VAR is unset"):
+    with pytest.raises(SinkConfigError, match="MISSING_VAR is not set"):
         parse_es_url("elasticsearch+https://es:9200?index=x", {"api_key": "env:MISSING_VAR"})

@@ -79,6 +79,7 @@ def test_secret_references(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> N
     assert parse_sentinel_url(BASE + "&client_secret=env:MY_SECRET", {})[1] == "from-env"
     path = tmp_path / "secret.txt"
     path.write_text("from-file\n")
+    path.chmod(0o600)  # a secret file readable by others is refused
     assert parse_sentinel_url(BASE + f"&client_secret=file:{path}", {})[1] == "from-file"
     monkeypatch.setenv("GTA_SENTINEL_CLIENT_SECRET", "default-env")
     assert parse_sentinel_url(BASE, {})[1] == "default-env"

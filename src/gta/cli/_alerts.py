@@ -18,7 +18,7 @@ from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._durations import parse_duration, parse_instant
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
-from gta.cli._options import TimeoutOpt, timeout_option
+from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, api_options
 from gta.cli._profile import make_client
 from gta.cli._render import (
     alert_row,
@@ -143,6 +143,8 @@ def list_alerts(
     ),
     profile: Profile = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """List alerts: a table for people; json, jsonl or csv (fixed columns) for scripts.
 
@@ -153,7 +155,7 @@ def list_alerts(
     where = _where(risk, status)
     after = parse_instant(triggered_after) if triggered_after else None
     modified = parse_instant(modified_after) if modified_after else None
-    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
+    with make_client(profile, interactive=True, **api_options(timeout, proxy, ca_bundle)) as client:
         alerts = ops.iter_alerts(
             client,
             where,
@@ -186,6 +188,8 @@ def show(
     ),
     profile: Profile = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Show an alert with its threat detections, threat intel, assets and recent events.
 
@@ -193,7 +197,7 @@ def show(
       gta alerts show 3f2a9c41d0b7 --events 5
       gta alerts show 3f2a9c41d0b7 --format json
     """
-    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
+    with make_client(profile, interactive=True, **api_options(timeout, proxy, ca_bundle)) as client:
         details = ops.alert_details(client, alert_id, events=events)
     if fmt is ShowFormat.json:
         write_json(sys.stdout, details.as_json())
@@ -215,6 +219,8 @@ def status_cmd(
     note: Annotated[str | None, typer.Option(metavar="TEXT", help="Also set this note.")] = None,
     profile: Profile = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Set the status of one or more alerts (closing reasons only with Closed).
 
@@ -225,7 +231,7 @@ def status_cmd(
     if reason and set_to is not SetStatus.Closed:
         raise UsageError("--reason is only valid with --set Closed")
     reasons = sorted(ops.normalise_choices(reason or [], ops.CLOSING_REASONS, "closing reason"))
-    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
+    with make_client(profile, interactive=True, **api_options(timeout, proxy, ca_bundle)) as client:
         outcomes = ops.apply_each(
             alert_ids,
             lambda alert_id: ops.set_status(
@@ -248,6 +254,8 @@ def note_cmd(
     ] = False,
     profile: Profile = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Set (or --delete) the note of an alert; a New alert's note may be dropped, see --open.
 
@@ -259,7 +267,7 @@ def note_cmd(
         raise UsageError("give either a note TEXT or --delete, not both and not neither")
     if delete and open_:
         raise UsageError("--open goes with a note TEXT, not with --delete")
-    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
+    with make_client(profile, interactive=True, **api_options(timeout, proxy, ca_bundle)) as client:
         alert_id = ops.resolve_id(client, alert_id)
         if delete:
             ops.get_alert(client, alert_id)  # a clear "not found" rather than a bare 404
@@ -298,6 +306,8 @@ def close(
     yes: YesOption = False,
     profile: Profile = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Close every alert that matches the filters (already Closed ones are left alone).
 
@@ -311,7 +321,7 @@ def close(
     after = parse_instant(triggered_after) if triggered_after else None
     reasons = sorted(ops.normalise_choices(reason or [], ops.CLOSING_REASONS, "closing reason"))
     console = Console()
-    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
+    with make_client(profile, interactive=True, **api_options(timeout, proxy, ca_bundle)) as client:
         targets = [
             alert_row(alert)
             for alert in ops.iter_alerts(client, where, triggered_after=after)
@@ -361,6 +371,8 @@ def watch_cmd(
     ] = WatchFormat.auto,
     profile: Profile = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Watch for new and changed alerts, polling with modifiedAfter.
 
@@ -374,7 +386,7 @@ def watch_cmd(
     where = _where(risk, status)
     console = Console()
     live_view = fmt is WatchFormat.table or (fmt is WatchFormat.auto and console.is_terminal)
-    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
+    with make_client(profile, interactive=True, **api_options(timeout, proxy, ca_bundle)) as client:
         if not live_view:
             watch(
                 client,

@@ -3,7 +3,7 @@
 It fetches a token through the SDK's own auth flow (so the check fails exactly where real
 commands would), resolves the customer id, and reports the region and the token's lifetime.
 The SDK does not expose the lifetime, so it is read from the token response by an httpx
-response hook on the client's connection pool; only ``expires_in`` is kept from that body.
+response hook on the client's own connection pool; only ``expires_in`` is kept from that body.
 """
 
 from __future__ import annotations
@@ -21,15 +21,15 @@ from rich.table import Table
 from rich.text import Text
 
 from gta._text import cell
-from gta.cli._errors import UsageError
 from gta.cli._help import GtaTyper
-from gta.cli._options import TimeoutOpt, timeout_option
+from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, timeout_option
 from gta.cli._profile import (
     Settings,
     client_from_settings,
     profile_name,
     region_of,
     resolve_with_sources,
+    with_flags,
 )
 from gta.cli._render import write_json
 
@@ -86,32 +86,19 @@ def credential_report(
 
     Raises what the SDK raises for a refused credential or an unreachable host.
     """
-    from gta.client._client import new_http_client
-    from gta.errors import ConfigurationError
-
     probe = _LifetimeProbe()
-    try:
-        http = new_http_client(event_hooks={"response": [probe]})
-    except ConfigurationError as exc:
-        raise UsageError(str(exc)) from None
-    try:
-        # Few retries: a check should answer in seconds, not wait out a long outage.
-        options = {} if timeout is None else {"timeout": timeout}
-        with client_from_settings(
-            settings,
-            sources=sources,
-            interactive=True,
-            http_client=http,
-            max_retries=2,
-            **options,
-        ) as client:
-            probe.token_url = client.token_url
-            client.auth.token()  # raises AuthenticationError for a bad credential
-            customer = client.customer_id
-            region = region_of(client.securex_host)
-            api_url = client.api_url
-    finally:
-        http.close()
+    # Few retries: a check should answer in seconds, not wait out a long outage.
+    options = {} if timeout is None else {"timeout": timeout}
+    with client_from_settings(
+        settings, sources=sources, interactive=True, max_retries=2, **options
+    ) as client:
+        # The client's own connection pool (its proxy, CA bundle and deadlines), observed.
+        client.transport.http.event_hooks["response"].append(probe)
+        probe.token_url = client.token_url
+        client.auth.token()  # raises AuthenticationError for a bad credential
+        customer = client.customer_id
+        region = region_of(client.securex_host)
+        api_url = client.api_url
     return {
         "profile": profile,
         "region": region,
@@ -153,6 +140,8 @@ def check(
         typer.Option("--format", "-f", help="table: for people; json: for scripts."),
     ] = ReportFormat.table,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
 ) -> None:
     """Get a token and the customer id; print region, customer id and token lifetime.
 
@@ -162,6 +151,7 @@ def check(
     """
     deadline = timeout_option(timeout).get("timeout")  # a bad value: usage error, no request
     settings, sources = resolve_with_sources(profile)
+    settings, sources = with_flags(settings, sources, proxy=proxy, ca_bundle=ca_bundle)
     report = credential_report(settings, profile_name(profile), timeout=deadline, sources=sources)
     if fmt is ReportFormat.json:
         write_json(sys.stdout, report)

@@ -18,8 +18,10 @@ from rich.console import Console
 from rich.table import Table
 from rich.text import Text
 
+from gta._secrets import SecretError, is_reference, store_in_keyring
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
+from gta.cli._options import CaBundleOpt, ProxyOpt
 from gta.cli._profile import (
     ENV_NAMES,
     SECRET_FIELDS,
@@ -63,6 +65,18 @@ ProfileOption = Annotated[
 ]
 
 
+KEYRING_SERVICE = "gta"
+
+
+def _keyring_available() -> None:
+    try:
+        import keyring  # noqa: F401
+    except ImportError:
+        raise UsageError(
+            "--keyring needs the keyring package: pip install 'gta[keyring]'"
+        ) from None
+
+
 class ReportFormat(StrEnum):
     table = "table"
     json = "json"
@@ -104,6 +118,16 @@ def configure(
     no_check: Annotated[
         bool, typer.Option("--no-check", help="Save without checking the credentials.")
     ] = False,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
+    use_keyring: Annotated[
+        bool,
+        typer.Option(
+            "--keyring",
+            help="Keep the password in the system keyring (gta[keyring]); the profile then "
+            "says client_password = keyring:gta/PROFILE.",
+        ),
+    ] = False,
 ) -> None:
     """Ask for (or take from flags) the settings of a profile and save them."""
     if ctx.invoked_subcommand is not None:
@@ -126,8 +150,16 @@ def configure(
         api_url=api_url,
         app_url=app_url,
         customer_id=customer_id,
+        proxy=proxy,
+        ca_bundle=ca_bundle,
     )
-    run_configure(profile_name(profile), given, prompt=not no_input, check=not no_check)
+    run_configure(
+        profile_name(profile),
+        given,
+        prompt=not no_input,
+        check=not no_check,
+        use_keyring=use_keyring,
+    )
 
 
 @app.command("show")
@@ -150,8 +182,14 @@ def show(
     show_settings(profile_name(profile))
 
 
-def run_configure(name: str, given: Settings, *, prompt: bool, check: bool = True) -> None:
-    """Merge flags, answers and the saved profile, validate, and write the file."""
+def run_configure(
+    name: str, given: Settings, *, prompt: bool, check: bool = True, use_keyring: bool = False
+) -> None:
+    """Merge flags, answers and the saved profile, validate, and write the file.
+
+    With *use_keyring* the password goes to the system keyring (service ``gta``, the profile's
+    name) once checked, and the file keeps only ``keyring:gta/NAME``.
+    """
     path = config_path()
     saved = load_profiles(path).get(name, Settings())
     merged = replace(saved, **given.as_dict())
@@ -164,8 +202,24 @@ def run_configure(name: str, given: Settings, *, prompt: bool, check: bool = Tru
                 "no answer given: nothing was saved (use the flags with --no-input in scripts)"
             ) from None
     merged = _validated(merged)
+    reference = f"keyring:{KEYRING_SERVICE}/{name}"
+    if use_keyring:
+        _keyring_available()
+        assert merged.client_password is not None
+        if is_reference(merged.client_password) and merged.client_password != reference:
+            raise UsageError(
+                "--keyring stores a password typed, piped or given; the password is already "
+                f"a reference ({merged.client_password.split(':')[0]}:...)"
+            )
     if check:
         _check(merged, name)
+    if use_keyring and merged.client_password != reference:
+        assert merged.client_password is not None
+        try:
+            stored = store_in_keyring(KEYRING_SERVICE, name, merged.client_password)
+        except SecretError as exc:
+            raise CommandError(f"credentials not saved: {exc}") from None
+        merged = replace(merged, client_password=stored)
     save_profile(path, name, merged)
     Console(highlight=False).print(
         Text.assemble("Saved profile ", (name, "bold"), f" to {path} (mode 0600).")
@@ -197,7 +251,11 @@ def _ask(current: Settings, given: Settings) -> Settings:
     if given.client_id is None:
         answers["client_id"] = typer.prompt("Client id", default=current.client_id or None)
     if given.client_password is None:
-        hint = f" [{mask_secret(current.client_password)}]" if current.client_password else ""
+        hint = (
+            f" [{_shown('client_password', current.client_password)}]"
+            if current.client_password
+            else ""
+        )
         answer = typer.prompt(
             f"Client password{hint}",
             default="" if current.client_password else None,
@@ -244,7 +302,7 @@ def settings_report(name: str) -> dict[str, object]:
     fields_report: dict[str, object] = {}
     for item in fields(Settings):
         value = getattr(effective, item.name)
-        shown = mask_secret(value) if item.name in SECRET_FIELDS and value else value
+        shown = _shown(item.name, value) if value else value
         fields_report[item.name] = {"value": shown, "from": _source(item.name, value, saved)}
     region = region_of(effective.securex_host) if effective.securex_host else None
     return {"profile": name, "config_file": str(path), "settings": fields_report, "region": region}
@@ -262,11 +320,23 @@ def show_settings(name: str) -> None:
     for item in fields(Settings):
         value = getattr(effective, item.name)
         source = _source(item.name, value, saved)
-        shown = mask_secret(value) if item.name in SECRET_FIELDS else (value or "(not set)")
+        shown = _shown(item.name, value) if value else mask_secret(value)
         table.add_row(item.name, shown, source)
     if effective.securex_host:
         table.add_row("region", region_of(effective.securex_host), "derived")
     Console(width=100).print(table)
+
+
+def _shown(key: str, value: str) -> str:
+    """A setting as it may be shown: a secret masked (a reference to one shown as it is), a
+    proxy URL without its credentials."""
+    if key in SECRET_FIELDS:
+        return value if is_reference(value) else mask_secret(value)
+    if key == "proxy" and not is_reference(value):
+        from gta.client._network import redact_proxy
+
+        return redact_proxy(value)
+    return value
 
 
 def _source(key: str, value: str | None, saved: Settings | None) -> str:

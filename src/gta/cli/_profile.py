@@ -23,6 +23,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gta.cli._errors import UsageError
+from gta.cli._secrets import resolve_setting
 
 if TYPE_CHECKING:
     from gta import Client
@@ -45,6 +46,7 @@ __all__ = [
     "resolve_with_sources",
     "save_profile",
     "securex_host_for",
+    "with_flags",
 ]
 
 log = logging.getLogger(__name__)
@@ -63,6 +65,8 @@ ENV_NAMES: dict[str, str] = {
     "api_url": "GTA_API_URL",
     "app_url": "GTA_APP_URL",
     "customer_id": "GTA_CUSTOMER_ID",
+    "proxy": "GTA_PROXY",
+    "ca_bundle": "GTA_CA_BUNDLE",
 }
 SECRET_FIELDS = frozenset({"client_password"})
 _warned: set[Path] = set()  # config files already reported as readable by others
@@ -78,6 +82,8 @@ class Settings:
     api_url: str | None = None
     app_url: str | None = None
     customer_id: str | None = None
+    proxy: str | None = field(default=None, repr=False)  # may carry credentials
+    ca_bundle: str | None = None
 
     def as_dict(self) -> dict[str, str]:
         """The fields that are set, for writing to the file."""
@@ -229,14 +235,23 @@ _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
 _origins: dict[str, str] = {}
 
 
-def make_client(profile: str | None = None, *, interactive: bool = False, **options: Any) -> Client:
+def make_client(
+    profile: str | None = None,
+    *,
+    interactive: bool = False,
+    proxy: str | None = None,
+    ca_bundle: str | None = None,
+    **options: Any,
+) -> Client:
     """Build a :class:`gta.Client` from the profile and environment, or fail with one clear line.
 
     A setting that cannot work is a usage error (exit 2) naming where it came from.
-    *interactive* gives the short retry budget of a command a person waits for;
-    ``options`` go to the constructor as they are (``timeout``, ``http_client``, ...).
+    *interactive* gives the short retry budget of a command a person waits for; *proxy* and
+    *ca_bundle* (``--proxy``, ``--ca-bundle``) override the profile and ``GTA_PROXY`` /
+    ``GTA_CA_BUNDLE``; ``options`` go to the constructor as they are (``timeout``, ...).
     """
     settings, sources = _resolve(profile, None, None)
+    settings, sources = with_flags(settings, sources, proxy=proxy, ca_bundle=ca_bundle)
     return client_from_settings(settings, sources=sources, interactive=interactive, **options)
 
 
@@ -271,9 +286,12 @@ def client_from_settings(
         )
     optional: dict[str, Any] = {
         key: value
-        for key in ("api_url", "app_url", "customer_id")
+        for key in ("api_url", "app_url", "customer_id", "proxy", "ca_bundle")
         if (value := getattr(settings, key)) is not None
     }
+    password = resolve_setting(settings.client_password, "client_password", sources)
+    if "proxy" in optional:  # may be a reference too: proxy credentials kept out of the file
+        optional["proxy"] = resolve_setting(optional["proxy"], "proxy", sources)
     for key, default in (("api_url", DEFAULT_API_URL), ("app_url", DEFAULT_APP_URL)):
         sources.setdefault(key, f"the default ({default})")
     if interactive:
@@ -281,7 +299,7 @@ def client_from_settings(
     try:
         client = Client(
             settings.client_id,
-            settings.client_password,
+            password,
             securex_host=settings.securex_host,
             **optional,
             **options,
@@ -297,7 +315,27 @@ def client_from_settings(
             "credentials": " and ".join(sorted({sources["client_id"], sources["client_password"]})),
         }
     )
+    if client.proxy is not None:
+        _origins["proxy"] = f"the proxy from {sources['proxy']}"
     return client
+
+
+def with_flags(
+    settings: Settings,
+    sources: Mapping[str, str],
+    *,
+    proxy: str | None = None,
+    ca_bundle: str | None = None,
+) -> tuple[Settings, dict[str, str]]:
+    """*settings* with ``--proxy`` / ``--ca-bundle`` applied over the profile and environment."""
+    sources = dict(sources)
+    if proxy is not None:
+        settings = replace(settings, proxy=proxy)
+        sources["proxy"] = "--proxy"
+    if ca_bundle is not None:
+        settings = replace(settings, ca_bundle=ca_bundle)
+        sources["ca_bundle"] = "--ca-bundle"
+    return settings, sources
 
 
 def _base(url: str) -> str:
@@ -322,7 +360,12 @@ def explain_failure(exc: BaseException) -> str | None:
         base = f"{exc.url.scheme}://{exc.url.netloc.decode('ascii')}".lower()
         origin = _origins.get(base)
         parts = [f"{base} is {origin}"] if origin else []
-        parts.append(_proxy_for(exc.url.scheme, exc.url.host))
+        if "proxy" in _origins:  # an explicit proxy (the SDK's message names it)
+            parts.append(_origins["proxy"])
+        elif " through the proxy " not in str(exc):  # else one the environment chose, if any
+            parts.append(_proxy_for(exc.url.scheme, exc.url.host))
+        if not parts:
+            return None
         return "; ".join(parts)
     if isinstance(exc, AuthenticationError) and "credentials" in _origins:
         return f"client id and password from {_origins['credentials']}"

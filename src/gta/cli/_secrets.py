@@ -8,12 +8,13 @@ a hidden prompt, an environment variable, or standard input (``--...-stdin``).
 from __future__ import annotations
 
 import sys
+from collections.abc import Mapping
 
 import typer
 
 from gta.cli._errors import UsageError
 
-__all__ = ["read_secret_stdin", "warn_if_on_command_line"]
+__all__ = ["read_secret_stdin", "resolve_setting", "warn_if_on_command_line"]
 
 
 def warn_if_on_command_line(ctx: typer.Context, param: str, flag: str, instead: str) -> None:
@@ -34,3 +35,15 @@ def read_secret_stdin(flag: str) -> str:
     if not line:
         raise UsageError(f"{flag}: standard input was empty")
     return line
+
+
+def resolve_setting(value: str, key: str, sources: Mapping[str, str]) -> str:
+    """Setting *key*, which may be ``env:NAME``, ``file:PATH`` or ``keyring:SERVICE/NAME``
+    (``gta._secrets``), resolved; a reference that cannot be read is a usage error naming where
+    the setting came from, never the secret."""
+    from gta._secrets import SecretError, resolve_secret
+
+    try:
+        return resolve_secret(value, key.replace("_", " "))
+    except SecretError as exc:
+        raise UsageError(f"{exc} (from {sources.get(key, 'the settings given')})") from None

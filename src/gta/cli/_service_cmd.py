@@ -17,10 +17,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gta._context import bound
+from gta._secrets import resolve_secret
 from gta.cli._errors import Interrupted, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, lease_ttl_seconds
 from gta.cli._logging import service_line
-from gta.cli._options import TimeoutOpt, timeout_option
+from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, timeout_option
 from gta.cli._service import (
     LogFormatOpt,
     LogLevelOpt,
@@ -62,8 +63,20 @@ from gta.cli._run_support import (
 
 
 def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
-    import gta
+    """The tenant's client; ``file:``/``keyring:`` secrets read now (a rotated file is picked
+    up at the next pass). Proxy: the tenant's (or ``--proxy``), else ``GTA_PROXY``, else
+    ``HTTPS_PROXY``/``NO_PROXY``; CA bundle likewise with ``GTA_CA_BUNDLE``."""
+    import os
 
+    import gta
+    from gta._secrets import SecretError
+
+    try:
+        client_id, password, proxy = tenant.secrets()
+        if proxy is None and (variable := os.environ.get("GTA_PROXY")):
+            proxy = resolve_secret(variable, "GTA_PROXY")
+    except SecretError as exc:
+        raise gta.errors.ConfigurationError(str(exc)) from None
     options: dict[str, Any] = {"securex_host": tenant.visibility_host}
     if timeout is not None:
         options["timeout"] = timeout
@@ -73,9 +86,11 @@ def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
         options["app_url"] = tenant.app_url
     if tenant.customer_id:
         options["customer_id"] = tenant.customer_id
-    return gta.Client(
-        tenant.client_id.get_secret_value(), tenant.client_password.get_secret_value(), **options
-    )
+    if proxy:
+        options["proxy"] = proxy
+    if ca_bundle := tenant.ca_bundle or os.environ.get("GTA_CA_BUNDLE"):
+        options["ca_bundle"] = ca_bundle
+    return gta.Client(client_id, password, **options)
 
 
 @dataclass
@@ -190,6 +205,8 @@ def sync(
     ] = False,
     lease_ttl: LeaseTtlOpt = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
     metrics_address: MetricsAddressOpt = None,
     log_format: LogFormatOpt = "text",
     log_level: LogLevelOpt = None,
@@ -209,7 +226,7 @@ def sync(
         raise UsageError("give --once or --every, not both")
     deadline = timeout_option(timeout).get("timeout")
     try:
-        config = load_config(config_path)
+        config = load_config(config_path).with_network(proxy, ca_bundle)
         interval = None if once else (parse_interval(every) if every else config.every_seconds())
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None

@@ -6,7 +6,6 @@ or option that cannot work."""
 
 from __future__ import annotations
 
-import os
 import sys
 from dataclasses import asdict
 from enum import StrEnum
@@ -73,13 +72,16 @@ def list_sinks(fmt: FormatOpt = ReportFormat.table) -> None:
 
 
 def _resolve_secret(value: str | None) -> str | None:
-    """``env:NAME`` -> the variable's value, so a token never has to be typed on a command line."""
-    if value is None or not value.startswith("env:"):
-        return value
-    name = value[4:]
-    if name not in os.environ:
-        raise UsageError(f"--token env:{name}: environment variable {name} is not set")
-    return os.environ[name]
+    """``env:NAME``, ``file:PATH`` or ``keyring:SERVICE/NAME`` -> the secret (``gta._secrets``),
+    so a token never has to be typed on a command line."""
+    from gta._secrets import SecretError, resolve_secret
+
+    if value is None:
+        return None
+    try:
+        return resolve_secret(value, "--token")
+    except SecretError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _options(pairs: list[str]) -> dict[str, Any]:
@@ -105,8 +107,9 @@ def check(
         str | None,
         typer.Option(
             metavar="TOKEN",
-            help="Splunk HEC token or Elasticsearch API key (visible in ps), or env:NAME to read "
-            "it from a variable (default: GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY).",
+            help="Splunk HEC token or Elasticsearch API key (visible in ps), or env:NAME, "
+            "file:PATH or keyring:SERVICE/NAME to read it from there (default: "
+            "GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY).",
         ),
     ] = None,
     token_stdin: Annotated[
@@ -137,7 +140,7 @@ def check(
         if token is not None:
             raise UsageError("give --token or --token-stdin, not both")
         token = read_secret_stdin("--token-stdin")
-    elif token is not None and not token.startswith("env:"):
+    elif token is not None and not token.startswith(("env:", "file:", "keyring:")):
         warn_if_on_command_line(ctx, "token", "--token", _INSTEAD)
     secret = token if token_stdin else _resolve_secret(token)
     if secret is not None:

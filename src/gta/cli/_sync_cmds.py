@@ -13,7 +13,7 @@ import typer
 
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, lease_ttl_seconds
-from gta.cli._options import TimeoutOpt, timeout_option
+from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, api_options
 from gta.cli._profile import make_client
 from gta.cli._service import (
     LogFormatOpt,
@@ -105,6 +105,8 @@ def export(
         ),
     ] = None,
     timeout: TimeoutOpt = None,
+    proxy: ProxyOpt = None,
+    ca_bundle: CaBundleOpt = None,
     log_format: LogFormatOpt = "text",
     log_level: LogLevelOpt = None,
 ) -> None:
@@ -121,7 +123,7 @@ def export(
     ttl = lease_ttl_seconds(lease_ttl)
     target = output if output is not None else to
     assert target is not None
-    client_options = timeout_option(timeout)
+    client_options = api_options(timeout, proxy, ca_bundle)
     fmt = _schema(schema, old_format)
     try:
         streams = _streams(stream)

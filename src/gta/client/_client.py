@@ -9,6 +9,7 @@ from __future__ import annotations
 import math
 import os
 import re
+import ssl
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -19,9 +20,10 @@ import httpx
 
 from gta.client._auth import Secret, TokenAuth
 from gta.client._exceptions import ApiError, ConfigurationError
+from gta.client._network import check_proxy_url, redact_proxy, ssl_context_for
 from gta.client._resources import Alerts, Assets, Events, Flows, ThreatDetections, ThreatIntel
 from gta.client._retry import Runtime
-from gta.client._sockets import DeadlineTransport
+from gta.client._sockets import bound_transports
 from gta.client._transport import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, Transport
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
@@ -37,6 +39,8 @@ ENV_SECUREX_HOST = "SECUREX_VISIBILITY_HOST_NAME"
 ENV_CUSTOMER_ID = "GTA_CUSTOMER_ID"
 ENV_API_URL = "GTA_API_URL"
 ENV_APP_URL = "GTA_APP_URL"
+ENV_PROXY = "GTA_PROXY"
+ENV_CA_BUNDLE = "GTA_CA_BUNDLE"
 
 
 def normalize_url(value: str, name: str) -> str:
@@ -66,32 +70,68 @@ def normalize_url(value: str, name: str) -> str:
     return text.rstrip("/")
 
 
+def _env_proxy() -> bool:
+    """Whether a proxy variable may send plain-http requests through a proxy (which could be an
+    https:// one, needing the CA bundle)."""
+    names = ("HTTP_PROXY", "http_proxy", "ALL_PROXY", "all_proxy")
+    return any(os.environ.get(name) for name in names)
+
+
 def _positive_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def new_http_client(*, bounded: bool = False, tls: bool = True, **options: Any) -> httpx.Client:
+def new_http_client(
+    *,
+    bounded: bool = False,
+    proxy: str | None = None,
+    ca_bundle: str | os.PathLike[str] | None = None,
+    tls: bool = True,
+    **options: Any,
+) -> httpx.Client:
     """httpx's client, with a CA bundle that cannot be loaded as one clear error.
 
     httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (and certifi otherwise) when it builds its
     TLS context; a path that does not exist would surface as a bare ``FileNotFoundError``.
-    ``bounded`` gives it the transport whose socket operations keep to the request's deadline;
-    with ``tls=False`` that transport makes its TLS context only if an https request comes.
+    ``proxy`` sends every request through that proxy; without it ``HTTPS_PROXY``, ``ALL_PROXY``
+    and ``NO_PROXY`` apply (httpx's ``trust_env``). ``ca_bundle`` replaces the trusted CAs.
+    ``bounded`` bounds the socket operations of every transport, proxied ones included, by the
+    request's deadline (``_sockets``).
+    ``tls=False`` (a client that only ever asks ``http://`` URLs, such as the emulator's, and
+    uses no proxy) skips reading a CA bundle, a good part of start-up: its TLS context trusts
+    nothing, so an https request could never go out unverified.
     """
+    if proxy is not None:
+        checked = check_proxy_url(proxy)
+        # The CA bundle is for an https:// proxy too (a corporate proxy's own certificate);
+        # httpcore refuses a TLS context for a plain http:// proxy.
+        tls_proxy = checked.lower().startswith("https://") and ca_bundle is not None
+        context = ssl_context_for(ca_bundle) if tls_proxy and ca_bundle is not None else None
+        options["proxy"] = httpx.Proxy(checked, ssl_context=context)
+    if ca_bundle is not None:
+        options["verify"] = ssl_context_for(ca_bundle)
+    elif not tls:
+        options["verify"] = ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT)  # verifies, trusts nothing
     try:
-        if bounded:
-            options["transport"] = DeadlineTransport(tls=tls)
-        return httpx.Client(**options)
+        client = httpx.Client(**options)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         names = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)]
         missing = [name for name in names if not os.path.exists(os.environ[name])]
         names = missing or names  # the variable naming a path that is not there, if one does
         where = f" ({' / '.join(f'{n}={os.environ[n]}' for n in names)})" if names else ""
         reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        if "proxy" in reason.lower():  # an HTTPS_PROXY httpx cannot use: never echo its URL
+            raise ConfigurationError(
+                "a proxy variable (HTTPS_PROXY, HTTP_PROXY or ALL_PROXY) is not a usable "
+                "http://, https:// or socks5:// URL"
+            ) from None
         raise ConfigurationError(
             f"cannot load the CA certificates{where}: {reason}; "
             f"fix or unset {' / '.join(names) or 'SSL_CERT_FILE'}"
         ) from None
+    if bounded:
+        bound_transports(client)
+    return client
 
 
 class Client:
@@ -110,6 +150,10 @@ class Client:
     ``connect_retries`` caps the retries of a connection that cannot be made (refused, unknown
     host) and ``max_retry_wait`` the seconds one request may spend waiting between retries:
     both unset (a sync that should outlast an outage), or small for a person at a terminal.
+    ``proxy`` (``http://[user:pass@]host:port``, ``https://`` or ``socks5://``) sends every request
+    through that proxy; without it ``HTTPS_PROXY``/``NO_PROXY`` apply. ``ca_bundle`` (a PEM file)
+    replaces the trusted CAs, e.g. with a TLS-inspecting proxy's. Errors name the proxy without
+    its credentials.
     ``_runtime`` replaces sleep, clocks and randomness (tests).
     """
 
@@ -128,6 +172,8 @@ class Client:
         connect_retries: int | None = None,
         max_retry_wait: float | None = None,
         http_client: httpx.Client | None = None,
+        proxy: str | None = None,
+        ca_bundle: str | os.PathLike[str] | None = None,
         _runtime: Runtime | None = None,
     ) -> None:
         if not isinstance(client_id, str) or not client_id.strip():
@@ -181,12 +227,18 @@ class Client:
         self._customer_id = customer_id
         self._customer_lock = threading.Lock()
         self._owns_http = http_client is None
+        if http_client is not None and (proxy is not None or ca_bundle is not None):
+            raise ConfigurationError(
+                "give proxy and ca_bundle, or your own http_client configured with them, not both"
+            )
+        self.proxy = redact_proxy(proxy) if proxy is not None else None
         if http_client is None:
             # Only the URLs above are ever asked, so a client of http:// URLs (the emulator)
-            # needs no TLS context: reading a CA bundle is a good part of start-up.
+            # with no proxy needs no CA bundle: reading one is a good part of start-up.
             urls = (self.securex_host, self.api_url, self.app_url)
             plain = all(urlsplit(url).scheme == "http" for url in urls)
-            http_client = new_http_client(bounded=True, tls=not plain)
+            tls = not plain or proxy is not None or ca_bundle is not None or _env_proxy()
+            http_client = new_http_client(bounded=True, proxy=proxy, ca_bundle=ca_bundle, tls=tls)
         self._http = http_client
         runtime = _runtime or Runtime()
         self.transport = Transport(
@@ -199,6 +251,7 @@ class Client:
             connect_retries=connect_retries,
             max_retry_wait=max_retry_wait,
         )
+        self.transport.proxy = self.proxy
         self.auth = TokenAuth(
             self.token_url,
             self.client_id,
@@ -220,8 +273,8 @@ class Client:
         """A client from the vendor's environment variables plus ``GTA_*`` overrides.
 
         Required: SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD, SECUREX_VISIBILITY_HOST_NAME.
-        Optional: GTA_CUSTOMER_ID, GTA_API_URL, GTA_APP_URL. ``options`` go to the
-        constructor (timeout, max_retries, max_response_bytes, http_client).
+        Optional: GTA_CUSTOMER_ID, GTA_API_URL, GTA_APP_URL, GTA_PROXY, GTA_CA_BUNDLE. ``options``
+        go to the constructor (timeout, max_retries, max_response_bytes, http_client).
         """
         env = os.environ if environ is None else environ
         required = (ENV_CLIENT_ID, ENV_CLIENT_PASSWORD, ENV_SECUREX_HOST)
@@ -240,6 +293,10 @@ class Client:
             "app_url": normalize_url(app_url, ENV_APP_URL) if app_url else DEFAULT_APP_URL,
             "customer_id": env.get(ENV_CUSTOMER_ID, "").strip() or None,
         }
+        if proxy := env.get(ENV_PROXY, "").strip():
+            settings["proxy"] = proxy
+        if ca_bundle := env.get(ENV_CA_BUNDLE, "").strip():
+            settings["ca_bundle"] = ca_bundle
         settings.update(options)
         return cls(env[ENV_CLIENT_ID].strip(), env[ENV_CLIENT_PASSWORD], **settings)
 
@@ -283,5 +340,5 @@ class Client:
         return (
             f"Client(client_id={self.client_id!r}, client_password='***', "
             f"securex_host={self.securex_host!r}, api_url={self.api_url!r}, "
-            f"app_url={self.app_url!r}, customer_id={self._customer_id!r})"
+            f"app_url={self.app_url!r}, customer_id={self._customer_id!r}, proxy={self.proxy!r})"
         )

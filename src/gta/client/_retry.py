@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import random
 import socket
+import ssl
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +24,7 @@ __all__ = [
     "backoff_delay",
     "is_retryable_exception",
     "is_retryable_status",
+    "is_tls_verification_failure",
     "parse_retry_after",
     "retry_delay",
     "token_refresh_delay",
@@ -87,6 +89,20 @@ def is_name_resolution_failure(exc: BaseException) -> bool:
             return True
         text = str(current)
         if "Name or service not known" in text or "nodename nor servname" in text:
+            return True
+        current = current.__cause__ or current.__context__
+    return False
+
+
+def is_tls_verification_failure(exc: BaseException) -> bool:
+    """True when ``exc`` (or what caused it) is a certificate that did not verify."""
+    seen: set[int] = set()
+    current: BaseException | None = exc
+    while current is not None and id(current) not in seen:
+        seen.add(id(current))
+        if isinstance(current, ssl.SSLCertVerificationError):
+            return True
+        if "CERTIFICATE_VERIFY_FAILED" in str(current):
             return True
         current = current.__cause__ or current.__context__
     return False

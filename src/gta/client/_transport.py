@@ -35,6 +35,7 @@ from gta.client._retry import (
     is_name_resolution_failure,
     is_retryable_exception,
     is_retryable_status,
+    is_tls_verification_failure,
     parse_retry_after,
     retry_delay,
 )
@@ -75,6 +76,8 @@ class Transport:
         self.connect_retries = connect_retries
         self.max_retry_wait = max_retry_wait
         self.auth: httpx.Auth | None = None
+        # The explicit proxy, credentials redacted (``http://***@proxy:3128``), for messages.
+        self.proxy: str | None = None
         # Observers for metrics, called on the thread that sent the request (they must not
         # raise): every answer's status code, retries included, and every retry's cause.
         self.on_response: Callable[[int], None] | None = None
@@ -117,7 +120,9 @@ class Transport:
                     or attempt >= budget
                     or not self._may_wait(waited, delay)
                 ):
-                    raise _connection_error(exc, request, attempt, self.deadline) from exc
+                    raise _connection_error(
+                        exc, request, attempt, self.deadline, self.proxy
+                    ) from exc
                 self._log_retry(request, type(exc).__name__, attempt, budget, delay)
             else:
                 if not is_retryable_status(response.status_code) or attempt >= self.max_retries:
@@ -161,6 +166,8 @@ class Transport:
     def _budget_for(self, exc: httpx.HTTPError) -> int:
         """How many retries this kind of network failure gets."""
         budget = self.max_retries
+        if is_tls_verification_failure(exc):  # an untrusted certificate stays untrusted
+            return 0
         if is_name_resolution_failure(exc):
             budget = min(budget, NAME_RESOLUTION_RETRIES)
         if self.connect_retries is not None and isinstance(exc, httpx.ConnectError):
@@ -242,11 +249,23 @@ def decode_json(response: httpx.Response, *, allow_empty: bool = False) -> Any:
 
 
 def _connection_error(
-    exc: httpx.HTTPError, request: httpx.Request, attempt: int, deadline: float
+    exc: httpx.HTTPError,
+    request: httpx.Request,
+    attempt: int,
+    deadline: float,
+    proxy: str | None = None,
 ) -> ApiConnectionError:
     tries = f"after {attempt + 1} attempt{'s' if attempt else ''}"
     detail = one_line(str(exc)) or type(exc).__name__
     where = f"{describe(request)} on {origin_of(request)}"
+    if proxy is not None:
+        where += f" through the proxy {proxy}"
+    if is_tls_verification_failure(exc):
+        return ApiConnectionError(
+            f"{where} failed: the server's TLS certificate is not trusted ({detail}); if a "
+            "proxy inspects TLS, give its CA bundle (ca_bundle, --ca-bundle or GTA_CA_BUNDLE)",
+            url=request.url,
+        )
     if isinstance(exc, httpx.TimeoutException):
         if not isinstance(exc, DeadlineExceeded):
             detail = f"{type(exc).__name__}: {detail}"
@@ -255,7 +274,8 @@ def _connection_error(
             f"(deadline {format_seconds(deadline)} per attempt; {detail})",
             url=request.url,
         )
+    check = "the proxy, the host and the network" if proxy else "the host and network"
     return ApiConnectionError(
-        f"{where} failed {tries} ({type(exc).__name__}: {detail}); check the host and network",
+        f"{where} failed {tries} ({type(exc).__name__}: {detail}); check {check}",
         url=request.url,
     )

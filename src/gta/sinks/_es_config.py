@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, unquote, urlsplit
 
+from gta._secrets import SecretError
+from gta._secrets import resolve_secret as _resolve
 from gta.sinks._base import SinkConfigError
 
 SCHEMES = ("elasticsearch+https", "elasticsearch+http", "opensearch+https", "opensearch+http")
@@ -66,24 +67,14 @@ class EsAuth:
 
 
 def resolve_secret(value: Any, name: str) -> str | None:
-    """``env:NAME`` -> that variable, ``file:PATH`` -> the file's content, else the value."""
+    """``env:NAME``, ``file:PATH`` or ``keyring:SERVICE/NAME`` -> the secret (``gta._secrets``),
+    else the value."""
     if value is None:
         return None
-    text = str(value)
-    if text.startswith("env:"):
-        variable = text[4:]
-        if variable not in os.environ:
-            raise SinkConfigError(f"elasticsearch {name}: environment variable {variable} is unset")
-        return os.environ[variable]
-    if text.startswith("file:"):
-        path = Path(text[5:]).expanduser()
-        try:
-            return path.read_text(encoding="utf-8").rstrip("\r\n")
-        except (OSError, UnicodeDecodeError) as exc:
-            raise SinkConfigError(
-                f"elasticsearch {name}: cannot read {path} ({type(exc).__name__})"
-            ) from None
-    return text
+    try:
+        return _resolve(str(value), f"elasticsearch {name}")
+    except SecretError as exc:
+        raise SinkConfigError(str(exc)) from None
 
 
 def _flag(value: Any, name: str) -> bool:

@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 from urllib.parse import parse_qsl
 
+from gta._secrets import SecretError, resolve_secret
 from gta.sinks._base import SinkConfigError, split_sink_url
 
 TOKEN_ENV = "GTA_SPLUNK_HEC_TOKEN"
@@ -140,7 +141,12 @@ def parse_hec_url(url: str, options: dict[str, Any]) -> tuple[HecConfig, str | N
         channel=str(settings.get("channel") or uuid.uuid4()),
     )
     token = settings.get("token") or os.environ.get(TOKEN_ENV) or None
-    return config, (str(token) if token is not None else None)
+    if token is None:
+        return config, None
+    try:  # env:NAME, file:PATH or keyring:SERVICE/NAME (gta._secrets), else the token itself
+        return config, resolve_secret(str(token), "splunk-hec token")
+    except SecretError as exc:
+        raise SinkConfigError(str(exc)) from None
 
 
 def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:

@@ -14,10 +14,11 @@ from __future__ import annotations
 import os
 import re
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
+from gta._secrets import SecretError
+from gta._secrets import resolve_secret as _resolve
 from gta.sinks._base import SinkConfigError
 
 SECRET_ENV = "GTA_SENTINEL_CLIENT_SECRET"
@@ -105,38 +106,13 @@ def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
 
 
 def resolve_secret(value: str) -> str:
-    """``env:NAME``, ``file:PATH`` or ``keyring:SERVICE:USERNAME`` -> the secret; any other
-    string is the secret itself. Errors name the reference, never a secret."""
-    kind, _, rest = value.partition(":")
-    if kind == "env" and rest:
-        if rest not in os.environ:
-            raise SinkConfigError(f"sentinel client_secret env:{rest}: variable is not set")
-        return os.environ[rest]
-    if kind == "file" and rest:
-        try:
-            text = Path(rest).read_text(encoding="utf-8").strip()
-        except OSError as exc:
-            reason = exc.strerror or type(exc).__name__
-            raise SinkConfigError(f"sentinel client_secret file:{rest}: {reason}") from None
-        if not text:
-            raise SinkConfigError(f"sentinel client_secret file:{rest} is empty")
-        return text
-    if kind == "keyring" and rest:
-        service, sep, username = rest.partition(":")
-        if not sep or not service or not username:
-            raise SinkConfigError("sentinel client_secret: use keyring:SERVICE:USERNAME")
-        try:
-            import keyring  # type: ignore[import-not-found]
-        except ImportError:
-            raise SinkConfigError(
-                "sentinel client_secret keyring:...: the 'keyring' package is not installed "
-                "(pip install keyring)"
-            ) from None
-        secret = keyring.get_password(service, username)
-        if not secret:
-            raise SinkConfigError(f"sentinel client_secret: no keyring entry {service}:{username}")
-        return str(secret)
-    return value
+    """``env:NAME``, ``file:PATH`` or ``keyring:SERVICE/NAME`` (``SERVICE:USERNAME`` too) -> the
+    secret (``gta._secrets``); any other string is the secret itself. Errors name the reference,
+    never a secret."""
+    try:
+        return _resolve(value, "sentinel client_secret")
+    except SecretError as exc:
+        raise SinkConfigError(str(exc)) from None
 
 
 def parse_sentinel_url(url: str, options: dict[str, Any]) -> tuple[SentinelConfig, str | None]:

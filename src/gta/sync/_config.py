@@ -1,7 +1,9 @@
 """The ``gta sync`` configuration file (TOML): tenants, jobs (streams -> format -> sink), schedule.
 
 Secrets may be written as ``env:NAME`` so the file itself holds none; they are resolved when the
-file is loaded and kept in ``SecretStr`` so they never show in a repr, log or error. Every error
+file is loaded and kept in ``SecretStr`` so they never show in a repr, log or error. Tenant
+credentials and sink secrets may also be ``file:PATH`` or ``keyring:SERVICE/NAME``
+(``gta._secrets``), read where they are used. Every error
 is one line naming the file and the key (``gta.toml: jobs.siem.format: ...``).
 """
 
@@ -15,6 +17,7 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from gta._secrets import is_reference, resolve_secret
 from gta.sinks import destination_key
 from gta.sync._leases import MIN_LEASE_TTL_S
 
@@ -53,7 +56,12 @@ class _Strict(BaseModel):
 
 
 class TenantConfig(_Strict):
-    """Credentials and hosts of one GTA tenant (``env:NAME`` references allowed)."""
+    """Credentials, hosts and network of one GTA tenant.
+
+    ``client_id``, ``client_password`` and ``proxy`` may be ``env:NAME`` (read when the file
+    is loaded), ``file:PATH`` or ``keyring:SERVICE/NAME`` (read by :meth:`secrets` each time a
+    client is made, so a rotated secret file is picked up without a restart).
+    """
 
     client_id: SecretStr
     client_password: SecretStr
@@ -63,11 +71,39 @@ class TenantConfig(_Strict):
     customer_id: str | None = None
     timeout: str | float | None = None
     """Deadline of each API request attempt (``30s``, ``2m`` or seconds); default: top level."""
+    proxy: SecretStr | None = None
+    """Proxy for this tenant's API requests (it may carry credentials); default: GTA_PROXY,
+    then HTTPS_PROXY/NO_PROXY."""
+    ca_bundle: str | None = None
+    """PEM file of the CAs to trust for the API (a TLS-inspecting proxy's); default: system."""
 
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: str | float | None) -> str | float | None:
         return _checked_timeout(value)
+
+    @field_validator("proxy")
+    @classmethod
+    def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not is_reference(value.get_secret_value()):
+            from gta.client._network import check_proxy_url
+            from gta.errors import ConfigurationError
+
+            try:  # the message shows the URL without its credentials
+                check_proxy_url(value.get_secret_value())
+            except ConfigurationError as exc:
+                raise ValueError(str(exc)) from None
+        return value
+
+    def secrets(self) -> tuple[str, str, str | None]:
+        """(client id, client password, proxy), ``file:`` and ``keyring:`` references read now;
+        a reference that cannot be read is a one-line ``SecretError``."""
+        proxy = self.proxy.get_secret_value() if self.proxy is not None else None
+        return (
+            resolve_secret(self.client_id.get_secret_value(), "client_id"),
+            resolve_secret(self.client_password.get_secret_value(), "client_password"),
+            resolve_secret(proxy, "proxy") if proxy is not None else None,
+        )
 
 
 def _all_streams() -> list[StreamName]:
@@ -159,6 +195,18 @@ class SyncConfig(_Strict):
 
             parse_metrics_address(value)
         return value
+
+    def with_network(self, proxy: str | None, ca_bundle: str | None) -> SyncConfig:
+        """This config with ``--proxy`` / ``--ca-bundle`` applied to every tenant."""
+        update: dict[str, Any] = {}
+        if proxy is not None:
+            update["proxy"] = TenantConfig._proxy(SecretStr(proxy))
+        if ca_bundle is not None:
+            update["ca_bundle"] = ca_bundle
+        if not update:
+            return self
+        tenants = {name: t.model_copy(update=update) for name, t in self.tenants.items()}
+        return self.model_copy(update={"tenants": tenants})
 
     def every_seconds(self) -> float | None:
         return None if self.every is None else parse_interval(self.every)
