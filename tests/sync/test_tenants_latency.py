@@ -1,0 +1,94 @@
+"""Issue #15 acceptance: two tenants, one behind 500 ms of latency per request; with
+``gta sync --every 1s`` the fast tenant's passes keep their solo pace (measured, printed).
+
+Each tenant is its own emulator (the emulator's latency applies to all its customers), both get
+new events every second. The fast job runs alone for a while, then next to the slow one; its
+pass durations and its number of passes are compared (generous bounds: the box is loaded).
+"""
+
+from __future__ import annotations
+
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import threading
+import time
+from pathlib import Path
+from typing import Any
+
+import httpx
+import orjson
+
+from gta.emulator import RunningEmulator
+
+WINDOW_S = 9.0
+
+
+def _config(tmp_path: Path, fast: RunningEmulator, slow: RunningEmulator) -> Path:
+    text = f'state = "{tmp_path / "state.db"}"\n'
+    for name, emu in (("fast", fast), ("slow", slow)):
+        text += (
+            f'[tenants.{name}]\nclient_id = "{emu.client_id}"\n'
+            f'client_password = "{emu.client_password}"\nvisibility_host = "{emu.url}"\n'
+            f'api_url = "{emu.url}"\napp_url = "{emu.url}"\n'
+            f'[jobs.{name}]\ntenant = "{name}"\nstreams = ["events", "alerts"]\n'
+            f'sink = "{tmp_path / (name + ".jsonl")}"\n'
+        )
+    config = tmp_path / "gta.toml"
+    config.write_text(text)
+    return config
+
+
+def _activity(emus: list[RunningEmulator], stop: threading.Event) -> None:
+    while not stop.wait(1.0):
+        for emu in emus:
+            httpx.post(f"{emu.url}/_emulator/activity", json={"new_events": 3}, timeout=10)
+
+
+def _passes(config: Path, emus: list[RunningEmulator], *jobs: str) -> dict[str, list[float]]:
+    """Durations of each job's passes during the window (its first, catch-up pass aside)."""
+    cmd = [sys.executable, "-c", "from gta.cli import main; main()", "sync", "-c", str(config)]
+    cmd += ["--every", "1s", "-v", "--log-format", "json", *jobs]
+    proc = subprocess.Popen(cmd, env=dict(os.environ), stderr=subprocess.PIPE, text=True)
+    stop = threading.Event()
+    feeder = threading.Thread(target=_activity, args=(emus, stop), daemon=True)
+    feeder.start()
+    try:
+        time.sleep(WINDOW_S)
+    finally:
+        stop.set()
+        proc.send_signal(signal.SIGTERM)
+        _, err = proc.communicate(timeout=60)
+        feeder.join(timeout=15)
+    assert proc.returncode == 0, err
+    records = [orjson.loads(line) for line in err.splitlines() if line.startswith("{")]
+    out: dict[str, list[float]] = {}
+    for job in ("fast", "slow"):
+        passes = [r for r in records if r.get("job") == job and "pass" in r]
+        assert [r["pass"] for r in passes] == list(range(1, len(passes) + 1)), err
+        out[job] = [float(r["seconds"]) for r in passes][1:]
+    return out
+
+
+def test_a_slow_tenant_does_not_slow_the_fast_one(make_emulator: Any, tmp_path: Path) -> None:
+    fast: RunningEmulator = make_emulator(seed=4, events=200, flows_per_event=0.0)
+    slow: RunningEmulator = make_emulator(seed=5, events=200, flows_per_event=0.0, latency_ms=500)
+    config = _config(tmp_path, fast, slow)
+    solo = _passes(config, [fast], "--job", "fast")["fast"]
+    (tmp_path / "state.db").unlink()
+    both = _passes(config, [fast, slow])
+    mixed, slowest = both["fast"], both["slow"]
+    print(
+        f"\nfast tenant alone: {len(solo)} passes, median {statistics.median(solo):.3f}s, "
+        f"max {max(solo):.3f}s; next to a 500 ms tenant: {len(mixed)} passes, "
+        f"median {statistics.median(mixed):.3f}s, max {max(mixed):.3f}s; "
+        f"the slow tenant: {len(slowest)} passes, "
+        f"median {statistics.median(slowest):.3f}s"
+    )
+    assert len(solo) >= 3 and len(mixed) >= 3 and slowest
+    # One global pass would wait for the slow tenant (several seconds a pass): about half as
+    # many fast passes, each as long as the slow one. On its own loop the fast job keeps pace.
+    assert len(mixed) >= 0.6 * len(solo)
+    assert statistics.median(mixed) <= 3 * statistics.median(solo) + 0.5
