@@ -122,10 +122,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     fresh.add_argument("--every", type=float, default=2.0, help="pass interval, s (default 2)")
     fresh.add_argument(
-        "--activity", type=float, default=30.0, help="seconds of new events (default 30)"
+        "--activity", type=float, default=20.0, help="seconds of new events (default 20)"
     )
     fresh.add_argument("--idle", type=float, default=20.0, help="seconds idle (default 20)")
     fresh.add_argument("--backlog", type=int, default=500, help="events at start (default 500)")
+    fresh.add_argument(
+        "--slow-ms",
+        type=int,
+        default=500,
+        help="latency of the second tenant's API, ms (default 500; 0: one tenant only)",
+    )
     fresh.add_argument(
         "--report",
         type=Path,
@@ -200,13 +206,18 @@ def _startup(args: argparse.Namespace) -> int:
 def _freshness(args: argparse.Namespace) -> int:
     from benchmarks._freshness import measure, render, write_section
 
-    if not (args.every > 0 and args.activity > 0 and args.idle > 0 and args.backlog > 0):
-        _log("error: --every, --activity, --idle and --backlog must be positive")
+    if not (args.every > 0 and args.activity > 0 and args.idle > 0 and args.backlog > 0) or (
+        args.slow_ms < 0
+    ):
+        _log(
+            "error: --every, --activity, --idle and --backlog must be positive, "
+            "--slow-ms not negative"
+        )
         return 2
     try:
         result = measure(
             _log, every=args.every, activity_s=args.activity, idle_s=args.idle,
-            backlog=args.backlog,
+            backlog=args.backlog, slow_ms=args.slow_ms,
         )  # fmt: skip
     except (RuntimeError, OSError) as exc:
         _log(f"error: {exc}")

@@ -37,6 +37,7 @@ def test_the_section_replaces_only_itself_and_a_full_report_keeps_it(tmp_path: P
     text = report.read_text()
     assert text.startswith(PAGE.rstrip("\n")) and STARTUP_BEGIN in text
     assert text.count(BEGIN) == 1 and "| 2 s | 2 | 0.50 s | 0.70 s | 0.70 s | 60 |" in text
+    assert "next to a" not in text  # no second tenant measured
     merged = keep_section(text, "# Benchmarks\n\nregenerated\n")
     assert "regenerated" in merged and merged.endswith(END + "\n") and "0.70 s" in merged
 
@@ -47,12 +48,17 @@ def test_a_short_real_run_measures_delays_and_the_idle_cost(
     report = tmp_path / "benchmarks.md"
     report.write_text(PAGE)
     argv = ["freshness", "--every", "1", "--activity", "3", "--idle", "2", "--backlog", "50"]
-    assert main([*argv, "--report", str(report)]) == 0
+    assert main([*argv, "--slow-ms", "200", "--report", str(report)]) == 0
     text = report.read_text()
     assert text.startswith(PAGE.rstrip("\n")) and text.count(BEGIN) == 1
-    row = re.search(r"\| 1 s \| (\d+) \| ([\d.]+) s \| ([\d.]+) s \| [\d.]+ s \| (\d+) \|", text)
-    assert row, text
-    delivered, p50, p99, idle = int(row[1]), float(row[2]), float(row[3]), int(row[4])
-    assert delivered >= 4 and 0 < p50 <= p99 < 30 and idle > 0
+    figures = r"\| 1 s \| (\d+) \| ([\d.]+) s \| ([\d.]+) s \| [\d.]+ s \| (\d*) \|"
+    rows = {
+        case: re.search(rf"\| {case} {figures}", text)
+        for case in ("one tenant", "the same, next to a 200 ms tenant", "the 200 ms tenant")
+    }
+    assert all(rows.values()), text
+    for row in rows.values():
+        assert row and int(row[1]) >= 4 and 0 < float(row[2]) <= float(row[3]) < 30
+    assert int(rows["one tenant"][4]) > 0  # type: ignore[index]
     assert main(["freshness", "--every", "0", "--report", str(report)]) == 2
     assert "must be positive" in capsys.readouterr().err
