@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import os
 import signal
+import sqlite3
 import statistics
 import subprocess
 import sys
@@ -92,3 +93,37 @@ def test_a_slow_tenant_does_not_slow_the_fast_one(make_emulator: Any, tmp_path: 
     # many fast passes, each as long as the slow one. On its own loop the fast job keeps pace.
     assert len(mixed) >= 0.6 * len(solo)
     assert statistics.median(mixed) <= 3 * statistics.median(solo) + 0.5
+
+
+def test_a_signal_stops_every_running_job_and_each_commits_what_it_delivered(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    one: RunningEmulator = make_emulator(seed=2, events=20_000, flows_per_event=0.0)
+    two: RunningEmulator = make_emulator(seed=3, events=20_000, flows_per_event=0.0)
+    for emu in (one, two):
+        httpx.put(f"{emu.url}/_emulator/faults", json={"latency_ms": 30}).raise_for_status()
+    text = _config(tmp_path, one, two).read_text().replace('"events", "alerts"', '"events"')
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        text.replace("[jobs.fast]", "[jobs.fast]\npage_size = 200").replace(
+            "[jobs.slow]", "[jobs.slow]\npage_size = 200"
+        )
+    )
+    outs = [tmp_path / "fast.jsonl", tmp_path / "slow.jsonl"]
+    cmd = [sys.executable, "-c", "from gta.cli import main; main()", "sync", "-c", str(config)]
+    proc = subprocess.Popen([*cmd, "--every", "1h", "-q"], stderr=subprocess.PIPE, text=True)
+    deadline = time.monotonic() + 60
+    while not all(o.exists() and o.stat().st_size for o in outs) and time.monotonic() < deadline:
+        time.sleep(0.02)
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0 and time.monotonic() - started < 10, err
+    assert "stopped by SIGTERM after committing" in err
+    with sqlite3.connect(tmp_path / "state.db") as conn:
+        committed = dict(conn.execute("SELECT job, records FROM checkpoints").fetchall())
+        held = conn.execute("SELECT count(*) FROM leases WHERE owner IS NOT NULL").fetchone()[0]
+    for job, out in zip(("fast", "slow"), outs, strict=True):
+        lines = out.read_bytes().count(b"\n")
+        assert committed[job] == lines and 0 < lines < 20_000, (job, lines, committed)
+    assert held == 0
