@@ -127,3 +127,25 @@ def test_a_signal_stops_every_running_job_and_each_commits_what_it_delivered(
         lines = out.read_bytes().count(b"\n")
         assert committed[job] == lines and 0 < lines < 20_000, (job, lines, committed)
     assert held == 0
+
+
+def test_passes_of_a_job_reuse_its_client_token_and_customer_id(
+    make_emulator: Any, tmp_path: Path
+) -> None:
+    """An idle pass costs one request per stream: the token and the customer id of the first
+    pass are reused (the emulator counts the tokens it issued)."""
+    emu: RunningEmulator = make_emulator(seed=6, events=50, flows_per_event=0.0)
+    other: RunningEmulator = make_emulator(seed=7, events=50, flows_per_event=0.0)
+    config = _config(tmp_path, emu, other)
+    tokens = lambda: httpx.get(f"{emu.url}/_emulator/stats").json()["tokensIssued"]  # noqa: E731
+    before = tokens()
+    cmd = [sys.executable, "-c", "from gta.cli import main; main()", "sync", "-c", str(config)]
+    cmd += ["--every", "1s", "-v", "--log-format", "json"]
+    proc = subprocess.Popen(cmd, stderr=subprocess.PIPE, text=True)
+    time.sleep(5.0)
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=30)
+    assert proc.returncode == 0, err
+    passes = [orjson.loads(x) for x in err.splitlines() if x.startswith("{")]
+    assert len([p for p in passes if p.get("job") == "fast" and "pass" in p]) >= 3, err
+    assert tokens() - before == 1

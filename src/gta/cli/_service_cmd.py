@@ -4,9 +4,11 @@ metrics and health, signals).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -74,6 +76,30 @@ def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
     )
 
 
+class _Clients:
+    """One client per job for the life of a scheduled run: the next pass reuses its token,
+    customer id and connections, so an idle pass costs one request per stream rather than two
+    more for a token and the customer id. A pass that failed closes its job's client: the next
+    pass starts afresh."""
+
+    def __init__(self) -> None:
+        self._open: dict[str, Any] = {}
+
+    @contextlib.contextmanager
+    def use(self, name: str, make: Callable[[], Any]) -> Iterator[Any]:
+        client = self._open.pop(name, None) or make()
+        try:
+            yield client
+        except BaseException:
+            client.close()
+            raise
+        self._open[name] = client
+
+    def close(self) -> None:
+        while self._open:
+            self._open.popitem()[1].close()
+
+
 @dataclass
 class _PassOutcome:
     records: int = 0
@@ -101,8 +127,10 @@ def _job_pass(
     plain: bool = False,
     timeout: float | None = None,
     metrics: SyncMetrics | None = None,
+    clients: _Clients | None = None,
 ) -> _PassOutcome:
-    """One pass of one job, with its own client, reporter, metrics labels and log context.
+    """One pass of one job, with its own client (kept in ``clients`` between passes when
+    given), reporter, metrics labels and log context.
 
     A failure is one line (``keep_going``) or kept in the outcome to be raised once the other
     jobs had their pass; a usage error (a bad sink option...) is raised at once."""
@@ -121,8 +149,11 @@ def _job_pass(
         try:
             # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
             deadline = timeout or config.timeout_seconds(spec.tenant)
+            tenant = config.tenants[spec.tenant]
             with (
-                _client_for(config.tenants[spec.tenant], deadline) as client,
+                _client_for(tenant, deadline)
+                if clients is None
+                else clients.use(name, lambda: _client_for(tenant, deadline)) as client,
                 _reporting(not progress, f"job {name}: " if plain else None) as progress_reporter,
             ):
                 observe_client(client, metrics)
@@ -351,11 +382,12 @@ def _scheduled(
     whatever the other jobs do. Returns each job's last pass (number and outcome)."""
     plain = _parallel(config, names, concurrency)
     last: dict[str, tuple[int, _PassOutcome]] = {}
+    clients = _Clients()
 
     def run(name: str) -> _PassOutcome:
         return _job_pass(
             config, name, store, stop, progress=show, summaries=show, keep_going=True,
-            plain=plain, timeout=timeout, metrics=metrics,
+            plain=plain, timeout=timeout, metrics=metrics, clients=clients,
         )  # fmt: skip
 
     def done(name: str, number: int, outcome: _PassOutcome, seconds: float) -> None:
@@ -373,8 +405,11 @@ def _scheduled(
                 **{"pass": number},
             )
 
-    run_schedule(
-        {n: config.jobs[n].tenant for n in names}, run, done,
-        stop=stop, concurrency=concurrency, interval=interval,
-    )  # fmt: skip
+    try:
+        run_schedule(
+            {n: config.jobs[n].tenant for n in names}, run, done,
+            stop=stop, concurrency=concurrency, interval=interval,
+        )  # fmt: skip
+    finally:
+        clients.close()
     return last
