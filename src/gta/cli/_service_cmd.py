@@ -4,12 +4,9 @@ metrics and health, signals).
 
 from __future__ import annotations
 
-import contextlib
 import logging
 import signal
 import threading
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -31,11 +28,11 @@ from gta.cli._service import (
     observe_client,
     setup_logging,
 )
+from gta.cli._sync_jobs import Clients, PassOutcome, parallel, selected_jobs
 from gta.sync import (
     CheckpointStore,
     ConfigError,
     Job,
-    StreamResult,
     load_config,
 )
 from gta.sync._config import MAX_CONCURRENCY, SyncConfig, TenantConfig, parse_interval
@@ -76,45 +73,6 @@ def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
     )
 
 
-class _Clients:
-    """One client per job for the life of a scheduled run: the next pass reuses its token,
-    customer id and connections, so an idle pass costs one request per stream rather than two
-    more for a token and the customer id. A pass that failed closes its job's client: the next
-    pass starts afresh."""
-
-    def __init__(self) -> None:
-        self._open: dict[str, Any] = {}
-
-    @contextlib.contextmanager
-    def use(self, name: str, make: Callable[[], Any]) -> Iterator[Any]:
-        client = self._open.pop(name, None) or make()
-        try:
-            yield client
-        except BaseException:
-            client.close()
-            raise
-        self._open[name] = client
-
-    def close(self) -> None:
-        while self._open:
-            self._open.popitem()[1].close()
-
-
-@dataclass
-class _PassOutcome:
-    records: int = 0
-    failed: list[str] = field(default_factory=list)
-    results: list[StreamResult] = field(default_factory=list)
-    errors: list[Exception] = field(default_factory=list)
-    """With ``keep_going`` False: the failures, raised once every job had its pass."""
-
-    def add(self, other: _PassOutcome) -> None:
-        self.records += other.records
-        self.failed += other.failed
-        self.results += other.results
-        self.errors += other.errors
-
-
 def _job_pass(
     config: SyncConfig,
     name: str,
@@ -127,15 +85,15 @@ def _job_pass(
     plain: bool = False,
     timeout: float | None = None,
     metrics: SyncMetrics | None = None,
-    clients: _Clients | None = None,
-) -> _PassOutcome:
+    clients: Clients | None = None,
+) -> PassOutcome:
     """One pass of one job, with its own client (kept in ``clients`` between passes when
     given), reporter, metrics labels and log context.
 
     A failure is one line (``keep_going``) or kept in the outcome to be raised once the other
     jobs had their pass; a usage error (a bad sink option...) is raised at once."""
     spec = config.jobs[name]
-    outcome = _PassOutcome()
+    outcome = PassOutcome()
     job = Job(
         name=name,
         streams=list(spec.streams),
@@ -182,11 +140,6 @@ def _job_pass(
     return outcome
 
 
-def _parallel(config: SyncConfig, names: list[str], concurrency: int) -> bool:
-    """Whether passes may run side by side (then progress is plain lines, never bars)."""
-    return concurrency > 1 and len({config.jobs[n].tenant for n in names}) > 1
-
-
 def _sync_pass(
     config: SyncConfig,
     store: CheckpointStore,
@@ -199,14 +152,14 @@ def _sync_pass(
     metrics: SyncMetrics | None = None,
     concurrency: int = 1,
     names: list[str] | None = None,
-) -> _PassOutcome:
+) -> PassOutcome:
     """Run every job (of ``names``) once, tenants side by side; without ``keep_going`` the
     failures are raised once every job had its pass (several: one line each, then a summary)."""
     names = list(config.jobs) if names is None else names
-    plain = _parallel(config, names, concurrency)
-    outcome = _PassOutcome()
+    plain = parallel(config, names, concurrency)
+    outcome = PassOutcome()
 
-    def run(name: str) -> _PassOutcome:
+    def run(name: str) -> PassOutcome:
         return _job_pass(
             config, name, store, stop, progress=progress, summaries=summaries,
             keep_going=keep_going, plain=plain, timeout=timeout, metrics=metrics,
@@ -231,7 +184,7 @@ def _sync_pass(
     return outcome
 
 
-def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: float) -> str:
+def _pass_line(number: int, outcome: PassOutcome, seconds: float, interval: float) -> str:
     nxt = datetime.now(UTC) + timedelta(seconds=interval)
     failed = f", {len(outcome.failed)} job(s) failed" if outcome.failed else ""
     gaps: dict[str, int] = {}
@@ -317,7 +270,7 @@ def sync(
     scheduled = interval is not None
     address = metrics_address or config.metrics_address
     check_metrics_address(address)  # before the state file is opened
-    names = _selected_jobs(config, job_names)
+    names = selected_jobs(config, job_names)
     workers = concurrency or config.concurrency
     tenants = {name: config.jobs[name].tenant for name in names}
     show = not quiet and (not scheduled or verbose)
@@ -349,21 +302,6 @@ def sync(
             raise Interrupted(f"interrupted after {records:,} records", 128 + stop.signum)
 
 
-def _selected_jobs(config: SyncConfig, given: list[str] | None) -> list[str]:
-    """The jobs ``--job`` names (repeated or comma-separated), in the file's order; all when
-    none is given. An unknown name is a usage error listing the jobs."""
-    if not given:
-        return list(config.jobs)
-    wanted = {n.strip() for text in given for n in text.split(",") if n.strip()}
-    unknown = sorted(wanted - set(config.jobs))
-    if unknown or not wanted:
-        raise UsageError(
-            f"unknown job {', '.join(map(repr, unknown)) or repr('')}; "
-            f"the config has: {', '.join(config.jobs)}"
-        )
-    return [n for n in config.jobs if n in wanted]
-
-
 def _scheduled(
     config: SyncConfig,
     names: list[str],
@@ -377,20 +315,20 @@ def _scheduled(
     verbose: bool,
     timeout: float | None,
     metrics: SyncMetrics | None,
-) -> dict[str, tuple[int, _PassOutcome]]:
+) -> dict[str, tuple[int, PassOutcome]]:
     """Every job on its own loop: its next pass starts ``interval`` after its last one ended,
     whatever the other jobs do. Returns each job's last pass (number and outcome)."""
-    plain = _parallel(config, names, concurrency)
-    last: dict[str, tuple[int, _PassOutcome]] = {}
-    clients = _Clients()
+    plain = parallel(config, names, concurrency)
+    last: dict[str, tuple[int, PassOutcome]] = {}
+    clients = Clients()
 
-    def run(name: str) -> _PassOutcome:
+    def run(name: str) -> PassOutcome:
         return _job_pass(
             config, name, store, stop, progress=show, summaries=show, keep_going=True,
             plain=plain, timeout=timeout, metrics=metrics, clients=clients,
         )  # fmt: skip
 
-    def done(name: str, number: int, outcome: _PassOutcome, seconds: float) -> None:
+    def done(name: str, number: int, outcome: PassOutcome, seconds: float) -> None:
         last[name] = (number, outcome)
         if quiet or not (outcome.records or outcome.failed or verbose):
             return
