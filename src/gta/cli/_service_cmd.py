@@ -249,7 +249,7 @@ def sync(
 
     With a schedule each pass that delivered something (or failed) prints one timestamped line;
     SIGTERM finishes the page in flight, commits it and exits 0 (a service stop); SIGINT does the
-    same and exits 130. Tenants run side by side (``--concurrency``), each job on its own
+    same and exits 130. Tenants run side by side (--concurrency), each job on its own
     schedule, so a slow tenant does not delay the others.
 
     Examples:
