@@ -1,5 +1,5 @@
-"""``python -m benchmarks run|report|profile|startup``: measure, then write docs/benchmarks.md
-(and its chart)."""
+"""``python -m benchmarks run|report|profile|startup|freshness``: measure, then write
+docs/benchmarks.md (and its chart)."""
 
 from __future__ import annotations
 
@@ -116,6 +116,28 @@ def _parser() -> argparse.ArgumentParser:
         default=DEFAULT.report_path,
         help="the page whose start-up section is rewritten (default docs/benchmarks.md)",
     )
+    fresh = commands.add_parser(
+        "freshness",
+        help="delay from a new event to its record under gta sync --every, and the idle cost",
+    )
+    fresh.add_argument("--every", type=float, default=2.0, help="pass interval, s (default 2)")
+    fresh.add_argument(
+        "--activity", type=float, default=20.0, help="seconds of new events (default 20)"
+    )
+    fresh.add_argument("--idle", type=float, default=20.0, help="seconds idle (default 20)")
+    fresh.add_argument("--backlog", type=int, default=500, help="events at start (default 500)")
+    fresh.add_argument(
+        "--slow-ms",
+        type=int,
+        default=500,
+        help="latency of the second tenant's API, ms (default 500; 0: one tenant only)",
+    )
+    fresh.add_argument(
+        "--report",
+        type=Path,
+        default=DEFAULT.report_path,
+        help="the page whose freshness section is rewritten (default docs/benchmarks.md)",
+    )
     for sub in (run, commands.add_parser("report", help="rewrite the report from saved results")):
         sub.add_argument(
             "--out-dir",
@@ -181,8 +203,36 @@ def _startup(args: argparse.Namespace) -> int:
     return 0 if all(row.within for row in rows) else 1
 
 
+def _freshness(args: argparse.Namespace) -> int:
+    from benchmarks._freshness import measure, render, write_section
+
+    if not (args.every > 0 and args.activity > 0 and args.idle > 0 and args.backlog > 0) or (
+        args.slow_ms < 0
+    ):
+        _log(
+            "error: --every, --activity, --idle and --backlog must be positive, "
+            "--slow-ms not negative"
+        )
+        return 2
+    try:
+        result = measure(
+            _log, every=args.every, activity_s=args.activity, idle_s=args.idle,
+            backlog=args.backlog, slow_ms=args.slow_ms,
+        )  # fmt: skip
+    except (RuntimeError, OSError) as exc:
+        _log(f"error: {exc}")
+        return 1
+    section = render(result)
+    write_section(args.report, section)
+    print(section, end="")
+    _log(f"wrote the freshness section of {args.report}")
+    return 0 if result.delays_s else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
+    if args.command == "freshness":
+        return _freshness(args)
     if args.command == "profile":
         return _profile(args)
     if args.command == "startup":

@@ -11,6 +11,7 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks._freshness import keep_section as keep_freshness
 from benchmarks._results import SCENARIOS, BenchResults, SizeResult
 from benchmarks._startup import keep_section
 
@@ -386,5 +387,6 @@ def write_report(results: BenchResults, report_path: Path, chart_path: Path) -> 
     report_path.parent.mkdir(parents=True, exist_ok=True)
     chart_name = os.path.relpath(chart_path, report_path.parent)
     old = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
-    # The start-up section belongs to `python -m benchmarks startup`: keep it.
-    report_path.write_text(keep_section(old, render(results, chart_name)))
+    # The start-up and freshness sections belong to their own commands: keep them.
+    page = keep_section(old, render(results, chart_name))
+    report_path.write_text(keep_freshness(old, page))

@@ -36,6 +36,7 @@ from gta.sync import (
 from gta.sync._engine import Reporter
 from gta.sync._leases import DEFAULT_LEASE_TTL_S
 from gta.sync._progress import (
+    PlainReporter,
     RichReporter,
     choose_reporter,
     describe_result,
@@ -141,9 +142,15 @@ def _signal_name(signum: int) -> str:
 
 
 @contextlib.contextmanager
-def _reporting(quiet: bool) -> Iterator[Reporter]:
+def _reporting(quiet: bool, plain: str | None = None) -> Iterator[Reporter]:
+    """Progress of one run. ``plain`` (a line prefix) asks for plain lines even on a terminal:
+    several jobs running side by side cannot share live bars."""
     # JSON logs own stderr: progress is then the engine's info records, not bars or lines.
-    reporter = choose_reporter(quiet=quiet or json_logging())
+    reporter: Reporter
+    if plain is not None and not (quiet or json_logging()):
+        reporter = PlainReporter(prefix=plain)
+    else:
+        reporter = choose_reporter(quiet=quiet or json_logging())
     if isinstance(reporter, RichReporter):
         with reporter:
             yield reporter

@@ -8,8 +8,6 @@ import contextlib
 import logging
 import signal
 import threading
-import time
-from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
@@ -18,7 +16,7 @@ import typer
 
 from gta._context import bound
 from gta._secrets import resolve_secret
-from gta.cli._errors import Interrupted, UsageError
+from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, lease_ttl_seconds
 from gta.cli._logging import service_line
 from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, timeout_option
@@ -32,20 +30,19 @@ from gta.cli._service import (
     observe_client,
     setup_logging,
 )
+from gta.cli._sync_jobs import Clients, PassOutcome, parallel, selected_jobs
 from gta.sync import (
     CheckpointStore,
     ConfigError,
     Job,
-    StreamResult,
     load_config,
 )
-from gta.sync._config import SyncConfig, TenantConfig, parse_interval
+from gta.sync._config import MAX_CONCURRENCY, SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._jobs import DestinationLeases
 from gta.sync._memory import sync_tuning
-from gta.sync._progress import (
-    RichReporter,
-)
+from gta.sync._progress import RichReporter
+from gta.sync._schedule import run_schedule
 
 if TYPE_CHECKING:
     from gta.sync._metrics import SyncMetrics
@@ -93,47 +90,47 @@ def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
     return gta.Client(client_id, password, **options)
 
 
-@dataclass
-class _PassOutcome:
-    records: int = 0
-    failed: list[str] = field(default_factory=list)
-    results: list[StreamResult] = field(default_factory=list)
-
-
-def _sync_pass(
+def _job_pass(
     config: SyncConfig,
+    name: str,
     store: CheckpointStore,
     stop: threading.Event,
     *,
     progress: bool,
     summaries: bool,
     keep_going: bool,
+    plain: bool = False,
     timeout: float | None = None,
     metrics: SyncMetrics | None = None,
+    clients: Clients | None = None,
     destinations: DestinationLeases | None = None,
-) -> _PassOutcome:
-    """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
-    console = _err()
-    outcome = _PassOutcome()
-    for name, spec in config.jobs.items():
-        if stop.is_set():
-            break
-        job = Job(
-            name=name,
-            streams=list(spec.streams),
-            format=spec.format,
-            sink_url=spec.sink,
-            sink_options=dict(spec.sink_options),
-            page_size=spec.page_size,
-            reconcile_every=spec.reconcile_seconds(),
-        )
+) -> PassOutcome:
+    """One pass of one job, with its own client (kept in ``clients`` between passes when
+    given), reporter, metrics labels and log context.
+
+    A failure is one line (``keep_going``) or kept in the outcome to be raised once the other
+    jobs had their pass; a usage error (a bad sink option...) is raised at once."""
+    spec = config.jobs[name]
+    outcome = PassOutcome()
+    job = Job(
+        name=name,
+        streams=list(spec.streams),
+        format=spec.format,
+        sink_url=spec.sink,
+        sink_options=dict(spec.sink_options),
+        page_size=spec.page_size,
+        reconcile_every=spec.reconcile_seconds(),
+    )
+    with bound(tenant=spec.tenant, job=name):
         try:
             # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
             deadline = timeout or config.timeout_seconds(spec.tenant)
+            tenant = config.tenants[spec.tenant]
             with (
-                bound(tenant=spec.tenant, job=name),
-                _client_for(config.tenants[spec.tenant], deadline) as client,
-                _reporting(not progress) as progress_reporter,
+                _client_for(tenant, deadline)
+                if clients is None
+                else clients.use(name, lambda: _client_for(tenant, deadline)) as client,
+                _reporting(not progress, f"job {name}: " if plain else None) as progress_reporter,
             ):
                 observe_client(client, metrics)
                 reporter: Reporter = progress_reporter
@@ -149,26 +146,74 @@ def _sync_pass(
                     stop=stop,
                     destination_held=destinations is not None,
                 )
+        except UsageError:
+            raise
         except Exception as exc:
-            if not keep_going or isinstance(exc, UsageError):
-                raise
             reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
             outcome.failed.append(name)
             if metrics is not None:
                 metrics.job_done(spec.tenant, name, error=reason)
-            with bound(tenant=spec.tenant, job=name):
+            if not keep_going:
+                outcome.errors.append(exc)
+            else:
                 service_line(f"job {name}: error: {reason}", logging.ERROR, error=reason)
-            continue
-        if metrics is not None and not stop.is_set():
-            metrics.job_done(spec.tenant, name)
-        outcome.records += sum(r.records for r in results)
-        outcome.results += results
-        if summaries and isinstance(reporter, RichReporter):  # plain progress has its own
-            _summary(results, console)
+            return outcome
+    if metrics is not None and not stop.is_set():
+        metrics.job_done(spec.tenant, name)
+    outcome.records += sum(r.records for r in results)
+    outcome.results += results
+    if summaries and isinstance(reporter, RichReporter):  # plain progress has its own
+        _summary(results, _err())
     return outcome
 
 
-def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: float) -> str:
+def _sync_pass(
+    config: SyncConfig,
+    store: CheckpointStore,
+    stop: threading.Event,
+    *,
+    progress: bool,
+    summaries: bool,
+    keep_going: bool,
+    timeout: float | None = None,
+    metrics: SyncMetrics | None = None,
+    concurrency: int = 1,
+    names: list[str] | None = None,
+    destinations: DestinationLeases | None = None,
+) -> PassOutcome:
+    """Run every job (of ``names``) once, tenants side by side; without ``keep_going`` the
+    failures are raised once every job had its pass (several: one line each, then a summary)."""
+    names = list(config.jobs) if names is None else names
+    plain = parallel(config, names, concurrency)
+    outcome = PassOutcome()
+
+    def run(name: str) -> PassOutcome:
+        return _job_pass(
+            config, name, store, stop, progress=progress, summaries=summaries,
+            keep_going=keep_going, plain=plain, timeout=timeout, metrics=metrics,
+            destinations=destinations,
+        )  # fmt: skip
+
+    run_schedule(
+        {n: config.jobs[n].tenant for n in names},
+        run,
+        lambda _name, _number, result, _seconds: outcome.add(result),
+        stop=stop,
+        concurrency=concurrency,
+        interval=None,
+    )
+    if len(outcome.errors) == 1:
+        raise outcome.errors[0]
+    if outcome.errors:
+        for name, exc in zip(outcome.failed, outcome.errors, strict=True):
+            reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            with bound(tenant=config.jobs[name].tenant, job=name):
+                service_line(f"job {name}: error: {reason}", logging.ERROR, error=reason)
+        raise CommandError(f"{len(outcome.errors)} jobs failed: {', '.join(outcome.failed)}")
+    return outcome
+
+
+def _pass_line(number: int, outcome: PassOutcome, seconds: float, interval: float) -> str:
     nxt = datetime.now(UTC) + timedelta(seconds=interval)
     failed = f", {len(outcome.failed)} job(s) failed" if outcome.failed else ""
     gaps: dict[str, int] = {}
@@ -210,12 +255,33 @@ def sync(
     metrics_address: MetricsAddressOpt = None,
     log_format: LogFormatOpt = "text",
     log_level: LogLevelOpt = None,
+    job_names: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--job",
+            "-j",
+            metavar="NAME",
+            help="Run only this job (repeat the option, or separate names with commas).",
+        ),
+    ] = None,
+    concurrency: Annotated[
+        int | None,
+        typer.Option(
+            "--concurrency",
+            metavar="N",
+            min=1,
+            max=MAX_CONCURRENCY,
+            help="Jobs of different tenants run side by side, at most N at once "
+            "(default: the config's `concurrency`, else 4).",
+        ),
+    ] = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
     With a schedule each pass that delivered something (or failed) prints one timestamped line;
     SIGTERM finishes the page in flight, commits it and exits 0 (a service stop); SIGINT does the
-    same and exits 130.
+    same and exits 130. Tenants run side by side (--concurrency), each job on its own
+    schedule, so a slow tenant does not delay the others.
 
     Examples:
       gta sync --config gta.toml --once
@@ -235,7 +301,10 @@ def sync(
     scheduled = interval is not None
     address = metrics_address or config.metrics_address
     check_metrics_address(address)  # before the state file is opened
-    tenants = {name: spec.tenant for name, spec in config.jobs.items()}
+    names = selected_jobs(config, job_names)
+    workers = concurrency or config.concurrency
+    tenants = {name: config.jobs[name].tenant for name in names}
+    show = not quiet and (not scheduled or verbose)
     with (
         sync_tuning(),
         _open_store(state_path, ttl) as store,
@@ -243,36 +312,78 @@ def sync(
         metrics_endpoint(address, interval, tenants) as metrics,
         contextlib.closing(DestinationLeases(store)) as destinations,
     ):
-        number = 0
-        while True:
-            number += 1
-            started = time.monotonic()
+        if interval is None:
             outcome = _sync_pass(
-                config,
-                store,
-                stop,
-                progress=not quiet and (not scheduled or verbose),
-                summaries=not quiet and (not scheduled or verbose),
-                keep_going=scheduled,
-                timeout=deadline,
-                metrics=metrics,
+                config, store, stop, progress=show, summaries=show, keep_going=False,
+                timeout=deadline, metrics=metrics, concurrency=workers, names=names,
                 destinations=destinations,
-            )
-            if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
-                assert interval is not None
-                service_line(
-                    _pass_line(number, outcome, time.monotonic() - started, interval),
-                    logging.WARNING if outcome.failed else logging.INFO,
-                    records=outcome.records,
-                    failed=outcome.failed,
-                    **{"pass": number},
-                )
-            if stop.is_set() or interval is None or stop.wait(interval):
-                break
+            )  # fmt: skip
+            last = {"": (1, outcome)}
+        else:
+            last = _scheduled(
+                config, names, store, stop, interval, workers,
+                show=show, quiet=quiet, verbose=verbose, timeout=deadline, metrics=metrics,
+                destinations=destinations,
+            )  # fmt: skip
     if stop.signum is not None:
+        records = sum(o.records for _, o in last.values())
+        where = f"in pass {next(iter(last.values()))[0]} " if len(last) == 1 else ""
         service_line(
-            f"stopped by {_signal_name(stop.signum)} in pass {number} after "
-            f"committing {outcome.records:,} records; the next start resumes there"
+            f"stopped by {_signal_name(stop.signum)} {where}after "
+            f"committing {records:,} records; the next start resumes there"
         )
         if stop.signum != signal.SIGTERM:  # SIGTERM is a service stop, not a failure
-            raise Interrupted(f"interrupted after {outcome.records:,} records", 128 + stop.signum)
+            raise Interrupted(f"interrupted after {records:,} records", 128 + stop.signum)
+
+
+def _scheduled(
+    config: SyncConfig,
+    names: list[str],
+    store: CheckpointStore,
+    stop: threading.Event,
+    interval: float,
+    concurrency: int,
+    *,
+    show: bool,
+    quiet: bool,
+    verbose: bool,
+    timeout: float | None,
+    metrics: SyncMetrics | None,
+    destinations: DestinationLeases | None = None,
+) -> dict[str, tuple[int, PassOutcome]]:
+    """Every job on its own loop: its next pass starts ``interval`` after its last one ended,
+    whatever the other jobs do. Returns each job's last pass (number and outcome)."""
+    plain = parallel(config, names, concurrency)
+    last: dict[str, tuple[int, PassOutcome]] = {}
+    clients = Clients()
+
+    def run(name: str) -> PassOutcome:
+        return _job_pass(
+            config, name, store, stop, progress=show, summaries=show, keep_going=True,
+            plain=plain, timeout=timeout, metrics=metrics, clients=clients,
+            destinations=destinations,
+        )  # fmt: skip
+
+    def done(name: str, number: int, outcome: PassOutcome, seconds: float) -> None:
+        last[name] = (number, outcome)
+        if quiet or not (outcome.records or outcome.failed or verbose):
+            return
+        line = _pass_line(number, outcome, seconds, interval)
+        with bound(tenant=config.jobs[name].tenant, job=name):
+            service_line(
+                line if len(names) == 1 else f"job {name}: {line}",
+                logging.WARNING if outcome.failed else logging.INFO,
+                records=outcome.records,
+                failed=outcome.failed,
+                seconds=round(seconds, 3),
+                **{"pass": number},
+            )
+
+    try:
+        run_schedule(
+            {n: config.jobs[n].tenant for n in names}, run, done,
+            stop=stop, concurrency=concurrency, interval=interval,
+        )  # fmt: skip
+    finally:
+        clients.close()
+    return last

@@ -15,7 +15,15 @@ from typing import Any
 
 from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
-from gta.formats._ids import flatten, header, object_id, record_id, string_list, version_of
+from gta.formats._ids import (
+    customer_of,
+    flatten,
+    header,
+    object_id,
+    record_id,
+    string_list,
+    version_of,
+)
 
 _NONE = ""  # stands for "no detection/alert" in a row's record id
 
@@ -60,7 +68,9 @@ def event_rows(event: ApiObject, ctx: FormatContext) -> list[Record]:
     eid = object_id(event)
     prefix = f"events\x1f{eid}\x1f{version_of(event)}\x1f"
     index_time = ctx.index_time
-    head: Record = {
+    customer = customer_of(ctx)
+    head: Record = {} if customer is None else {"customerId": customer}
+    head |= {
         "eventId": event.get("id"),
         "eventDetectedAt": event.get("detectedAt"),
         "eventModifiedAt": event.get("modifiedAt"),
@@ -153,7 +163,7 @@ def _row_id(prefix: str, detection_id: str, alert_id: str) -> str:
 
 def _object_row(stream: str, obj: ApiObject, ctx: FormatContext, id_key: str) -> Record:
     oid = object_id(obj)
-    row = header(stream, record_id(stream, oid, version_of(obj)), ctx.index_time)
+    row = header(stream, record_id(stream, oid, version_of(obj)), ctx.index_time, customer_of(ctx))
     row[id_key] = obj.get("id", oid)
     for key, value in flatten(obj).items():
         if key != "id":

@@ -67,9 +67,21 @@ def object_id(obj: Mapping[str, Any]) -> str:
     return str(value)
 
 
-def header(stream: str, rid: str, index_time: str) -> Record:
-    """The three keys every record starts with, in a stable order."""
-    return {"recordId": rid, "stream": stream, "indexTime": index_time}
+def header(stream: str, rid: str, index_time: str, customer_id: str | None = None) -> Record:
+    """The keys every record starts with, in a stable order; ``customerId`` when given.
+
+    The customer id is stamped on the record, never hashed into its id: the id of a record is
+    the same whoever delivers it (and was the same before records carried the tenant)."""
+    rec: Record = {"recordId": rid, "stream": stream, "indexTime": index_time}
+    if customer_id is not None:
+        rec["customerId"] = customer_id
+    return rec
+
+
+def customer_of(ctx: Any) -> str | None:
+    """The context's customer (tenant) id when it has a usable one (a non-empty string)."""
+    value = getattr(ctx, "customer_id", None)  # contexts made before records carried it lack it
+    return value if isinstance(value, str) and value else None
 
 
 def flatten(obj: Mapping[str, Any], prefix: str = "") -> dict[str, Any]:

@@ -3,18 +3,27 @@
 An event carries ``threatDetections`` (each with its ``alerts`` and ``threatIntelRecord``) and
 its ``asset``; ids that could not be resolved are listed under ``missing`` rather than dropped,
 so a reader can tell "no context" from "context not found". The object's own fields stay at the
-top level, unchanged, next to ``recordId``, ``stream`` and ``indexTime``.
+top level, unchanged, next to ``recordId``, ``stream``, ``indexTime`` and ``customerId`` (the
+tenant, when known).
 """
 
 from __future__ import annotations
 
 from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
-from gta.formats._ids import header, object_id, record_id, string_list, version_of
+from gta.formats._ids import (
+    customer_of,
+    header,
+    object_id,
+    record_id,
+    string_list,
+    version_of,
+)
 
 
 def _record(stream: str, obj: ApiObject, ctx: FormatContext) -> Record:
-    rec = header(stream, record_id(stream, object_id(obj), version_of(obj)), ctx.index_time)
+    rid = record_id(stream, object_id(obj), version_of(obj))
+    rec = header(stream, rid, ctx.index_time, customer_of(ctx))
     for key, value in obj.items():
         rec.setdefault(key, value)
     return rec

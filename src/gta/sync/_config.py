@@ -31,6 +31,8 @@ class ConfigError(ValueError):
 
 
 MAX_INTERVAL = 365 * 86400.0
+DEFAULT_CONCURRENCY = 4
+MAX_CONCURRENCY = 64
 
 
 def parse_interval(text: str) -> float:
@@ -165,6 +167,8 @@ class SyncConfig(_Strict):
     """Deadline of each API request attempt, for tenants that set none (client default: 60 s)."""
     # Where ``gta sync`` serves /metrics, /healthz and /readyz (off when absent).
     metrics_address: str | None = None
+    # Jobs of different tenants run side by side, at most this many at once (one per tenant).
+    concurrency: int = Field(default=DEFAULT_CONCURRENCY, ge=1, le=MAX_CONCURRENCY)
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     jobs: dict[str, JobConfig] = Field(min_length=1)
 

@@ -42,25 +42,27 @@ def describe_cursor(stream: str, cursor: str | None) -> str:
 
 
 class PlainReporter:
-    """One line per page and per stream, for logs and pipes."""
+    """One line per page and per stream, for logs and pipes; with a ``prefix`` (``job j: ``)
+    when several jobs write lines side by side. Each line is one write, so lines never mix."""
 
-    def __init__(self, out: IO[str] | None = None) -> None:
+    def __init__(self, out: IO[str] | None = None, prefix: str = "") -> None:
         self._out = out or sys.stderr
+        self._prefix = prefix
 
     def stream_started(self, stream: str) -> None:
-        self._out.write(f"{stream}: starting\n")
+        self._out.write(f"{self._prefix}{stream}: starting\n")
         self._out.flush()
 
     def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None:
         shown = describe_cursor(stream, cursor)
         self._out.write(
-            f"{stream}: +{plural(fetched, 'object')}, +{plural(records, 'record')}, "
+            f"{self._prefix}{stream}: +{plural(fetched, 'object')}, +{plural(records, 'record')}, "
             f"cursor {shown}\n"
         )
         self._out.flush()
 
     def stream_done(self, result: StreamResult) -> None:
-        self._out.write(f"{result.stream}: done, {describe_result(result)}\n")
+        self._out.write(f"{self._prefix}{result.stream}: done, {describe_result(result)}\n")
         self._out.flush()
 
 
