@@ -8,7 +8,7 @@ import time
 
 import pytest
 
-from gta.sync._schedule import run_schedule
+from gta.sync._schedule import STOP_GRACE, run_schedule
 
 
 class Recorder:
@@ -109,3 +109,22 @@ def test_a_failure_stops_new_passes_and_is_raised_after_those_in_flight() -> Non
 def test_concurrency_must_be_positive() -> None:
     with pytest.raises(ValueError, match="at least 1"):
         run_schedule({}, str, lambda *a: None, stop=threading.Event(), concurrency=0, interval=1)
+
+
+def test_a_stop_does_not_wait_for_a_pass_that_never_ends() -> None:
+    """A pass stuck in a slow server's retries is left behind after STOP_GRACE: the stop takes
+    a moment, whatever the pass is waiting for."""
+    stop = threading.Event()
+    release = threading.Event()
+
+    def run(name: str) -> str:
+        release.wait(30)  # never ends by itself within the test
+        return name
+
+    timer = threading.Timer(0.3, stop.set)
+    timer.start()
+    started = time.monotonic()
+    run_schedule({"j": "t"}, run, lambda *_: None, stop=stop, concurrency=1, interval=1.0)
+    elapsed = time.monotonic() - started
+    release.set()
+    assert elapsed < 0.3 + STOP_GRACE + 1.0, elapsed

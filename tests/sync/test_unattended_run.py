@@ -14,6 +14,7 @@ import logging
 import os
 import re
 import signal
+import socket
 import sqlite3
 import subprocess
 import sys
@@ -242,3 +243,30 @@ def test_sync_verbose_prints_every_pass(make_emulator: Any, tmp_path: Path) -> N
     assert proc.returncode == 130, err
     numbers = [int(m.group(1)) for m in map(PASS_LINE.match, err.splitlines()) if m]
     assert numbers[:3] == [1, 2, 3]
+
+
+def test_sync_stops_within_2s_while_a_job_waits_out_network_retries(tmp_path: Path) -> None:
+    """The token server refuses every connection, so the job is inside the SDK's retries
+    (backoff sleeps, about a minute in all) when SIGTERM comes: the service still stops at
+    once, exit 0, and says so."""
+    with socket.socket() as closed:  # a port nobody listens on: connections are refused
+        closed.bind(("127.0.0.1", 0))
+        port = closed.getsockname()[1]
+    host = f"http://127.0.0.1:{port}"
+    config = tmp_path / "gta.toml"
+    config.write_text(
+        f'state = "{tmp_path / "state.db"}"\n[tenants.t]\nclient_id = "id"\n'
+        f'client_password = "secret"\nvisibility_host = "{host}"\napi_url = "{host}"\n'
+        f'app_url = "{host}"\ncustomer_id = "CTA1"\n'
+        f'[jobs.j]\ntenant = "t"\nstreams = ["events"]\nsink = "{tmp_path / "out.jsonl"}"\n'
+    )
+    proc = subprocess.Popen(
+        _gta("sync", "--config", str(config), "--every", "1s"), stderr=subprocess.PIPE, text=True
+    )
+    time.sleep(2.0)  # the first pass is retrying its token request
+    started = time.monotonic()
+    proc.send_signal(signal.SIGTERM)
+    _, err = proc.communicate(timeout=60)
+    assert time.monotonic() - started < 2.5, err
+    assert proc.returncode == 0, err
+    assert "stopped by SIGTERM" in err

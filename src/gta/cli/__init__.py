@@ -56,7 +56,7 @@ def main(argv: list[str] | None = None) -> None:
     except Interrupted as exc:
         from gta.cli._logging import log_failure
 
-        if not log_failure(str(exc), None):
+        if str(exc) and not log_failure(str(exc), None):
             sys.stderr.write(f"{exc}\n")
         _exit_leaving_requests(exc.code)
     except UsageError as exc:

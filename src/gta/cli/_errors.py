@@ -18,7 +18,8 @@ class CommandError(Exception):
 class Interrupted(Exception):
     """A run stopped by a signal after committing what it delivered; exit ``128 + signum``
     (130 for SIGINT, 143 for SIGTERM), the shell's convention, so a script never takes it for
-    a complete run."""
+    a complete run; code 0 for a service stopped by SIGTERM (its line already said so). Either
+    way the process exits without waiting for a request a stop left behind."""
 
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)

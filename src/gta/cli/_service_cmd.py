@@ -332,8 +332,11 @@ def sync(
             f"stopped by {_signal_name(stop.signum)} {where}after "
             f"committing {records:,} records; the next start resumes there"
         )
-        if stop.signum != signal.SIGTERM:  # SIGTERM is a service stop, not a failure
+        if stop.signum != signal.SIGTERM:
             raise Interrupted(f"interrupted after {records:,} records", 128 + stop.signum)
+        # SIGTERM is a service stop, not a failure: exit 0, without waiting for a pass that
+        # the stop left behind (the scheduler's STOP_GRACE).
+        raise Interrupted("", 0)
 
 
 def _scheduled(

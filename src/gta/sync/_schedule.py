@@ -16,7 +16,10 @@ The scheduler only decides *when*: ``run(name)`` does the pass on a pool thread 
 outcome, ``done(name, number, outcome, seconds)`` is called on the scheduling thread after
 each pass. An exception from ``run`` stops the scheduling of new passes; the passes in flight
 end, then it is raised. The caller's ``stop`` event stops new passes at once; the passes in
-flight see the same event and end at their page in flight.
+flight see the same event and end at their page in flight. A pass that has not ended
+``STOP_GRACE`` seconds after the stop (waiting out a network retry, or a sink that does not
+answer) is left behind: a stop must not wait for a slow server. That is as safe as a crash:
+its commits are atomic, so at most its page in flight is delivered again by the next start.
 """
 
 from __future__ import annotations
@@ -31,6 +34,8 @@ __all__ = ["run_schedule"]
 
 R = TypeVar("R")
 
+STOP_GRACE = 1.5
+"""Seconds a stop waits for the passes in flight before it leaves them behind."""
 _TICK = 0.5
 """Longest wait of the scheduling thread without looking at ``stop`` while passes run (they see
 ``stop`` themselves; this only bounds how long an idle scheduler takes to notice it)."""
@@ -57,7 +62,9 @@ def run_schedule(
     running: dict[Future[R], tuple[str, float]] = {}
     busy: set[str] = set()  # tenants with a pass in flight
     failure: BaseException | None = None
-    with ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gta-job") as pool:
+    stopped_at: float | None = None
+    pool = ThreadPoolExecutor(max_workers=concurrency, thread_name_prefix="gta-job")
+    try:
         while True:
             now = clock()
             if failure is None and not stop.is_set():
@@ -74,11 +81,17 @@ def run_schedule(
                 waiting = [due[n] for n in order if n not in finished]
                 stop.wait(max(0.0, min(waiting) - clock()))
                 continue
+            if stop.is_set():
+                stopped_at = clock() if stopped_at is None else stopped_at
+                if clock() - stopped_at >= STOP_GRACE:
+                    break  # leave the passes still running behind (see the module doc)
             # Wake for the next job that could start; a job whose tenant is busy, or any job
             # while every worker is busy, can only start when a pass ends (which wakes us).
             free = len(running) < concurrency
             pending = [due[n] for n in order if free and n not in finished and jobs[n] not in busy]
             timeout = min([_TICK, *(max(0.0, d - clock()) for d in pending)])
+            if stop.is_set():
+                timeout = min(timeout, 0.1)
             completed, _ = wait(list(running), timeout=timeout, return_when=FIRST_COMPLETED)
             for future in completed:
                 name, started = running.pop(future)
@@ -94,5 +107,9 @@ def run_schedule(
                     finished.add(name)
                 else:
                     due[name] = clock() + interval
+    finally:
+        # Join the workers unless a stop left passes behind (they end on their own, or with
+        # the process).
+        pool.shutdown(wait=not running, cancel_futures=True)
     if failure is not None:
         raise failure
