@@ -1,21 +1,29 @@
-"""The admin API under ``/_emulator`` (no auth, never faulted): activity, clock, faults, stats.
+"""The admin API under ``/_emulator`` (no auth, never faulted): activity, clock, faults, stats,
+history, and an alert's ``modifiedAt``.
 
 It exists for tests and demos on loopback; it is part of the OpenAPI document, tagged ``admin``.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Request
+import orjson
+from fastapi import APIRouter, Path, Query, Request
+from starlette.responses import Response
 
+from gta.emulator import _alerts as ops
+from gta.emulator import _history as history
 from gta.emulator import _models as m
-from gta.emulator._clock import DAY_MS, format_ms
+from gta.emulator._clock import DAY_MS, format_ms, parse_rfc3339
 from gta.emulator._problems import Problem
 from gta.emulator._settings import FaultSettings
 from gta.emulator._state import state_of
 
 router = APIRouter(prefix="/_emulator", tags=["admin"])
+_EARLIEST_MS = parse_rfc3339("1971-01-01T00:00:00Z")
+_LATEST_MS = parse_rfc3339("9000-01-01T00:00:00Z")
+_PROBLEM = {"model": m.ProblemDetails, "content": {"application/problem+json": {}}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": m.ProblemDetails, "description": "Unknown customer"}
 }
@@ -82,3 +90,54 @@ async def stats(request: Request) -> m.Stats:
         counts=m.CollectionCounts(**store.counts()),
         customers=[i.customer_id for i in store.identities],
     )
+
+
+@router.get("/history", response_model=m.HistoryPage)
+async def get_history(
+    request: Request,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Rows with a greater seq (0: the start).")
+    ] = 0,
+    size: Annotated[int, Query(ge=1, le=10_000, description="Rows per page.")] = 10_000,
+) -> Response:
+    """Every version created or modified since the server started, and every removal (paged).
+
+    What existed, not what was served: see ``gta.emulator._history``. The generated data set
+    is the starting point and is not listed; read it from the collections.
+    """
+    store = state_of(request).store
+    names = {i.index: i.customer_id for i in store.identities}
+    # Built by hand (fields that do not apply are absent, not null); the model documents it.
+    page = history.read(store.conn, names, after, size)
+    return Response(orjson.dumps(page), media_type="application/json")
+
+
+@router.post(
+    "/alerts/{alertId}/modified-at",
+    response_model=m.Alert,
+    responses={
+        400: {**_PROBLEM, "description": "Not an RFC 3339 instant from 1971 to 9000"},
+        404: {**_PROBLEM, "description": "Unknown customer or alert"},
+    },
+)
+async def set_alert_modified_at(
+    request: Request,
+    alertId: Annotated[str, Path(max_length=200)],
+    body: m.AlertModifiedAtRequest,
+) -> Response:
+    """Stamp an alert with any ``modifiedAt`` (e.g. 15 minutes or 70 years ahead), as a server
+    with a wrong clock would; the next real change stamps it with the emulated time again."""
+    state = state_of(request)
+    who = state.customer(body.customer_id)
+    if who is None:
+        raise Problem(404, "unknown customer id")
+    try:
+        at_ms = parse_rfc3339(body.modifiedAt)
+    except (ValueError, OverflowError):
+        at_ms = -1
+    if not _EARLIEST_MS <= at_ms <= _LATEST_MS:
+        raise Problem(400, "modifiedAt: use an RFC 3339 instant from 1971 to 9000") from None
+    doc = ops.set_modified_at(state.store, who.index, alertId, at_ms)
+    if doc is None:
+        raise Problem(404, "no such alert")
+    return Response(doc, media_type="application/json")

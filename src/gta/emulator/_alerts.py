@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from gta.emulator import _history as history
 from gta.emulator._catalog import RISK_BY_RANK, RISK_RANK
 from gta.emulator._clock import format_ms
 from gta.emulator._documents import STATE_OF_STATUS
@@ -43,6 +44,23 @@ def update_alert(
         "UPDATE alerts SET doc = ?, modified_at = ?, risk_rank = ? WHERE cust = ? AND id = ?",
         (encoded, now, RISK_RANK.get(str(doc["risk"]), 3), cust, alert_id),
     )
+    history.record(store.conn, cust, "alert", alert_id, None, now)
+    return encoded
+
+
+def set_modified_at(store: Store, cust: int, alert_id: str, at_ms: int) -> bytes | None:
+    """Stamp the alert with ``at_ms`` as its ``modifiedAt`` (admin: a skewed or future clock)."""
+    stored = get_alert(store, cust, alert_id)
+    if stored is None:
+        return None
+    doc: AlertDoc = orjson.loads(stored)
+    doc["modifiedAt"] = format_ms(at_ms)
+    encoded = orjson.dumps(doc)
+    store.conn.execute(
+        "UPDATE alerts SET doc = ?, modified_at = ? WHERE cust = ? AND id = ?",
+        (encoded, at_ms, cust, alert_id),
+    )
+    history.record(store.conn, cust, "alert", alert_id, None, at_ms)
     return encoded
 
 
