@@ -189,6 +189,7 @@ class SyncService:
             cmd = ["unshare", "-fp", "--mount-proc", *cmd]
         full = {k: v for k, v in os.environ.items() if not k.startswith(("SECUREX_", "GTA_"))}
         full.update(env)
+        full["COLUMNS"] = "400"  # one log line per message: no wrapping at 80 columns
         self.started = time.monotonic()
         self.proc = subprocess.Popen(
             cmd, env=full, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, start_new_session=True
@@ -460,6 +461,7 @@ def compare(
         "notes_delivered": len(notes) - notes_superseded - len(notes_lost),
         "notes_superseded": notes_superseded,
         "notes_lost": notes_lost[:10],
+        "notes_lost_count": len(notes_lost),
         "history_rows": len(history),
         "history_disagrees": history_disagrees[:10],
         "max_rows_per_event": max(rows_per_version.values(), default=1),
