@@ -3,7 +3,8 @@
     python -m benchmarks.sinks [--records 20000] [--batch 1000]
 
 Sinks: JSON lines file (fsync per flush), Splunk HEC to the strict test receiver (uvicorn on
-loopback; gzip on, then with indexer acks), syslog TCP/TLS to a real rsyslogd (JSON and CEF
+loopback; gzip on, then with indexer acks), Elasticsearch ``_bulk`` to its strict stand-in,
+syslog TCP/TLS to a real rsyslogd (JSON and CEF
 payloads; falls back to a local TCP drain when rsyslogd is absent), and OCSF formatting alone.
 Each sink gets ``write(batch)`` + ``flush()`` per batch, as the sync engine calls it; the time
 is from the first write to the last flush returning. Syslog rows also say whether rsyslogd wrote
@@ -27,6 +28,7 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "sinks"))
 
 import httpx  # noqa: E402
+from es_standin import API_KEY, run_standin  # noqa: E402
 from hec_receiver import HecState, run_receiver  # noqa: E402
 from rsyslog_server import AVAILABLE as RSYSLOG  # noqa: E402
 from rsyslog_server import running_rsyslog  # noqa: E402
@@ -163,6 +165,10 @@ def main(argv: list[str] | None = None) -> None:
             lambda: SplunkHecSink(config, "t", transport=null),
             lambda: "sink cost alone: encode + gzip + httpx",
         )
+        with run_standin() as es:
+            es_url = es.url + "?index=gta-bench"
+            run("elasticsearch _bulk -> stand-in", lambda: open_sink(es_url, api_key=API_KEY),
+                lambda: f"stand-in stored {len(es.state.docs)}")  # fmt: skip
         with run_receiver(HecState(ack_enabled=True)) as rx:
             ack = {"token": "good-token", "ack": True, "ack_poll_interval": 0.005}
             run("splunk-hec, gzip + indexer ack", lambda: open_sink(rx.url, **ack),

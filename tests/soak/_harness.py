@@ -29,7 +29,8 @@ import psutil
 from rel_support import GTA
 
 _SUMMARY = re.compile(r"^(events|alerts|threat-detections): ([\d,]+) records from")
-_FAILED = re.compile(r"^job \S+: error")
+_PASS = re.compile(r"^\S+ pass \d+: ([\d,]+) records in ([\d.]+)s(, \d+ job\(s\) failed)?")
+_FAILED = re.compile(r"^\S+ (job \S+: error.*)$")
 
 
 def namespaces_permitted() -> str | None:
@@ -129,29 +130,36 @@ class PassLog:
         self.lock = threading.Lock()
 
     def follow(self, service: int, started: float, stream: Any) -> None:
-        """Read one service's stderr to its end (runs in a thread)."""
-        previous_end = None
+        """Read one service's stderr to its end (runs in a thread).
+
+        ``gta sync --every 1s -v`` writes per-stream totals, ``TIME job NAME: error: ...`` for
+        a failed job, then one ``TIME pass N: R records in Ss[, K job(s) failed]`` line.
+        """
+        records: dict[str, int] = {}
+        error = ""
         for raw in stream:
             line = raw.decode(errors="replace").rstrip("\n")
             now = time.monotonic()
             with self.lock:
                 self.lines += 1
                 summary = _SUMMARY.match(line)
-                if summary and summary.group(1) != "events" and self.passes:
-                    self.passes[-1].records[summary.group(1)] = int(
-                        summary.group(2).replace(",", "")
-                    )
-                    continue
-                if not summary and not _FAILED.match(line):
-                    continue
-                start = started if previous_end is None else previous_end + self.every
-                entry = Pass(service, now, summary is not None, line, started=start)
                 if summary:
-                    entry.records["events"] = int(summary.group(2).replace(",", ""))
-                else:
-                    self.errors[re.sub(r"\d+", "N", line)[:160]] += 1
+                    records[summary.group(1)] = int(summary.group(2).replace(",", ""))
+                    continue
+                failed = _FAILED.match(line)
+                if failed:
+                    error = failed.group(1)
+                    self.errors[re.sub(r"\d+", "N", error)[:160]] += 1
+                    continue
+                done = _PASS.match(line)
+                if not done:
+                    continue
+                seconds = float(done.group(2))
+                shown = f"{line} ({error})" if done.group(3) else line
+                entry = Pass(service, now, done.group(3) is None, shown, records)
+                entry.started = max(started, now - seconds)
                 self.passes.append(entry)
-                previous_end = now
+                records, error = {}, ""
 
     def snapshot(self) -> list[Pass]:
         with self.lock:

@@ -103,7 +103,7 @@ class Soak:
         return path
 
     def start(self) -> SyncService:
-        args = ["sync", "--config", str(self.config_path), "--every", "1s"]
+        args = ["sync", "--config", str(self.config_path), "--every", "1s", "--verbose"]
         args += ["--lease-ttl", f"{LEASE_TTL:g}s"]
         service = SyncService(args, self.emu.env, self.log, len(self.services), self.isolate)
         self.services.append(service)
@@ -130,7 +130,7 @@ class Soak:
                 "recovered_within_one_pass": bool(first and first.ok),
                 "seconds_to_first_good_pass": self._first_ok(ended),
                 "failed_passes_after_it": failed,
-                "first_pass_after": first.line[:120] if first else "no pass within 30 s",
+                "first_pass_after": first.line[:200] if first else "no pass within 30 s",
                 **facts,
             }
         )
@@ -228,7 +228,7 @@ def _episodes(
     skewed = (now + timedelta(minutes=15)).strftime("%Y-%m-%dT%H:%M:%S.000Z")
     picked = _two_alerts(driver)
     for alert_id, stamp in zip(picked, (skewed, "2099-01-01T00:00:00.000Z"), strict=True):
-        driver.admin("POST", f"alerts/{alert_id}/modified-at", {"modifiedAt": stamp})
+        driver.admin("POST", f"alerts/{alert_id}/modified-at", {"modified_at": stamp})
     soak.recovered("skewed (+15 min) and future (2099) alerts", time.monotonic(), alerts=picked)
     soak.steady()
 

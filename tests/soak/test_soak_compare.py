@@ -64,12 +64,15 @@ def test_pass_log_reads_outcomes_and_pass_starts() -> None:
         b"events: 315 records from 300 objects, 3 pages, 0.1s (2,976 records/s)\n",
         b"alerts: 0 records from 0 objects, 1 pages, 0.0s (0 records/s)\n",
         b"threat-detections: 1,200 records from 1200 objects, 12 pages, 0.1s\n",
-        b"job soak: error: No space left on device\n",
+        b"2026-11-30T21:00:00Z pass 1: 1,515 records in 1.5s; next at 21:00:01Z\n",
+        b"2026-11-30T21:00:01Z job soak: error: No space left on device\n",
+        b"2026-11-30T21:00:01Z pass 2: 0 records in 0.0s, 1 job(s) failed; next at 21:00:02Z\n",
     ]
     log.follow(0, 100.0, iter(lines))
     first, second = log.snapshot()
-    assert first.ok and first.started == 100.0
+    assert first.ok and first.ended - first.started == 1.5  # the pass line gives its length
     assert first.records == {"events": 315, "alerts": 0, "threat-detections": 1200}
-    assert not second.ok and second.started == first.ended + 1.0
+    assert not second.ok and second.records == {}
+    assert second.line.endswith("(job soak: error: No space left on device)")
     assert log.errors == {"job soak: error: No space left on device": 1}
     assert log.quiet_passes() == 0

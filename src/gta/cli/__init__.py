@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+import os
 import sys
+import threading
 import traceback
 
 import typer
 from typer.exceptions import TyperException
 
 from gta.cli._app import app
-from gta.cli._errors import CommandError, UsageError
+from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.errors import GtaError
 from gta.sinks import SinkError
 
@@ -40,6 +42,9 @@ def main(argv: list[str] | None = None) -> None:
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
+    except Interrupted as exc:
+        sys.stderr.write(f"{exc}\n")
+        _exit_leaving_requests(exc.code)
     except UsageError as exc:
         _fail(exc, 2, debug)
     except (CommandError, GtaError, SinkError, OSError) as exc:
@@ -52,3 +57,20 @@ def _fail(exc: BaseException, code: int, debug: bool) -> None:
     message = str(exc) or type(exc).__name__
     sys.stderr.write(f"error: {message.splitlines()[0]}\n")
     sys.exit(code)
+
+
+def _exit_leaving_requests(code: int) -> None:
+    """Exit now, even while a worker thread still waits for a slow answer.
+
+    Everything that matters is done: the delivered records are flushed and their checkpoint
+    committed. Python would join the lookup pool's threads at exit, so a request in flight could
+    hold the exit for as long as its deadline; a stop must take at most a moment."""
+    lingering = [
+        t for t in threading.enumerate()
+        if t is not threading.main_thread() and not t.daemon and t.is_alive()
+    ]  # fmt: skip
+    if not lingering:
+        sys.exit(code)
+    sys.stdout.flush()
+    sys.stderr.flush()
+    os._exit(code)

@@ -13,3 +13,13 @@ class UsageError(Exception):
 
 class CommandError(Exception):
     """An operation failed for a reason the user can act on; exit code 1."""
+
+
+class Interrupted(Exception):
+    """A run stopped by a signal after committing what it delivered; exit ``128 + signum``
+    (130 for SIGINT, 143 for SIGTERM), the shell's convention, so a script never takes it for
+    a complete run."""
+
+    def __init__(self, message: str, code: int) -> None:
+        super().__init__(message)
+        self.code = code

@@ -12,7 +12,10 @@ import typer
 from gta.cli._errors import CommandError, UsageError
 from gta.sinks import SinkConfigError
 
-app = typer.Typer(help="Check SIEM destinations (Splunk HEC, syslog).", no_args_is_help=True)
+app = typer.Typer(
+    help="Check SIEM destinations (Splunk HEC, syslog, Elasticsearch/OpenSearch).",
+    no_args_is_help=True,
+)
 
 
 def _resolve_secret(value: str | None) -> str | None:
@@ -41,8 +44,8 @@ def check(
     token: Annotated[
         str | None,
         typer.Option(
-            help="Splunk HEC token, or env:NAME to read it from a variable "
-            "(default: GTA_SPLUNK_HEC_TOKEN)."
+            help="Splunk HEC token or Elasticsearch API key, or env:NAME to read it from a "
+            "variable (default: GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY)."
         ),
     ] = None,
     ca_bundle: Annotated[str | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,

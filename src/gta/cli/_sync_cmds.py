@@ -10,8 +10,12 @@ from __future__ import annotations
 import contextlib
 import os
 import signal
+import sys
 import threading
+import time
 from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -20,7 +24,7 @@ from rich.console import Console
 from rich.table import Table
 
 from gta.cli._demo_cmd import demo
-from gta.cli._errors import CommandError, UsageError
+from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._profile import make_client
 from gta.formats import UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
@@ -41,7 +45,7 @@ from gta.sync import (
     run_job,
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
-from gta.sync._engine import Reporter
+from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._memory import sync_tuning
 from gta.sync._progress import RichReporter, choose_reporter
 
@@ -73,13 +77,22 @@ def _open_store(path: Path | None) -> CheckpointStore:
         raise CommandError(str(exc)) from None
 
 
-@contextlib.contextmanager
-def _stop_on_signals() -> Iterator[threading.Event]:
-    """SIGTERM/SIGINT set an event: the page in flight is finished and committed, then we exit.
+class Stop(threading.Event):
+    """Set by SIGTERM/SIGINT: the engine finishes and commits the page in flight and ends.
 
-    A second signal stops at once; the checkpoint is still consistent (commits are atomic), only
-    the page in flight will be delivered again."""
-    stop = threading.Event()
+    ``signum`` says which signal, for the exit code and the closing line."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Stop]:
+    """SIGTERM/SIGINT set a ``Stop``: the page in flight is finished and committed, then we exit.
+
+    A stage waiting for a slow answer does not wait on: it notices the stop within a tenth of a
+    second. A second signal stops at once; the checkpoint is still consistent (commits are
+    atomic), only the page in flight will be delivered again."""
+    stop = Stop()
     if threading.current_thread() is not threading.main_thread():
         yield stop
         return
@@ -91,6 +104,7 @@ def _stop_on_signals() -> Iterator[threading.Event]:
             # flight is simply delivered again by the next run.
             os.write(2, b"error: interrupted again; exiting now\n")
             os._exit(128 + signum)
+        stop.signum = signum
         stop.set()
 
     previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
@@ -99,6 +113,10 @@ def _stop_on_signals() -> Iterator[threading.Event]:
     finally:
         for sig, old in previous.items():
             signal.signal(sig, old)
+
+
+def _signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
 
 
 @contextlib.contextmanager
@@ -128,9 +146,25 @@ def _summary(results: list[StreamResult], console: Console) -> None:
         rate = r.records / r.seconds if r.seconds > 0 else 0.0
         console.print(
             f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
-            f"{r.seconds:.1f}s ({rate:,.0f} records/s){' [stopped]' if r.stopped else ''}"
+            f"{r.seconds:.1f}s ({rate:,.0f} records/s){' (stopped)' if r.stopped else ''}"
             + (f", {r.rejected} rejected by the sink" if r.rejected else "")
+            + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
+            + (f", {r.tombstones} removed alert(s) as tombstones" if r.tombstones else ""),
+            markup=False,
+            highlight=False,
         )
+
+
+def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
+    """A run a signal stopped did not deliver everything: say so, with the shell's exit code."""
+    if stop.signum is None:
+        return
+    delivered = sum(r.records for r in results)
+    raise Interrupted(
+        f"interrupted ({_signal_name(stop.signum)}) after {delivered:,} records; "
+        "run the same command to resume",
+        128 + stop.signum,
+    )
 
 
 def export(
@@ -141,7 +175,7 @@ def export(
     to: Annotated[
         str | None, typer.Option("--to", help="Sink URL instead of --output (see gta sinks).")
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="annotation, nested or ocsf.")] = (
+    fmt: Annotated[str, typer.Option("--format", "-f", help="annotation, nested, ocsf or ecs.")] = (
         "annotation"
     ),
     state: StateOpt = None,
@@ -184,6 +218,7 @@ def export(
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
         if not quiet:
             _summary(results, _err())
+    _raise_if_interrupted(stop, results)
     rejected = sum(r.rejected for r in results)
     if rejected:
         # Committed anyway: the sink refused these records one by one, so sending them again
@@ -210,13 +245,28 @@ def _client_for(tenant: TenantConfig) -> Any:
     )
 
 
+@dataclass
+class _PassOutcome:
+    records: int = 0
+    failed: list[str] = field(default_factory=list)
+    results: list[StreamResult] = field(default_factory=list)
+
+
 def _sync_pass(
-    config: SyncConfig, store: CheckpointStore, stop: threading.Event, quiet: bool, keep_going: bool
-) -> None:
+    config: SyncConfig,
+    store: CheckpointStore,
+    stop: threading.Event,
+    *,
+    progress: bool,
+    summaries: bool,
+    keep_going: bool,
+) -> _PassOutcome:
+    """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
     console = _err()
+    outcome = _PassOutcome()
     for name, spec in config.jobs.items():
         if stop.is_set():
-            return
+            break
         job = Job(
             name=name,
             streams=list(spec.streams),
@@ -224,17 +274,50 @@ def _sync_pass(
             sink_url=spec.sink,
             sink_options=dict(spec.sink_options),
             page_size=spec.page_size,
+            reconcile_every=spec.reconcile_seconds(),
         )
         try:
-            with _client_for(config.tenants[spec.tenant]) as client, _reporting(quiet) as reporter:
+            with _client_for(config.tenants[spec.tenant]) as client, _reporting(
+                not progress
+            ) as reporter:
                 results = _run(client, job, store, reporter=reporter, stop=stop)
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
                 raise
-            console.print(f"job {name}: error: {str(exc).splitlines()[0] if str(exc) else exc!r}")
+            reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
+            outcome.failed.append(name)
+            _line(f"{_stamp()} job {name}: error: {reason}")
             continue
-        if not quiet:
+        outcome.records += sum(r.records for r in results)
+        outcome.results += results
+        if summaries:
             _summary(results, console)
+    return outcome
+
+
+def _line(text: str) -> None:
+    """One service log line on stderr, never wrapped or styled (log collectors read these)."""
+    sys.stderr.write(text + "\n")
+    sys.stderr.flush()
+
+
+def _stamp(when: datetime | None = None) -> str:
+    """UTC, to the second, as every service log line starts."""
+    return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
+
+
+def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: float) -> str:
+    nxt = datetime.now(UTC) + timedelta(seconds=interval)
+    failed = f", {len(outcome.failed)} job(s) failed" if outcome.failed else ""
+    gaps: dict[str, int] = {}
+    for r in outcome.results:
+        for kind, count in r.gaps.items():
+            gaps[kind] = gaps.get(kind, 0) + count
+    incomplete = f", enrichment incomplete: {describe_gaps(gaps)}" if gaps else ""
+    return (
+        f"{_stamp()} pass {number}: {outcome.records:,} records in {seconds:.1f}s"
+        f"{failed}{incomplete}; next at {nxt.strftime('%H:%M:%S')}Z"
+    )
 
 
 def sync(
@@ -245,8 +328,18 @@ def sync(
     ] = None,
     state: StateOpt = None,
     quiet: QuietOpt = False,
+    verbose: Annotated[
+        bool,
+        typer.Option(
+            "--verbose", "-v", help="With --every: a line for every pass, and per-stream totals."
+        ),
+    ] = False,
 ) -> None:
-    """Run the jobs of a config file once or on a schedule; SIGTERM finishes the page in flight."""
+    """Run the jobs of a config file once or on a schedule.
+
+    With a schedule each pass that delivered something (or failed) prints one timestamped line;
+    SIGTERM finishes the page in flight, commits it and exits 0 (a service stop); SIGINT does the
+    same and exits 130."""
     if once and every:
         raise UsageError("give --once or --every, not both")
     try:
@@ -255,11 +348,32 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     state_path = state or (Path(config.state).expanduser() if config.state else None)
+    scheduled = interval is not None
     with sync_tuning(), _open_store(state_path) as store, _stop_on_signals() as stop:
+        number = 0
         while True:
-            _sync_pass(config, store, stop, quiet, keep_going=interval is not None)
-            if interval is None or stop.wait(interval):
-                return
+            number += 1
+            started = time.monotonic()
+            outcome = _sync_pass(
+                config,
+                store,
+                stop,
+                progress=not quiet and (not scheduled or verbose),
+                summaries=not quiet and (not scheduled or verbose),
+                keep_going=scheduled,
+            )
+            if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
+                assert interval is not None
+                _line(_pass_line(number, outcome, time.monotonic() - started, interval))
+            if stop.is_set() or interval is None or stop.wait(interval):
+                break
+    if stop.signum is not None:
+        _line(
+            f"{_stamp()} stopped by {_signal_name(stop.signum)} in pass {number} after "
+            f"committing {outcome.records:,} records; the next start resumes there"
+        )
+        if stop.signum != signal.SIGTERM:  # SIGTERM is a service stop, not a failure
+            raise Interrupted(f"interrupted after {outcome.records:,} records", 128 + stop.signum)
 
 
 @state_app.command("show")

@@ -147,3 +147,6 @@ class Page(BaseModel, Generic[T]):
 
     items: list[T]
     page_info: PageInfo
+    #: The server's present when it answered (its HTTP ``Date`` header, to the second), or
+    #: ``None`` when the header is absent or unreadable. Only a hint: never trusted blindly.
+    server_time: datetime | None = None

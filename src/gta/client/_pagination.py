@@ -12,6 +12,8 @@ from __future__ import annotations
 from collections import deque
 from collections.abc import Callable, Collection, Iterator, Sequence
 from dataclasses import dataclass, replace
+from datetime import UTC, datetime
+from email.utils import parsedate_to_datetime
 from typing import Any, Generic, Literal, TypeVar
 
 import orjson
@@ -29,6 +31,7 @@ __all__ = [
     "model_parser",
     "next_cursor",
     "raw_parser",
+    "server_time",
 ]
 
 T = TypeVar("T")
@@ -224,7 +227,9 @@ class Pager(Generic[T]):
                 ) from None
             if items and info.end_cursor is not None:
                 self._end_cursor = info.end_cursor
-            yield Page[Any].model_construct(items=parsed, page_info=info)
+            yield Page[Any].model_construct(
+                items=parsed, page_info=info, server_time=server_time(response.headers.get("date"))
+            )
             has_more, new = (
                 (info.has_previous_page, info.start_cursor)
                 if backwards
@@ -238,6 +243,20 @@ class Pager(Generic[T]):
                 raise ApiError(f"{describe(http_request)}: {exc}", request=http_request) from None
             if cursor is None:
                 return
+
+
+def server_time(date_header: str | None) -> datetime | None:
+    """The instant of an HTTP ``Date`` header (RFC 9110 IMF-fixdate, or the obsolete forms the
+    standard library reads), as aware UTC; ``None`` when absent or unreadable."""
+    if not date_header or len(date_header) > 64:
+        return None
+    try:
+        parsed = parsedate_to_datetime(date_header)
+    except (TypeError, ValueError, IndexError, OverflowError):
+        return None
+    if parsed.tzinfo is None:  # "-0000": UTC with no claim about the local zone
+        parsed = parsed.replace(tzinfo=UTC)
+    return parsed.astimezone(UTC)
 
 
 def _decode_page(body: Any, where: str) -> tuple[list[Any], PageInfo]:

@@ -1,5 +1,5 @@
-"""The admin API under ``/_emulator`` (no auth, never faulted): activity, clock, faults, stats,
-history, and an alert's ``modifiedAt``.
+"""The admin API under ``/_emulator`` (no auth, never faulted): activity, clock, an alert's
+``modifiedAt``, faults, stats and history.
 
 It exists for tests and demos on loopback; it is part of the OpenAPI document, tagged ``admin``.
 """
@@ -9,7 +9,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Path, Query, Request
+from fastapi import APIRouter, Query, Request
 from starlette.responses import Response
 
 from gta.emulator import _alerts as ops
@@ -21,9 +21,6 @@ from gta.emulator._settings import FaultSettings
 from gta.emulator._state import state_of
 
 router = APIRouter(prefix="/_emulator", tags=["admin"])
-_EARLIEST_MS = parse_rfc3339("1971-01-01T00:00:00Z")
-_LATEST_MS = parse_rfc3339("9000-01-01T00:00:00Z")
-_PROBLEM = {"model": m.ProblemDetails, "content": {"application/problem+json": {}}}
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": m.ProblemDetails, "description": "Unknown customer"}
 }
@@ -62,6 +59,34 @@ async def clock(request: Request, body: m.ClockRequest) -> m.ClockResult:
         removedThreatDetectionIds=removed_tds,
         removedAlertIds=removed_alerts,
     )
+
+
+@router.post(
+    "/alerts/{alertId}/modified-at",
+    response_model=m.Alert,
+    responses={
+        404: {
+            "model": m.ProblemDetails,
+            "content": {"application/problem+json": {}},
+            "description": "Unknown customer or alert",
+        }
+    },
+)
+async def stamp_modified_at(request: Request, alertId: str, body: m.ModifiedAtRequest) -> Response:
+    """Stamp an alert's ``modifiedAt`` with any time (e.g. in the future, as a server with a
+    clock bug would), changing nothing else; answers the alert."""
+    state = state_of(request)
+    who = state.customer(body.customer_id)
+    if who is None:
+        raise Problem(404, "unknown customer id")
+    try:
+        ms = parse_rfc3339(body.modified_at)
+    except ValueError as exc:
+        raise Problem(400, str(exc)) from None
+    doc = ops.stamp_modified_at(state.store, who.index, alertId, ms)
+    if doc is None:
+        raise Problem(404, "no such alert")
+    return Response(doc, media_type="application/json")
 
 
 @router.get("/faults", response_model=FaultSettings)
@@ -110,34 +135,3 @@ async def get_history(
     # Built by hand (fields that do not apply are absent, not null); the model documents it.
     page = history.read(store.conn, names, after, size)
     return Response(orjson.dumps(page), media_type="application/json")
-
-
-@router.post(
-    "/alerts/{alertId}/modified-at",
-    response_model=m.Alert,
-    responses={
-        400: {**_PROBLEM, "description": "Not an RFC 3339 instant from 1971 to 9000"},
-        404: {**_PROBLEM, "description": "Unknown customer or alert"},
-    },
-)
-async def set_alert_modified_at(
-    request: Request,
-    alertId: Annotated[str, Path(max_length=200)],
-    body: m.AlertModifiedAtRequest,
-) -> Response:
-    """Stamp an alert with any ``modifiedAt`` (e.g. 15 minutes or 70 years ahead), as a server
-    with a wrong clock would; the next real change stamps it with the emulated time again."""
-    state = state_of(request)
-    who = state.customer(body.customer_id)
-    if who is None:
-        raise Problem(404, "unknown customer id")
-    try:
-        at_ms = parse_rfc3339(body.modifiedAt)
-    except (ValueError, OverflowError):
-        at_ms = -1
-    if not _EARLIEST_MS <= at_ms <= _LATEST_MS:
-        raise Problem(400, "modifiedAt: use an RFC 3339 instant from 1971 to 9000") from None
-    doc = ops.set_modified_at(state.store, who.index, alertId, at_ms)
-    if doc is None:
-        raise Problem(404, "no such alert")
-    return Response(doc, media_type="application/json")

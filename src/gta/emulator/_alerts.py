@@ -48,19 +48,19 @@ def update_alert(
     return encoded
 
 
-def set_modified_at(store: Store, cust: int, alert_id: str, at_ms: int) -> bytes | None:
-    """Stamp the alert with ``at_ms`` as its ``modifiedAt`` (admin: a skewed or future clock)."""
+def stamp_modified_at(store: Store, cust: int, alert_id: str, ms: int) -> bytes | None:
+    """Set ``modifiedAt`` to any instant, nothing else changing (admin: a server clock bug)."""
     stored = get_alert(store, cust, alert_id)
     if stored is None:
         return None
     doc: AlertDoc = orjson.loads(stored)
-    doc["modifiedAt"] = format_ms(at_ms)
+    doc["modifiedAt"] = format_ms(ms)
     encoded = orjson.dumps(doc)
     store.conn.execute(
         "UPDATE alerts SET doc = ?, modified_at = ? WHERE cust = ? AND id = ?",
-        (encoded, at_ms, cust, alert_id),
+        (encoded, ms, cust, alert_id),
     )
-    history.record(store.conn, cust, "alert", alert_id, None, at_ms)
+    history.record(store.conn, cust, "alert", alert_id, None, ms)
     return encoded
 
 

@@ -15,6 +15,7 @@ from gta._version import __version__
 from gta.emulator import _admin, _routes, _routes_alerts
 from gta.emulator._faults import FaultMiddleware, quiet_server_logs
 from gta.emulator._problems import install_handlers
+from gta.emulator._server_date import ServerDateMiddleware
 from gta.emulator._settings import EmulatorSettings
 from gta.emulator._state import EmulatorState
 from gta.emulator._store import Store
@@ -63,6 +64,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     app.include_router(_routes_alerts.router)
     app.include_router(_admin.router)
     app.add_middleware(FaultMiddleware, state=state)
+    app.add_middleware(ServerDateMiddleware, state=state)  # outermost: faults are dated too
     quiet_server_logs()
 
     def openapi() -> dict[str, Any]:

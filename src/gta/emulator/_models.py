@@ -242,6 +242,15 @@ class ClockRequest(_Strict):
     advance_days: Annotated[float, Field(ge=0, le=3650)] = 0.0
 
 
+class ModifiedAtRequest(_Strict):
+    modified_at: str = Field(
+        description="RFC 3339 time to stamp, e.g. in the future (a clock bug)."
+    )
+    customer_id: str | None = Field(
+        default=None, description="Customer of the alert; the first customer when absent."
+    )
+
+
 class ClockResult(BaseModel):
     now: str
     removedThreatDetectionIds: list[str]
@@ -286,13 +295,4 @@ class HistoryPage(BaseModel):
     )
     nextAfter: int | None = Field(
         description="Pass as ``after`` for the next page; null at the end."
-    )
-
-
-class AlertModifiedAtRequest(_Strict):
-    modifiedAt: str = Field(
-        description="RFC 3339 instant; may lie in the future (a skewed server)."
-    )
-    customer_id: str | None = Field(
-        default=None, description="Customer of the alert; the first customer when absent."
     )

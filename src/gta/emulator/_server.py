@@ -92,6 +92,7 @@ def server_config(app: FastAPI, log_level: str = "warning") -> uvicorn.Config:
         log_level=log_level,
         access_log=False,
         timeout_graceful_shutdown=5,
+        date_header=False,  # the app sends the emulated clock's Date (see _server_date)
     )
 
 

@@ -1,4 +1,5 @@
-"""Record formats, chosen by name: ``annotation`` (the vendor's flat rows), ``nested``, ``ocsf``."""
+"""Record formats, chosen by name: ``annotation`` (the vendor's flat rows), ``nested``, ``ocsf``,
+``ecs``."""
 
 from __future__ import annotations
 
@@ -12,6 +13,7 @@ _FORMATS: dict[str, str] = {
     "annotation": "gta.formats._annotation:ANNOTATION",
     "nested": "gta.formats._nested:NESTED",
     "ocsf": "gta.formats._ocsf:OCSF",
+    "ecs": "gta.formats._ecs:ECS",
 }
 
 FORMAT_NAMES = tuple(_FORMATS)

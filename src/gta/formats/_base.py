@@ -20,6 +20,10 @@ class FormatContext(Protocol):
     index_time: str
     """Real UTC time of this run, RFC 3339 with ``Z``; stamped on every record as ``indexTime``."""
 
+    customer_id: str | None
+    """The GTA customer (tenant) id the objects belong to, when known (OCSF ``tenant_uid``, ECS
+    ``organization.id``). Formats read it with ``getattr`` so older contexts still work."""
+
     def detection(self, detection_id: str) -> ApiObject | None:
         """A ThreatDetection (enriched form, with ``alertIds``)."""
 

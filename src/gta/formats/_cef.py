@@ -26,7 +26,11 @@ _OCSF_SEVERITY = {6: 10, 5: 10, 4: 8, 3: 5, 2: 3, 1: 1}
 
 # (CEF key, candidate record fields in order, kind); kind "time" renders epoch milliseconds.
 _MAPPING: tuple[tuple[str, tuple[str, ...], str], ...] = (
-    ("rt", ("eventDetectedAt", "detectedAt", "triggeredAt", "timeStamp", "time"), "time"),
+    (
+        "rt",
+        ("eventDetectedAt", "detectedAt", "triggeredAt", "timeStamp", "time", "removedAt"),
+        "time",
+    ),
     ("end", ("eventModifiedAt", "modifiedAt"), "time"),
     ("externalId", ("recordId",), "text"),
     ("msg", ("eventSubtitle", "subtitle", "message", "note"), "text"),
@@ -130,9 +134,19 @@ def _lookup(record: Mapping[str, Any], names: tuple[str, ...]) -> Any:
     return None
 
 
+def is_removal(record: Mapping[str, Any]) -> bool:
+    """A tombstone record: an alert the service removed (``removed`` at the top in annotation
+    and nested records, under ``unmapped`` in OCSF ones)."""
+    unmapped = record.get("unmapped")
+    return record.get("removed") is True or (
+        isinstance(unmapped, Mapping) and unmapped.get("removed") is True
+    )
+
+
 def extension(record: Mapping[str, Any]) -> list[tuple[str, str]]:
-    """The (key, raw value) pairs of the extension, before escaping, in a stable order."""
-    pairs: list[tuple[str, str]] = []
+    """The (key, raw value) pairs of the extension, before escaping, in a stable order; a
+    tombstone adds ``act=removed`` (CEF deviceAction)."""
+    pairs: list[tuple[str, str]] = [("act", "removed")] if is_removal(record) else []
     for key, names, kind in _MAPPING:
         value = _lookup(record, names)
         if value is None:
@@ -172,7 +186,8 @@ def event_name(record: Mapping[str, Any]) -> str:
         return str(value)
     risk = record.get("risk")
     stream = str(record.get("stream", "record"))
-    return f"{risk} risk alert" if risk and stream == "alerts" else f"GTA {stream} record"
+    name = f"{risk} risk alert" if risk and stream == "alerts" else f"GTA {stream} record"
+    return f"{name} removed" if is_removal(record) else name
 
 
 def encode_cef(record: Mapping[str, Any], *, version: str = __version__) -> str:

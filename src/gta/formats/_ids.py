@@ -31,10 +31,28 @@ def record_id(stream: str, object_id: str, version: str, *parts: str) -> str:
     return hashlib.sha256(text.encode("utf-8")).hexdigest()[:32]
 
 
+class Tombstone(dict[str, Any]):
+    """An alert the service removed, as the sync builds it (never decoded from the API, so a
+    server cannot forge one): ``{"id", "removed": true, "removedAt", "status": {"value"},
+    "risk", "modifiedAt"}`` with the last status and risk delivered. Formats render it like an
+    alert; its record id is made from the alert id alone (``version_of`` gives ``REMOVED``), so
+    it differs from every version's record id and is the same when delivered again."""
+
+
+REMOVED = "\x1eremoved"
+"""The version marker of a tombstone (a record separator cannot start an RFC 3339 time)."""
+
+
+def is_tombstone(obj: Mapping[str, Any]) -> bool:
+    return isinstance(obj, Tombstone)
+
+
 def version_of(obj: Mapping[str, Any]) -> str:
     """The version marker of an API object: ``modifiedAt`` when it has one (alerts, detections,
     events), else a hash of its canonical JSON (flows are immutable and their fields are not all
-    known, so the content itself is the version)."""
+    known, so the content itself is the version); ``REMOVED`` for a tombstone."""
+    if isinstance(obj, Tombstone):
+        return REMOVED
     modified = obj.get("modifiedAt")
     if isinstance(modified, str) and modified:
         return modified

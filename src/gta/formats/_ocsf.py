@@ -7,7 +7,9 @@
   a SIEM sees the versions of one alert as one finding.
 - Flows become **Network Activity** (class_uid 4001, category 4), activity 6 Traffic.
 - Times are epoch milliseconds; ``time`` is the version's time (``modifiedAt``, or the flow's
-  ``timeStamp``). ``metadata.version`` is the pinned OCSF version, ``metadata.uid`` the record id.
+  ``timeStamp``). ``metadata.version`` is the pinned OCSF version, ``metadata.uid`` the record id,
+  ``metadata.tenant_uid`` the GTA customer id; a record with ``device`` (OCSF's ``host``
+  profile) lists ``host`` in ``metadata.profiles``.
 - Every record keeps gta's ``recordId``, ``stream`` and ``indexTime``; fields with no OCSF home
   (``etaFlag``, ``threatDetectionIds``, ...) go to ``unmapped``.
 """
@@ -20,7 +22,7 @@ from typing import Any
 
 from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext
-from gta.formats._ids import header, object_id, record_id, string_list, version_of
+from gta.formats._ids import header, is_tombstone, object_id, record_id, string_list, version_of
 from gta.formats.ocsf_schema._definitions import OCSF_VERSION
 
 PRODUCT = {"name": "Global Threat Alerts", "vendor_name": "Cisco"}
@@ -44,6 +46,8 @@ _RISK_LEVEL = {
     "low": (1, "Low"),
 }
 _STATUS = {"new": (1, "New"), "open": (2, "In Progress"), "closed": (4, "Resolved")}
+_REMOVED = (99, "Removed")  # OCSF 1.3 has no Closed status; 99 Other with its caption
+_REMOVED_DETAIL = "removed by the service after its threat detections timed out"
 _CONFIDENCE = {"high": (3, "High"), "medium": (2, "Medium"), "low": (1, "Low")}
 _PROTOCOLS = {"tcp": 6, "udp": 17, "icmp": 1, "icmpv6": 58, "sctp": 132, "gre": 47}
 _ML_ANALYTIC = {"type_id": 4, "type": "Learning (ML/DL)"}
@@ -138,19 +142,30 @@ def _finding(
         severity_id=severity[0],
         severity=severity[1],
         time=time_ms if time_ms is not None else epoch_ms(ctx.index_time) or 0,
-        metadata=_metadata(rid, ctx, finding_info.get("modified_time")),
+        # ``device`` belongs to OCSF's ``host`` profile: a record using it must declare it.
+        metadata=_metadata(
+            rid,
+            ctx,
+            finding_info.get("modified_time"),
+            profiles=["host"] if fields.get("device") else None,
+        ),
         finding_info=_clean(finding_info),
     )
     rec.update(_clean(fields))
     return rec
 
 
-def _metadata(rid: str, ctx: FormatContext, modified: int | None = None) -> dict[str, Any]:
+def _metadata(
+    rid: str, ctx: FormatContext, modified: int | None = None, profiles: list[str] | None = None
+) -> dict[str, Any]:
+    customer = getattr(ctx, "customer_id", None)  # contexts made before 0.x may lack it
     return _clean(
         {
             "version": OCSF_VERSION,
             "product": dict(PRODUCT),  # a copy: records may be mutated downstream
             "uid": rid,
+            "tenant_uid": customer if isinstance(customer, str) and customer else None,
+            "profiles": profiles,
             "logged_time": epoch_ms(ctx.index_time),
             "modified_time": modified,
         }
@@ -200,7 +215,9 @@ class OcsfFormat:
 
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")
-        status = _status(alert)
+        removed = is_tombstone(alert)  # the service removed it: the finding is closed
+        last_status = _status(alert)
+        status = _REMOVED if removed else last_status
         risk = alert.get("risk")
         raw_status = alert.get("status")
         reasons = raw_status.get("closingReasons") if isinstance(raw_status, dict) else None
@@ -211,7 +228,9 @@ class OcsfFormat:
             "alerts",
             alert,
             ctx,
-            activity=_activity(triggered, modified, closed=status is not None and status[0] == 4),
+            activity=_activity(
+                triggered, modified, closed=removed or (status is not None and status[0] == 4)
+            ),
             time_ms=epoch_ms(modified) or epoch_ms(triggered),
             severity=_severity(risk),
             finding_info={
@@ -224,7 +243,9 @@ class OcsfFormat:
             },
             status_id=status[0] if status else None,
             status=status[1] if status else None,
-            status_detail=", ".join(reason_list) if reason_list else None,
+            status_detail=_REMOVED_DETAIL
+            if removed
+            else (", ".join(reason_list) if reason_list else None),
             risk_level_id=level[0] if level else None,
             risk_level=level[1] if level else None,
             comment=_text(alert.get("note")),
@@ -234,6 +255,9 @@ class OcsfFormat:
                     "etaFlag": alert.get("etaFlag"),
                     "state": alert.get("state"),
                     "closingReasons": reason_list,
+                    "removed": True if removed else None,
+                    "removedAt": alert.get("removedAt") if removed else None,
+                    "lastStatus": last_status[1] if removed and last_status else None,
                 }
             ),
         )

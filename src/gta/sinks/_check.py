@@ -39,9 +39,13 @@ def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
         return check_hec(url, options)
     if scheme.startswith("syslog+"):
         return check_syslog(url, options)
+    if scheme.startswith(("elasticsearch+", "opensearch+")):
+        from gta.sinks._es_check import check_elasticsearch
+
+        return check_elasticsearch(url, options)
     raise SinkConfigError(
         f"nothing to check for {redact_url(url)!r}: checks cover splunk-hec+https://, "
-        "splunk-hec+http:// and syslog+udp|tcp|tls:// URLs"
+        "splunk-hec+http://, syslog+udp|tcp|tls:// and elasticsearch|opensearch+https:// URLs"
     )
 
 

@@ -19,6 +19,11 @@ _SCHEMES: dict[str, str] = {
     "syslog+udp": "gta.sinks._syslog:open_syslog",
     "syslog+tcp": "gta.sinks._syslog:open_syslog",
     "syslog+tls": "gta.sinks._syslog:open_syslog",
+    # Elasticsearch / OpenSearch _bulk (one sink for both)
+    "elasticsearch+https": "gta.sinks._elasticsearch:open_elasticsearch",
+    "elasticsearch+http": "gta.sinks._elasticsearch:open_elasticsearch",
+    "opensearch+https": "gta.sinks._elasticsearch:open_elasticsearch",
+    "opensearch+http": "gta.sinks._elasticsearch:open_elasticsearch",
 }
 
 SCHEMES = tuple(_SCHEMES)

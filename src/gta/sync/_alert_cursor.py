@@ -18,6 +18,14 @@ change made after the first page was served is newer than that). When the scan e
 from the overlap window before it on become the ``boundary``: re-reading the scan's own
 versions next time is deduplicated, not lost.
 
+No timestamp from the server can move the cursor past the server's present. Every page comes
+with the server's own time (its HTTP ``Date``; our clock when it sends none), and each
+``modifiedAt`` counts towards the high-water mark and the scan's start only up to that time. An
+alert stamped in the future (a clock bug, a proxy) is delivered once per version, but ``since``
+stays at the present; the alert keeps matching ``modifiedAfter``, so its version stays in the
+boundary (a version ahead of ``since`` is kept only while scans still see it) and a later real
+change, even one stamped *earlier* than the bogus time, is a new version and is delivered.
+
 Everything here is pure; the stream module does the I/O.
 """
 
@@ -148,27 +156,39 @@ class AlertCursor:
         *,
         overlap: timedelta = DEFAULT_OVERLAP,
         cap: int = DEFAULT_BOUNDARY_CAP,
+        now: datetime | None = None,
     ) -> tuple[AlertCursor, list[dict[str, Any]]]:
-        """Take one page of a scan: the alerts to deliver, and the cursor after them."""
+        """Take one page of a scan: the alerts to deliver, and the cursor after them.
+
+        ``now`` is the server's present when it served the page (its ``Date``; our clock when
+        ``None``): no time beyond it enters the high-water mark or the scan's start.
+        """
         scan = self.scan or self.begin(overlap).scan
         assert scan is not None
+        present = now.astimezone(UTC) if now is not None else datetime.now(UTC)
         items = list(items)
         started = scan.started
         if started is None and scan.after is None:  # the scan's first page
-            started = _started(items, self.since)
+            started = _started(items, self.since, present)
         known = set(self.boundary)
         fresh: list[dict[str, Any]] = []
         delivered = list(scan.delivered)
+        in_scan = set(delivered)
         high = parse_time(scan.high_water) if scan.high_water else None
+        if high is not None and high > present:
+            high = present
         for alert in items:
             version = _version_of(alert)
             if version is not None and version in known:
+                if version not in in_scan:  # seen again: stays remembered (see finish)
+                    delivered.append(version)
+                    in_scan.add(version)
                 continue
             fresh.append(alert)
             if version is None:
                 continue
             delivered.append(version)
-            modified = parse_time(version[1])
+            modified = min(parse_time(version[1]), present)
             if high is None or modified > high:
                 high = modified
         kept = _window(delivered, _earlier(high, started), overlap, cap)
@@ -199,19 +219,29 @@ class AlertCursor:
         since = _earlier(high, started)
         if since is None:
             return AlertCursor()
-        # Versions of the previous boundary still inside the new window stay known too.
-        merged = list(self.boundary) + list(scan.delivered)
+        # Versions of the previous boundary still inside the new window stay known too; one
+        # stamped after ``since`` (a future ``modifiedAt``) matched this scan's filter, so it
+        # stays only if the scan saw it again (``delivered``): otherwise it has changed since.
+        merged = [v for v in self.boundary if parse_time(v[1]) <= since]
+        merged += list(scan.delivered)
         kept = _window(merged, since, overlap, cap)
         return AlertCursor(since=format_time(since), boundary=tuple(dict.fromkeys(kept)))
 
 
-def _started(items: list[dict[str, Any]], since: str | None) -> str | None:
+def _started(items: list[dict[str, Any]], since: str | None, present: datetime) -> str | None:
     """The scan's start in server terms, at the latest: the newest ``modifiedAt`` its first
-    page shows, or the previous ``since`` (itself before the previous scan began) if later."""
+    page shows, or the previous ``since`` (itself before the previous scan began) if later;
+    never later than the server's present when it served that page."""
     times = [parse_time(v[1]) for v in map(_version_of, items) if v is not None]
     if since is not None:
         times.append(parse_time(since))
-    return format_time(max(times)) if times else None
+    return format_time(min(max(times), present)) if times else None
+
+
+def ahead_of(alert: dict[str, Any], present: datetime, tolerance: timedelta) -> bool:
+    """Whether the alert's ``modifiedAt`` lies more than ``tolerance`` after ``present``."""
+    version = _version_of(alert)
+    return version is not None and parse_time(version[1]) > present + tolerance
 
 
 def _earlier(high: datetime | None, started: str | None) -> datetime | None:

@@ -61,6 +61,17 @@ class JobConfig(_Strict):
     # Resolved ``env:`` secrets (HEC token...) live here: keep them out of every repr.
     sink_options: dict[str, Any] = Field(default_factory=dict, repr=False)
     page_size: int = Field(default=1000, ge=1, le=1000)
+    # How often the alerts stream checks for removed alerts (tombstones): an interval.
+    reconcile_every: str = "1h"
+
+    @field_validator("reconcile_every")
+    @classmethod
+    def _reconcile_interval(cls, value: str) -> str:
+        parse_interval(value)
+        return value
+
+    def reconcile_seconds(self) -> float:
+        return parse_interval(self.reconcile_every)
 
     @field_validator("streams")
     @classmethod

@@ -35,6 +35,8 @@ T = TypeVar("T")
 R = TypeVar("R")
 ENRICH_PAGES = 2
 """Pages enriched at the same time (each with its own parallel lookups)."""
+STOP_POLL_S = 0.1
+"""How often a stage waiting for the one before it looks at the stop event."""
 _DONE = object()
 
 
@@ -50,9 +52,11 @@ class StreamResult:
     seconds: float = 0.0
     stopped: bool = False
     rejected: int = 0  # records the sink refused as undeliverable and dropped (see _rejected)
+    gaps: dict[str, int] = field(default_factory=dict)  # parents the API did not return, by kind
     risk: dict[str, int] = field(default_factory=dict)
     status: dict[str, int] = field(default_factory=dict)
     pairs: dict[tuple[str, str], int] = field(default_factory=dict)  # (risk, status) -> alerts
+    tombstones: int = 0  # removed alerts delivered as tombstones (see _alert_removals)
 
 
 class Reporter(Protocol):
@@ -85,7 +89,9 @@ def prefetch(
 
     An exception in the source is re-raised in the consumer. When the consumer stops early
     (break, error, ``stop``), the thread stops at its next hand-over; it is a daemon so a
-    request still in flight cannot keep the process alive.
+    request still in flight cannot keep the process alive. The consumer never waits on the
+    thread once ``stop`` is set: a signal must not wait for a slow answer, so the iteration
+    simply ends (what was not yet handed over is fetched again by the next run).
     """
     q: queue.Queue[Any] = queue.Queue(maxsize=depth)
     abandoned = threading.Event()
@@ -113,7 +119,12 @@ def prefetch(
     thread.start()
     try:
         while True:
-            item = q.get()
+            try:
+                item = q.get(timeout=STOP_POLL_S)
+            except queue.Empty:
+                if stop.is_set():
+                    return
+                continue
             if item is _DONE:
                 return
             if isinstance(item, _Failure):
@@ -121,7 +132,7 @@ def prefetch(
             yield item
     finally:
         abandoned.set()
-        if stop.is_set() or thread.is_alive():
+        if not stop.is_set() and thread.is_alive():
             thread.join(timeout=0.5)
 
 
@@ -184,8 +195,14 @@ def run_stream(
     enricher: Enricher | None = None,
     sink_lock: threading.Lock | None = None,
     on_records: Callable[[list[Record]], None] | None = None,
+    reconcile_every: float = 0.0,
 ) -> StreamResult:
     """Deliver one stream from its checkpoint until drained (or ``stop`` is set between pages).
+
+    A stream may have two optional hooks: ``after_flush(store, job, customer_id, items)``, called
+    once a page's records are flushed and before its checkpoint is committed, and
+    ``removals(...)``, which yields pages of objects that left the API (alert tombstones) once
+    the stream is drained, at most once per ``reconcile_every`` seconds.
 
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
@@ -210,6 +227,7 @@ def run_stream(
             log.info("%s: starting from cursor %s", stream.name, _short(cursor))
             reporter.stream_started(stream.name)
             active = enricher
+            after_flush = getattr(stream, "after_flush", None)
             pages = prefetch(
                 stream.pages(client, cursor, page_size), 1, stop, f"{stream.name}-fetch"
             )
@@ -227,6 +245,7 @@ def run_stream(
                 for item in enriched:
                     page, ctx = item.page, item.ctx
                     records = [r for obj in page.items for r in stream.format(fmt, obj, ctx)]
+                    _count_gaps(result, stream.name, ctx.gaps)
                     if records:
                         with lock:
                             sink.write(records)
@@ -234,6 +253,8 @@ def run_stream(
                         result.rejected = _rejected(sink) - rejected_before
                     if on_records is not None:
                         on_records(records)
+                    if after_flush is not None:
+                        after_flush(store, job, customer_id, page.items)
                     if page.cursor != cursor or records:
                         lease.commit(
                             page.cursor, added=len(records), format=fmt.name, sink=sink_label
@@ -254,9 +275,32 @@ def run_stream(
                     )
                     reporter.page_done(stream.name, page.fetched, len(records), cursor)
                     if stop.is_set():
-                        result.stopped = True
-                        log.info("%s: stop requested; committed and stopping", stream.name)
                         break
+            removals = getattr(stream, "removals", None)
+            if removals is not None and after_flush is not None and not stop.is_set():
+                for gone in removals(
+                    client, store, job, customer_id, every=reconcile_every, page_size=page_size
+                ):
+                    # Write, flush, forget, commit: a crash re-delivers, never loses, a removal.
+                    ctx = enricher.bare()
+                    records = [r for obj in gone for r in stream.format(fmt, obj, ctx)]
+                    with lock:
+                        sink.write(records)
+                        sink.flush()
+                    if on_records is not None:
+                        on_records(records)
+                    after_flush(store, job, customer_id, gone)
+                    lease.commit(cursor, added=len(records), format=fmt.name, sink=sink_label)
+                    result.records += len(records)
+                    result.tombstones += len(gone)
+                    result.rejected = _rejected(sink) - rejected_before
+                    reporter.page_done(stream.name, 0, len(records), cursor)
+                    if stop.is_set():  # the reconciliation is repeated next run
+                        result.stopped = True
+                        break
+            if stop.is_set():
+                result.stopped = True
+                log.info("%s: stop requested; committed what was delivered", stream.name)
     finally:
         if pool is not None:
             pool.shutdown(wait=False, cancel_futures=True)
@@ -280,6 +324,27 @@ def _rejected(sink: Sink) -> int:
     moves, and the run reports the count instead of hiding it."""
     count = getattr(sink, "rejected", 0)
     return count if isinstance(count, int) and not isinstance(count, bool) else 0
+
+
+def _count_gaps(result: StreamResult, stream: str, gaps: dict[str, int]) -> None:
+    """Parents a page's lookups did not return (asked twice): its records go out with what is
+    known; each such page logs one line, and the run's summary shows the totals."""
+    if not gaps:
+        return
+    for kind, count in gaps.items():
+        result.gaps[kind] = result.gaps.get(kind, 0) + count
+    log.warning(
+        "%s: page %d: enrichment incomplete, the API did not return %s; "
+        "records delivered with what is known",
+        stream,
+        result.pages + 1,
+        describe_gaps(gaps),
+    )
+
+
+def describe_gaps(gaps: dict[str, int]) -> str:
+    """``3 threat detections, 1 alerts`` (kinds in a fixed order)."""
+    return ", ".join(f"{count} {kind}" for kind, count in sorted(gaps.items()) if count)
 
 
 def _count_alerts(result: StreamResult, stream: str, page: FetchedPage) -> None:

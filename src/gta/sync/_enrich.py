@@ -32,6 +32,9 @@ CHUNK = 1000
 
 Fetch = Callable[[list[str]], Iterable[ApiObject]]
 
+# The kinds of parent a lookup can fail to return (the keys of ``PageContext.gaps``).
+DETECTIONS, ALERTS, ASSETS, INTEL = "threat detections", "alerts", "assets", "threat-intel records"
+
 
 def utc_now() -> str:
     """Real UTC now, RFC 3339 with milliseconds and ``Z`` (the vendor script wrote local time
@@ -85,10 +88,13 @@ class PageContext:
     format sees the same context for every object of the page."""
 
     index_time: str
+    customer_id: str | None = None
     detections: dict[str, ApiObject] = field(default_factory=dict)
     alerts: dict[str, ApiObject] = field(default_factory=dict)
     assets: dict[str, ApiObject] = field(default_factory=dict)
     intel: dict[str, ApiObject] = field(default_factory=dict)
+    gaps: dict[str, int] = field(default_factory=dict)
+    """Ids the API did not return, even when asked twice, by kind (``GAP_KINDS``)."""
 
     def detection(self, detection_id: str) -> ApiObject | None:
         return self.detections.get(detection_id)
@@ -110,13 +116,35 @@ def chunks(ids: Sequence[str], size: int = CHUNK) -> Iterator[list[str]]:
 
 
 def _by_id(fetch: Fetch, ids: list[str]) -> dict[str, ApiObject]:
+    """The objects of ``ids`` that the API returned, asking once more for any it left out.
+
+    A search that answers 200 with fewer items than asked is either a passing glitch (asked
+    again, it answers) or a parent that is really gone (an alert removed after its detections
+    timed out). One more request tells them apart; what is still missing is reported as a gap
+    by the caller, never dropped in silence.
+    """
     found: dict[str, ApiObject] = {}
-    for chunk in chunks(ids):
-        for obj in fetch(chunk):
-            oid = obj.get("id")
-            if isinstance(oid, str):
-                found[oid] = obj
+    for attempt in range(2):
+        wanted = ids if attempt == 0 else [oid for oid in ids if oid not in found]
+        if not wanted:
+            break
+        for chunk in chunks(wanted):
+            for obj in fetch(chunk):
+                oid = obj.get("id")
+                if isinstance(oid, str):
+                    found[oid] = obj
     return found
+
+
+def gaps_of(*lookups: tuple[str, list[str], dict[str, ApiObject]]) -> dict[str, int]:
+    """``kind -> ids asked for but not found``, for each (kind, asked, found) that came back
+    short."""
+    counts: dict[str, int] = {}
+    for kind, asked, found in lookups:
+        missing = sum(1 for oid in asked if oid not in found)
+        if missing:
+            counts[kind] = missing
+    return counts
 
 
 class Enricher:
@@ -135,6 +163,17 @@ class Enricher:
         self.assets = LruCache(cache_entries, cache_ttl_s)
         self.intel = LruCache(cache_entries, cache_ttl_s)
         self.requests = 0  # search requests issued (chunks), for tests and stats
+
+    @property
+    def customer_id(self) -> str | None:
+        """The client's customer id (known once the first page was fetched); ``None`` for a
+        client without one (test doubles)."""
+        value = getattr(self._client, "customer_id", None)
+        return value if isinstance(value, str) else None
+
+    def bare(self) -> PageContext:
+        """A context without parents, for streams that need none (alerts, flows)."""
+        return PageContext(index_time=utc_now(), customer_id=self.customer_id)
 
     # The four bulk searches, raw dicts on the hot path.
     def _detections(self, ids: list[str]) -> Iterable[ApiObject]:
@@ -187,11 +226,18 @@ class Enricher:
         det_f = self._submit(lambda: _by_id(self._detections, detection_ids))
         asset_f = self._submit(lambda: self._cached(self.assets, self._assets, asset_ids))
         intel_f = self._submit(lambda: self._cached(self.intel, self._intel, intel_ids))
+        found, assets, intel = det_f.result(), asset_f.result(), intel_f.result()
         return PageContext(
             index_time=utc_now(),
-            detections=det_f.result(),
-            assets=asset_f.result(),
-            intel=intel_f.result(),
+            customer_id=self.customer_id,
+            detections=found,
+            assets=assets,
+            intel=intel,
+            gaps=gaps_of(
+                (DETECTIONS, detection_ids, found),
+                (ASSETS, asset_ids, assets),
+                (INTEL, intel_ids, intel),
+            ),
         )
 
     def _load(self, detection_ids: list[str], asset_ids: list[str]) -> PageContext:
@@ -202,10 +248,18 @@ class Enricher:
         intel_ids = unique(d.get("threatIntelRecordId") for d in detections.values())
         alert_f = self._submit(lambda: _by_id(self._alerts, alert_ids))
         intel_f = self._submit(lambda: self._cached(self.intel, self._intel, intel_ids))
+        alerts, assets, intel = alert_f.result(), asset_f.result(), intel_f.result()
         return PageContext(
             index_time=utc_now(),
+            customer_id=self.customer_id,
             detections=detections,
-            alerts=alert_f.result(),
-            assets=asset_f.result(),
-            intel=intel_f.result(),
+            alerts=alerts,
+            assets=assets,
+            intel=intel,
+            gaps=gaps_of(
+                (DETECTIONS, detection_ids, detections),
+                (ALERTS, alert_ids, alerts),
+                (ASSETS, asset_ids, assets),
+                (INTEL, intel_ids, intel),
+            ),
         )

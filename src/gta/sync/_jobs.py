@@ -31,6 +31,8 @@ class Job:
     sink_url: str
     sink_options: dict[str, Any] = field(default_factory=dict, repr=False)  # may hold secrets
     page_size: int = 1000
+    reconcile_every: float = 0.0
+    """Seconds between two checks for removed alerts (0: at the end of every run)."""
 
     def __post_init__(self) -> None:
         for stream in self.streams:
@@ -102,6 +104,7 @@ def run_job(
                         stop=stop,
                         enricher=enricher,
                         on_records=forward if on_records is not None else None,
+                        reconcile_every=job.reconcile_every,
                     )
                 )
     finally:

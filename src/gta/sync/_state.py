@@ -303,6 +303,13 @@ class CheckpointStore:
             )
 
     @contextlib.contextmanager
+    def transaction(self) -> Iterator[sqlite3.Connection]:
+        """One immediate transaction on the state file, for tables other modules keep in it
+        (``_alert_set``: the alerts a job has delivered); StateError if busy or read-only."""
+        with self._transaction() as conn:
+            yield conn
+
+    @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
         with self._lock:
             try:

@@ -8,15 +8,31 @@ Streams know nothing of sinks.
 
 from __future__ import annotations
 
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any, Protocol
 
 from gta.formats._base import ApiObject, Format
+from gta.formats._ids import is_tombstone
 from gta.sinks._base import Record
-from gta.sync._alert_cursor import DEFAULT_BOUNDARY_CAP, DEFAULT_OVERLAP, AlertCursor
-from gta.sync._enrich import Enricher, PageContext, utc_now
+from gta.sync._alert_cursor import (
+    DEFAULT_BOUNDARY_CAP,
+    DEFAULT_OVERLAP,
+    AlertCursor,
+    ahead_of,
+    format_time,
+    parse_time,
+)
+from gta.sync._alert_removals import page_time, removals
+from gta.sync._alert_set import AlertSet
+from gta.sync._enrich import Enricher, PageContext
+from gta.sync._state import CheckpointStore
+
+log = logging.getLogger("gta.sync")
+FUTURE_TOLERANCE = timedelta(seconds=2)
+"""How far a ``modifiedAt`` may lie ahead of the server's ``Date`` (whole seconds) unremarked."""
 
 STREAM_NAMES = ("events", "alerts", "threat-detections", "flows")
 
@@ -97,7 +113,7 @@ class FlowsStream:
         return _msn_pages(client.flows.search(after=cursor, size=page_size), cursor)
 
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return PageContext(index_time=utc_now())
+        return enricher.bare()
 
     def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
         return fmt.flows(obj, ctx)
@@ -105,7 +121,8 @@ class FlowsStream:
 
 class AlertsStream:
     """New and changed alerts through ``modifiedAfter`` with an overlap window (see
-    ``_alert_cursor``)."""
+    ``_alert_cursor``), clamped to the server's present; removed alerts as tombstones (see
+    ``_alert_removals``)."""
 
     name = "alerts"
 
@@ -118,26 +135,74 @@ class AlertsStream:
     def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
         state = AlertCursor.loads(cursor).begin(self.overlap)
         assert state.scan is not None
+        lower = state.scan.modified_after
         pager = client.alerts.list(
-            modified_after=state.scan.modified_after, after=state.scan.after, size=page_size
+            modified_after=lower, after=state.scan.after, size=page_size
         ).raw()
-        for page in pager.pages():
+        for number, page in enumerate(pager.pages()):
             items: list[ApiObject] = page.items
+            present = page_time(page)
+            if number == 0 and lower is not None and parse_time(lower) > present:
+                log.warning(
+                    "alerts: the saved cursor (modified after %s) is ahead of the server's "
+                    "time %s; it will come back to the present, but changes before it were "
+                    "not read: set an earlier time with 'gta state set --stream alerts'",
+                    lower,
+                    format_time(present),
+                )
             state, fresh = state.accept(
                 items,
                 pager.end_cursor if items else None,
                 overlap=self.overlap,
                 cap=self.boundary_cap,
+                now=present,
             )
+            _warn_future(fresh, present)
             yield FetchedPage(items=fresh, cursor=state.dumps(), fetched=len(items))
         done = state.finish(overlap=self.overlap, cap=self.boundary_cap)
         yield FetchedPage(items=[], cursor=done.dumps(), fetched=0)
 
+    def after_flush(
+        self, store: CheckpointStore, job: str, customer_id: str, items: Sequence[ApiObject]
+    ) -> None:
+        """The page's alerts reached the sink: remember them live, forget the tombstoned."""
+        alert_set = AlertSet(store, job, customer_id)
+        alert_set.remember(a for a in items if not is_tombstone(a))
+        alert_set.forget(str(a["id"]) for a in items if is_tombstone(a))
+
+    def removals(
+        self,
+        client: Any,
+        store: CheckpointStore,
+        job: str,
+        customer_id: str,
+        *,
+        every: float,
+        page_size: int,
+    ) -> Iterator[Sequence[ApiObject]]:
+        """Tombstones for the delivered alerts the service removed (at most once per
+        ``every`` seconds), in batches of ``page_size``."""
+        alert_set = AlertSet(store, job, customer_id)
+        yield from removals(client, alert_set, every=every, batch=page_size)
+
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return PageContext(index_time=utc_now())
+        return enricher.bare()
 
     def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
         return fmt.alerts(obj, ctx)
+
+
+def _warn_future(alerts: list[ApiObject], present: datetime) -> None:
+    """Log, once per delivered version, an alert stamped after the server's present."""
+    for alert in alerts:
+        if ahead_of(alert, present, FUTURE_TOLERANCE):
+            log.warning(
+                "alerts: alert %s has modifiedAt %s, after the server's time %s; delivered, "
+                "but the alerts checkpoint does not move past the server's present",
+                ascii(str(alert.get("id"))[:80]),
+                ascii(str(alert.get("modifiedAt"))[:40]),
+                format_time(present),
+            )
 
 
 def get_stream(name: str) -> Stream:

@@ -1,0 +1,84 @@
+"""``gta sinks check`` for Elasticsearch / OpenSearch: ``GET /`` proves reachability, TLS trust
+and the credentials (401 when refused) and names the product and version; ``HEAD /{index}`` says
+whether the index or data stream exists yet. Nothing is written."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import httpx
+
+from gta.sinks._check import Check, _json
+from gta.sinks._elasticsearch import _text, tls_verify
+from gta.sinks._es_config import API_KEY_ENV, parse_es_url
+
+
+def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
+    options = dict(options)
+    if "token" in options:  # `gta sinks check --token` gives the API key here
+        options["api_key"] = options.pop("token")
+    config, auth = parse_es_url(url, options)
+    headers = {"Authorization": auth.header} if auth.header else {}
+    tls = config.base_url.startswith("https://")
+    checks: list[Check] = []
+    with httpx.Client(
+        base_url=config.base_url, headers=headers, verify=tls_verify(config.verify), timeout=10.0
+    ) as client:
+        try:
+            response = client.get("/")
+        except httpx.ConnectError as exc:
+            trust = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
+            return [
+                Check(
+                    "tls" if tls and trust else "reachability", False, f"{config.base_url}: {exc}"
+                )
+            ]
+        except httpx.HTTPError as exc:
+            return [Check("reachability", False, f"{config.base_url}: {type(exc).__name__}")]
+        checks.append(Check("reachability", True, f"{config.base_url} answered"))
+        if not tls:
+            checks.append(Check("tls", True, "plain http: no TLS (credentials sent in clear)"))
+        elif config.verify is False:
+            checks.append(Check("tls", True, "TLS on, certificate NOT verified (insecure)"))
+        else:
+            checks.append(Check("tls", True, "TLS on, certificate verified"))
+        if response.status_code in (401, 403):
+            given = "given" if auth.header else f"none given (api_key or {API_KEY_ENV})"
+            checks.append(
+                Check(
+                    "credentials",
+                    False,
+                    f"refused: HTTP {response.status_code}; credentials {given}",
+                )
+            )
+            return checks
+        body = _json(response)
+        version = body.get("version") if isinstance(body.get("version"), dict) else {}
+        assert isinstance(version, dict)
+        product = _text(version.get("distribution") or config.flavour)
+        checks.append(
+            Check(
+                "credentials",
+                response.status_code == 200,
+                f"HTTP {response.status_code}: {product} {_text(version.get('number', '?'))}",
+            )
+        )
+        try:
+            head = client.head(f"/{config.index}")
+        except httpx.HTTPError as exc:
+            checks.append(Check("index", False, f"request failed: {type(exc).__name__}"))
+            return checks
+        if head.status_code == 200:
+            checks.append(Check("index", True, f"{config.index} exists"))
+        elif head.status_code == 404:
+            checks.append(
+                Check(
+                    "index",
+                    True,
+                    f"{config.index} does not exist yet: created on "
+                    "the first write (auto-create, or the gta index template)",
+                )
+            )
+        else:
+            checks.append(Check("index", False, f"HEAD {config.index}: HTTP {head.status_code}"))
+    return checks
