@@ -28,7 +28,7 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         "--soak-minutes",
         type=float,
         default=None,
-        help="length of the soak test (tests/soak) in minutes; default GTA_SOAK_SECONDS or 200 s",
+        help="length of the soak test (tests/soak) in minutes; default GTA_SOAK_SECONDS or 180 s",
     )
 
 

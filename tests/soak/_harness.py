@@ -18,7 +18,7 @@ import signal
 import subprocess
 import threading
 import time
-from collections import Counter
+from collections import Counter, deque
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -126,6 +126,7 @@ class PassLog:
         self.every = every
         self.passes: list[Pass] = []
         self.lines = 0
+        self.tail: deque[str] = deque(maxlen=5)
         self.errors: Counter[str] = Counter()
         self.lock = threading.Lock()
 
@@ -142,6 +143,7 @@ class PassLog:
             now = time.monotonic()
             with self.lock:
                 self.lines += 1
+                self.tail.append(line)
                 summary = _SUMMARY.match(line)
                 if summary:
                     records[summary.group(1)] = int(summary.group(2).replace(",", ""))
