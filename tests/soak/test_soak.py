@@ -103,12 +103,45 @@ class Soak:
         self.config_path = path
         return path
 
-    def start(self) -> SyncService:
+    def start(self, log: PassLog | None = None) -> SyncService:
         args = ["sync", "--config", str(self.config_path), "--every", "1s", "--verbose"]
         args += ["--lease-ttl", f"{LEASE_TTL:g}s"]
-        service = SyncService(args, self.emu.env, self.log, len(self.services), self.isolate)
+        number = len(self.services)
+        service = SyncService(args, self.emu.env, log or self.log, number, self.isolate)
         self.services.append(service)
         return service
+
+    def rival(self, seconds: float) -> None:
+        """A second service in another PID namespace while the first runs: its lease names
+        pid 1 too, alive from everywhere; the rival must be refused every pass, not sync."""
+        log = PassLog(EVERY)
+        first = self.service
+        began = time.monotonic()
+        rival = self.start(log)
+        self.services.remove(rival)
+        self.services.insert(len(self.services) - 1, rival)  # ``service`` stays the first
+        try:
+            time.sleep(seconds)
+        finally:
+            rival.terminate()
+        assert self.service is first
+        passes = log.snapshot()
+        ours = [p for p in self.log.snapshot() if p.ended >= began]
+        self.episodes.append(
+            {
+                "episode": "a second service in another PID namespace (must be refused)",
+                "recovered_within_one_pass": bool(passes)
+                and not any(p.ok for p in passes)
+                and all(p.ok for p in ours),
+                "seconds_to_first_good_pass": None,
+                "failed_passes_after_it": sum(not p.ok for p in ours),
+                "first_pass_after": (
+                    f"rival: {sum(p.ok for p in passes)} of {len(passes)} passes synced "
+                    f"(errors: {dict(log.errors)}); first service: "
+                    f"{sum(p.ok for p in ours)} of {len(ours)} passes ok"
+                )[:300],
+            }
+        )
 
     @property
     def service(self) -> SyncService:
@@ -242,6 +275,8 @@ def _episodes(
     soak.steady()
 
     if "kills in a PID namespace" not in skipped:
+        soak.rival(8)
+        soak.steady()
         rng = random.Random(11)
         for number in range(KILLS):
             soak.steady(rng.uniform(0.5, 3.0))
@@ -328,19 +363,26 @@ def _problems(figures: dict[str, Any]) -> list[str]:
     problems: list[str] = []
     for stream, count in figures["lost"].items():
         if count:
-            problems.append(f"{count} latest {stream} versions lost: {figures['lost_examples']}")
+            examples = figures["lost_examples"][stream]
+            problems.append(f"{count} latest {stream} versions lost, e.g. {examples}")
     if figures["removed_alerts"] == 0:
         problems.append("no alert was removed: the tombstone check measured nothing")
     if figures["untombstoned"]:
         problems.append(f"removed alerts without a tombstone: {figures['untombstoned']}")
     if figures["notes_lost"]:
-        problems.append(f"note changes never delivered: {figures['notes_lost']}")
+        problems.append(
+            f"{figures['notes_lost_count']} note changes never delivered, e.g. "
+            f"{figures['notes_lost'][:3]}"
+        )
     if figures["history_disagrees"]:
         problems.append(f"emulator history disagrees with its data: {figures['history_disagrees']}")
     if figures["duplicates"] > figures["duplicate_bound"]:
         problems.append(f"{figures['duplicates']} duplicates > bound {figures['duplicate_bound']}")
     for episode in figures["episodes"]:
-        if not episode["recovered_within_one_pass"]:
+        if episode["episode"].startswith("a second service"):
+            if not episode["recovered_within_one_pass"]:
+                problems.append(f"a second service was not refused: {episode['first_pass_after']}")
+        elif not episode["recovered_within_one_pass"]:
             problems.append(
                 f"not back within one pass after {episode['episode']}: "
                 f"{episode['first_pass_after']}"
