@@ -349,7 +349,12 @@ def soak() -> str:
         return missing("tests/soak/test_soak.py")
     f = json.loads(SOAK_RESULTS.read_text())
     episodes = table(
-        ["episode", "back within one pass", "s to first good pass", "failed passes after"],
+        [
+            "episode",
+            "held (back within one pass; a rival refused)",
+            "s to first good pass",
+            "failed passes after",
+        ],
         [
             [
                 e["episode"],
