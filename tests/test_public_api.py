@@ -31,6 +31,7 @@ PUBLIC = {
         "Sink",
         "SinkConfigError",
         "SinkError",
+        "destination_key",
         "open_sink",
         "redact_url",
     ],

@@ -8,7 +8,8 @@ def test_public_names() -> None:
         [
             "STREAM_NAMES", "AlertCursor", "Checkpoint", "CheckpointStore", "ConfigError",
             "CursorFormatError", "Enricher", "FetchedPage", "Job", "JobConfig", "LeaseHeldError",
-            "LruCache", "NullReporter", "PageContext", "Reporter", "StateError", "Stream",
+            "LeaseInfo", "LeaseLostError", "LruCache", "NullReporter", "PageContext", "Reporter",
+            "StateError", "Stream",
             "StreamResult", "SyncConfig", "TenantConfig", "UnknownStreamError",
             "default_state_path", "expand_streams", "export_job_name", "get_stream",
             "load_config", "prefetch", "run_job", "run_stream",

@@ -25,6 +25,7 @@ from rich.table import Table
 
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._lease_cmds import LeaseTtlOpt, checked, lease_lines, lease_ttl_seconds, state_unlock
 from gta.cli._profile import make_client
 from gta.formats import UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
@@ -46,6 +47,7 @@ from gta.sync import (
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter, describe_gaps
+from gta.sync._leases import DEFAULT_LEASE_TTL_S
 from gta.sync._memory import sync_tuning
 from gta.sync._progress import RichReporter, choose_reporter
 
@@ -64,15 +66,16 @@ def register(app: typer.Typer) -> None:
     app.command("sync")(sync)
     app.command("demo")(demo)  # its emulator start-up lives in _demo_cmd
     app.add_typer(state_app, name="state")
+    state_app.command("unlock")(state_unlock)
 
 
 def _err() -> Console:
     return Console(stderr=True)
 
 
-def _open_store(path: Path | None) -> CheckpointStore:
+def _open_store(path: Path | None, lease_ttl: float | None = None) -> CheckpointStore:
     try:
-        return CheckpointStore(path)
+        return CheckpointStore(path, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL_S)
     except StateError as exc:
         raise CommandError(str(exc)) from None
 
@@ -187,6 +190,7 @@ def export(
         str | None, typer.Option("--job", help="Checkpoint name (default: format + destination).")
     ] = None,
     quiet: QuietOpt = False,
+    lease_ttl: LeaseTtlOpt = None,
     profile: Annotated[
         str | None,
         typer.Option(
@@ -197,6 +201,7 @@ def export(
     """Export new and changed records once, from the saved checkpoint, until drained."""
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
+    ttl = lease_ttl_seconds(lease_ttl)
     target = output if output is not None else to
     assert target is not None
     try:
@@ -213,7 +218,7 @@ def export(
     # The same resolver as the triage commands: the profile file, each field overridden by
     # its environment variable; a missing setting is a usage error (exit 2).
     client = make_client(profile)
-    with sync_tuning(), client, _open_store(state) as store, _stop_on_signals() as stop:
+    with sync_tuning(), client, _open_store(state, ttl) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
         if not quiet:
@@ -334,6 +339,7 @@ def sync(
             "--verbose", "-v", help="With --every: a line for every pass, and per-stream totals."
         ),
     ] = False,
+    lease_ttl: LeaseTtlOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
@@ -347,9 +353,10 @@ def sync(
         interval = None if once else (parse_interval(every) if every else config.every_seconds())
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
+    ttl = lease_ttl_seconds(lease_ttl) or config.lease_ttl_seconds()
     state_path = state or (Path(config.state).expanduser() if config.state else None)
     scheduled = interval is not None
-    with sync_tuning(), _open_store(state_path) as store, _stop_on_signals() as stop:
+    with sync_tuning(), _open_store(state_path, ttl) as store, _stop_on_signals() as stop:
         number = 0
         while True:
             number += 1
@@ -389,8 +396,9 @@ def state_show(state: StateOpt = None) -> None:
         rows = [
             (cp.job, cp.customer_id, cp.stream, _show_cursor(cp.stream, cp.cursor),
              str(cp.records), cp.updated_at, cp.format or "-")
-            for cp in store.list()
+            for cp in checked(store.list)
         ]  # fmt: skip
+        leases = lease_lines(store)
         path = store.path
     console = Console()
     if not console.is_terminal:
@@ -398,15 +406,19 @@ def state_show(state: StateOpt = None) -> None:
         typer.echo("\t".join(columns))
         for row in rows:
             typer.echo("\t".join(row))
+        for line in leases:
+            typer.echo(f"# lease: {line}")
         return
     console.print(f"state file: {path}")
     if not rows:
         console.print("no checkpoints yet")
-        return
-    table = Table(*columns)
-    for row in rows:
-        table.add_row(*row)
-    console.print(table)
+    else:
+        table = Table(*columns)
+        for row in rows:
+            table.add_row(*row)
+        console.print(table)
+    for line in leases:
+        console.print(f"lease: {line}", markup=False, highlight=False)
 
 
 def _show_cursor(stream: str, cursor: str | None) -> str:

@@ -4,7 +4,9 @@ imported lazily so a sink's dependencies load only when it is used."""
 from __future__ import annotations
 
 import importlib
-from collections.abc import Callable
+import os
+import re
+from collections.abc import Callable, Mapping
 from typing import Any
 
 from gta.sinks._base import Sink, SinkConfigError
@@ -44,6 +46,37 @@ def open_sink(url: str, **options: Any) -> Sink:
     module_name, attribute = target.split(":")
     factory: SinkFactory = getattr(importlib.import_module(module_name), attribute)
     return factory(url, dict(options))
+
+
+def destination_key(url: str, options: Mapping[str, Any] | None = None) -> str | None:
+    """What a sink URL writes to, as one string: two jobs with the same key write the same
+    place. ``None`` for stdout (each run has its own). Holds no secret (no token, no userinfo).
+
+    A file is its absolute path with symlinks resolved; Splunk HEC is host, port, path prefix
+    and index (options win over the URL, as in the sink); syslog is transport, host and port."""
+    from urllib.parse import parse_qsl, urlsplit
+
+    scheme = _scheme_of(url)
+    if scheme == "jsonl":
+        target = url[len("jsonl:") :] if url.startswith("jsonl:") else url
+        if target == "-" or not target:
+            return None
+        return "file:" + os.path.realpath(os.path.expanduser(target))
+    try:
+        parts = urlsplit(url)
+        port = parts.port
+    except ValueError:
+        return redact_url(url)  # the sink itself will refuse it with its own message
+    host = (parts.hostname or "").lower()
+    if scheme.startswith("splunk-hec+"):
+        query = {k.lower(): v for k, v in parse_qsl(parts.query, keep_blank_values=True)}
+        index = (options or {}).get("index") or query.get("index") or ""
+        path = re.sub(r"/services/collector(/event(/1\.0)?|/raw)?/?$", "", parts.path).rstrip("/")
+        return f"splunk-hec://{host}:{port or 8088}{path}?index={index}"
+    if scheme.startswith("syslog+"):
+        default = 6514 if scheme == "syslog+tls" else 514
+        return f"{scheme}://{host}:{port or default}"
+    return redact_url(url)
 
 
 def _scheme_of(url: str) -> str:

@@ -13,6 +13,8 @@ from gta.sync._state import (
     Checkpoint,
     CheckpointStore,
     LeaseHeldError,
+    LeaseInfo,
+    LeaseLostError,
     StateError,
     default_state_path,
 )
@@ -30,6 +32,8 @@ __all__ = [
     "Job",
     "JobConfig",
     "LeaseHeldError",
+    "LeaseInfo",
+    "LeaseLostError",
     "LruCache",
     "NullReporter",
     "PageContext",

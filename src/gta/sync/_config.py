@@ -15,6 +15,9 @@ from typing import Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
+from gta.sinks import destination_key
+from gta.sync._leases import MIN_LEASE_TTL_S
+
 StreamName = Literal["events", "alerts", "threat-detections", "flows"]
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
@@ -30,6 +33,13 @@ def parse_interval(text: str) -> float:
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
     return float(match.group(1)) * _UNITS[match.group(2)]
+
+
+def check_lease_ttl(seconds: float) -> float:
+    """A lease TTL of at least ``MIN_LEASE_TTL_S`` (the heartbeat runs every third of it)."""
+    if seconds < MIN_LEASE_TTL_S:
+        raise ValueError(f"a lease TTL must be at least {MIN_LEASE_TTL_S:g}s, got {seconds:g}s")
+    return seconds
 
 
 class _Strict(BaseModel):
@@ -86,18 +96,29 @@ class SyncConfig(_Strict):
 
     state: str | None = None
     every: str | None = None
+    lease_ttl: str | None = None  # "60s": a holder silent this long loses its leases
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     jobs: dict[str, JobConfig] = Field(min_length=1)
 
-    @field_validator("every")
+    @field_validator("every", "lease_ttl")
     @classmethod
     def _interval(cls, value: str | None) -> str | None:
         if value is not None:
             parse_interval(value)
         return value
 
+    @field_validator("lease_ttl")
+    @classmethod
+    def _ttl(cls, value: str | None) -> str | None:
+        if value is not None:
+            check_lease_ttl(parse_interval(value))
+        return value
+
     def every_seconds(self) -> float | None:
         return None if self.every is None else parse_interval(self.every)
+
+    def lease_ttl_seconds(self) -> float | None:
+        return None if self.lease_ttl is None else parse_interval(self.lease_ttl)
 
 
 def _resolve(value: Any, where: str, env: dict[str, str], file: str) -> Any:
@@ -139,4 +160,20 @@ def load_config(path: str | os.PathLike[str], env: dict[str, str] | None = None)
             raise ConfigError(
                 f"{file.name}: jobs.{name}.tenant: no tenant {job.tenant!r} (have: {known})"
             )
+    _one_writer_per_destination(config, file.name)
     return config
+
+
+def _one_writer_per_destination(config: SyncConfig, file: str) -> None:
+    """Two jobs of one file writing one destination would deliver every record twice."""
+    seen: dict[str, str] = {}
+    for name, job in config.jobs.items():
+        key = destination_key(job.sink, job.sink_options)
+        if key is None:
+            continue
+        if key in seen:
+            raise ConfigError(
+                f"{file}: jobs.{name}.sink: jobs {seen[key]!r} and {name!r} both write {key}; "
+                "give each job its own destination (or list both streams in one job)"
+            )
+        seen[key] = name

@@ -6,6 +6,7 @@ stream to two files keeps two checkpoints); ``gta sync`` builds jobs from the co
 
 from __future__ import annotations
 
+import contextlib
 import os
 import threading
 from collections.abc import Callable, Sequence
@@ -13,8 +14,8 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gta.formats import get_format
-from gta.sinks import Record, Sink, open_sink, redact_url
+from gta.formats import Format, get_format
+from gta.sinks import Record, Sink, destination_key, open_sink, redact_url
 from gta.sync._engine import Reporter, StreamResult, run_stream
 from gta.sync._enrich import Enricher
 from gta.sync._state import CheckpointStore
@@ -71,10 +72,32 @@ def run_job(
     """Run each stream of ``job`` once, in order, until drained or stopped.
 
     The sink is opened here (unless given) and closed at the end; assets and threat-intel
-    records are cached across the job's streams.
+    records are cached across the job's streams. The job holds a lease on its destination for
+    the whole run, so a second job writing the same place is refused (``LeaseHeldError``)
+    instead of delivering every record twice.
     """
     fmt = get_format(job.format)
     stop = stop or threading.Event()
+    destination = destination_key(job.sink_url, job.sink_options)
+    with (
+        store.destination_lease(destination, job.name)
+        if destination is not None
+        else contextlib.nullcontext()
+    ):
+        return _run_streams(client, job, store, fmt, from_start, reporter, stop, sink, on_records)
+
+
+def _run_streams(
+    client: Any,
+    job: Job,
+    store: CheckpointStore,
+    fmt: Format,
+    from_start: bool,
+    reporter: Reporter | None,
+    stop: threading.Event,
+    sink: Sink | None,
+    on_records: Callable[[str, list[Record]], None] | None,
+) -> list[StreamResult]:
     own_sink = sink is None
     target = sink if sink is not None else open_sink(job.sink_url, **job.sink_options)
     results: list[StreamResult] = []

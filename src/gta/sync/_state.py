@@ -3,71 +3,75 @@
 Why SQLite rather than a JSON file: a commit is one transaction (WAL, ``synchronous=FULL``), so a
 crash leaves the previous checkpoint or the new one, never an empty or torn file (the vendor
 script's cursor file could be left empty and restart the whole history). Several streams and
-jobs share one file, and a lease row per (job, customer, stream) keeps two runs from feeding the
-same checkpoint.
+jobs share one file, and a lease row per stream and per destination keeps two runs from feeding
+the same checkpoint or writing the same place (rules in ``_leases``; opening and migrating the
+file in ``_state_file``).
 
 A checkpoint is keyed by (job, customer id, stream). A *job* is a named pairing of streams with
 one format and one sink: the cursor says what that sink has received, so it belongs to the job,
 not to the tenant. The sink is stored for display only, with secrets redacted. No credential is
 ever written here.
+
+Every SQLite failure leaves the store as one ``StateError`` line naming the file and the cause;
+the connection is rolled back (or reopened) so that the next call, e.g. the next pass of
+``gta sync --every``, starts clean once the cause is gone.
 """
 
 from __future__ import annotations
 
+import builtins
 import contextlib
+import logging
 import os
-import socket
 import sqlite3
 import threading
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
 from gta.sinks import redact_url
+from gta.sync._leases import (
+    DEFAULT_LEASE_TTL_S,
+    Heartbeat,
+    Lease,
+    LeaseHeldError,
+    LeaseInfo,
+    LeaseLostError,
+    current_identity,
+    drop,
+    held_by_other,
+    hold,
+)
+from gta.sync._state_file import (
+    SCHEMA_VERSION,
+    StateError,
+    open_state_file,
+    state_error,
+    stream_key,
+)
 
-APP_ID = "gta-state"
-SCHEMA_VERSION = "1"
-LEASE_TIMEOUT_S = 600.0
-"""A lease held by a process on another host is considered abandoned after this long without a
-heartbeat (on this host, a dead pid frees it at once)."""
+__all__ = [
+    "SCHEMA_VERSION",
+    "Checkpoint",
+    "CheckpointStore",
+    "Lease",
+    "LeaseHeldError",
+    "LeaseInfo",
+    "LeaseLostError",
+    "StateError",
+    "default_state_path",
+]
+
+log = logging.getLogger("gta.sync")
 
 _COLUMNS = "job, customer_id, stream, cursor, format, sink, records, updated_at"
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS gta_meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS checkpoints (
-    job TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    cursor TEXT,
-    format TEXT,
-    sink TEXT,
-    records INTEGER NOT NULL DEFAULT 0,
-    updated_at TEXT NOT NULL,
-    PRIMARY KEY (job, customer_id, stream)
-);
-CREATE TABLE IF NOT EXISTS leases (
-    job TEXT NOT NULL,
-    customer_id TEXT NOT NULL,
-    stream TEXT NOT NULL,
-    owner TEXT NOT NULL,
-    pid INTEGER NOT NULL,
-    host TEXT NOT NULL,
-    heartbeat REAL NOT NULL,
-    PRIMARY KEY (job, customer_id, stream)
-);
-"""
-
-
-class StateError(Exception):
-    """The state file cannot be used (corrupt, foreign, unwritable); nothing was changed."""
-
-
-class LeaseHeldError(StateError):
-    """Another run is feeding the same checkpoint."""
+_LEASE_COLUMNS = (
+    "key, job, customer_id, stream, destination, owner, pid, host, pidns, boot_id, heartbeat, "
+    "ttl, fence"
+)
 
 
 @dataclass(frozen=True)
@@ -100,80 +104,37 @@ def _now_iso() -> str:
 
 
 class CheckpointStore:
-    """Checkpoints and leases in one SQLite file. Safe to share between threads of a process."""
+    """Checkpoints and leases in one SQLite file. Safe to share between threads of a process.
 
-    def __init__(self, path: str | os.PathLike[str] | None = None) -> None:
+    ``lease_ttl`` is the time-to-live of the leases this store takes (seconds)."""
+
+    def __init__(
+        self, path: str | os.PathLike[str] | None = None, *, lease_ttl: float = DEFAULT_LEASE_TTL_S
+    ) -> None:
+        if not lease_ttl > 0:
+            raise ValueError(f"lease_ttl must be positive, got {lease_ttl!r}")
         self.path = Path(path).expanduser() if path is not None else default_state_path()
+        self.lease_ttl = float(lease_ttl)
         self._lock = threading.RLock()
-        self._conn = self._connect()
+        self._conn: sqlite3.Connection | None = open_state_file(self.path)
+        self._unreleased: list[Lease] = []  # releases that failed; retried, else they expire
 
-    def _connect(self) -> sqlite3.Connection:
-        existed = self.path.exists() and self.path.stat().st_size > 0
-        if self.path.is_dir():
-            raise StateError(f"state path {self.path} is a directory; give a file path")
-        if not existed:
+    @contextlib.contextmanager
+    def _guard(self) -> Iterator[sqlite3.Connection]:
+        """The connection (reopened if a failure closed it), with SQLite errors as StateError."""
+        with self._lock:
+            if self._conn is None:
+                self._conn = open_state_file(self.path)
             try:
-                self.path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-            except OSError as exc:
-                raise StateError(
-                    f"cannot create state directory {self.path.parent}: {exc.strerror}"
-                ) from None
-        try:
-            conn = sqlite3.connect(
-                self.path, timeout=10.0, isolation_level=None, check_same_thread=False
-            )
-        except sqlite3.Error as exc:
-            raise StateError(f"cannot open state file {self.path}: {exc}") from None
-        try:
-            if existed:
-                self._check_identity(conn)
-            conn.execute("PRAGMA journal_mode=WAL")
-            conn.execute("PRAGMA synchronous=FULL")
-            conn.execute("PRAGMA busy_timeout=10000")
-            if not existed:
-                conn.executescript(_SCHEMA)
-                conn.execute(
-                    "INSERT OR IGNORE INTO gta_meta VALUES ('app', ?), ('schema', ?)",
-                    (APP_ID, SCHEMA_VERSION),
-                )
-        except sqlite3.DatabaseError as exc:
-            conn.close()
-            raise StateError(
-                f"state file {self.path} is unreadable ({exc}); move it aside or pass --state"
-            ) from None
-        except StateError:
-            conn.close()
-            raise
-        return conn
-
-    def _check_identity(self, conn: sqlite3.Connection) -> None:
-        """Refuse a file that is not ours before touching it (no WAL switch, no new tables)."""
-        try:
-            tables = {
-                r[0] for r in conn.execute("SELECT name FROM sqlite_master WHERE type='table'")
-            }
-            meta = (
-                dict(conn.execute("SELECT key, value FROM gta_meta"))
-                if "gta_meta" in tables
-                else {}
-            )
-        except sqlite3.DatabaseError:
-            raise StateError(
-                f"{self.path} is not a gta state file (not a SQLite database or corrupt)"
-            ) from None
-        if meta.get("app") != APP_ID:
-            raise StateError(f"{self.path} is not a gta state file; move it aside or pass --state")
-        if meta.get("schema") != SCHEMA_VERSION:
-            raise StateError(
-                f"{self.path} has state schema {meta.get('schema')!r}; "
-                f"this gta reads {SCHEMA_VERSION!r}"
-            )
+                yield self._conn
+            except sqlite3.Error as exc:
+                raise state_error(self.path, exc) from None
 
     # -- checkpoints ------------------------------------------------------------------------
 
     def get(self, job: str, customer_id: str, stream: str) -> Checkpoint | None:
-        with self._lock:
-            row = self._conn.execute(
+        with self._guard() as conn:
+            row = conn.execute(
                 f"SELECT {_COLUMNS} FROM checkpoints WHERE job=? AND customer_id=? AND stream=?",
                 (job, customer_id, stream),
             ).fetchone()
@@ -182,8 +143,8 @@ class CheckpointStore:
     def list(self, *, job: str | None = None, stream: str | None = None) -> list[Checkpoint]:
         sql = f"SELECT {_COLUMNS} FROM checkpoints"
         clauses, args = _filters(job=job, stream=stream)
-        with self._lock:
-            rows = self._conn.execute(
+        with self._guard() as conn:
+            rows = conn.execute(
                 sql + clauses + " ORDER BY job, customer_id, stream", args
             ).fetchall()
         return [Checkpoint(*r) for r in rows]
@@ -248,55 +209,143 @@ class CheckpointStore:
     # -- leases -----------------------------------------------------------------------------
 
     @contextlib.contextmanager
-    def lease(self, job: str, customer_id: str, stream: str) -> Iterator[Lease]:
+    def lease(
+        self, job: str, customer_id: str, stream: str, *, ttl: float | None = None
+    ) -> Iterator[Lease]:
         """Hold the right to advance one checkpoint; another live holder -> LeaseHeldError."""
+        key = stream_key(job, customer_id, stream)
+        with self._held(key, job, customer_id, stream, "", ttl) as lease:
+            yield lease
+
+    @contextlib.contextmanager
+    def destination_lease(
+        self, destination: str, job: str, *, ttl: float | None = None
+    ) -> Iterator[Lease]:
+        """Hold the right to write ``destination`` (see ``gta.sinks.destination_key``) for the
+        run of ``job``; another live writer -> LeaseHeldError naming it."""
+        key = "\x1f".join(("destination", destination))
+        with self._held(key, job, "", "", destination, ttl) as lease:
+            yield lease
+
+    @contextlib.contextmanager
+    def _held(
+        self, key: str, job: str, customer_id: str, stream: str, destination: str,
+        ttl: float | None,
+    ) -> Iterator[Lease]:  # fmt: skip
+        ttl = self.lease_ttl if ttl is None else float(ttl)
+        me = current_identity()
         owner = uuid.uuid4().hex
+        self._retry_releases()
         with self._transaction() as conn:
-            self._refuse_if_leased(conn, job, customer_id, stream)
+            row = self._lease_row(conn, key)
+            if row is not None and held_by_other(row, me, time.time()):
+                raise LeaseHeldError(row.refusal())
+            fence = (row.fence if row is not None else 0) + 1
             conn.execute(
-                "INSERT OR REPLACE INTO leases VALUES (?, ?, ?, ?, ?, ?, ?)",
-                (job, customer_id, stream, owner, os.getpid(), socket.gethostname(), time.time()),
-            )
-        lease = Lease(self, job, customer_id, stream, owner)
+                f"INSERT OR REPLACE INTO leases ({_LEASE_COLUMNS}) "
+                "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+                (key, job, customer_id, stream, destination, owner, me.pid, me.host, me.pidns,
+                 me.boot_id, time.time(), ttl, fence),
+            )  # fmt: skip
+        hold(owner)
+        lease = Lease(self, key, job, customer_id, stream, owner, fence, destination)
+        lease._heartbeat = Heartbeat(lambda: self._renew(lease), ttl / 3, stream or "destination")
         try:
             yield lease
         finally:
-            with contextlib.suppress(sqlite3.Error), self._transaction() as conn:
-                conn.execute(
-                    "DELETE FROM leases WHERE job=? AND customer_id=? AND stream=? AND owner=?",
-                    (job, customer_id, stream, owner),
+            lease._heartbeat.stop()
+            drop(owner)
+            try:
+                self._release(lease)
+            except StateError as exc:
+                log.warning(
+                    "releasing the lease on %s failed (retried later): %s", lease.what(), exc
                 )
+                with self._lock:
+                    self._unreleased.append(lease)
+
+    def leases(
+        self, *, job: str | None = None, stream: str | None = None
+    ) -> builtins.list[LeaseInfo]:
+        """Leases taken and not released (live or expired), optionally of one job/stream."""
+        with self._guard() as conn:
+            rows = conn.execute(
+                f"SELECT {_LEASE_COLUMNS} FROM leases WHERE owner IS NOT NULL ORDER BY key"
+            ).fetchall()
+        found = [LeaseInfo(*r) for r in rows]
+        return [
+            info
+            for info in found
+            if (job is None or info.job == job) and (stream is None or info.stream == stream)
+        ]
+
+    def unlock(self, infos: Iterable[LeaseInfo]) -> builtins.list[LeaseInfo]:
+        """Release leases by hand (``gta state unlock``); returns those still held as listed
+        (a lease renewed by a new holder since it was listed is left alone)."""
+        released = []
+        with self._transaction() as conn:
+            for info in infos:
+                if conn.execute(
+                    "UPDATE leases SET owner=NULL WHERE key=? AND owner=? AND fence=?",
+                    (info.key, info.owner, info.fence),
+                ).rowcount:
+                    released.append(info)
+        return released
+
+    def _release(self, lease: Lease) -> None:
+        with self._transaction() as conn:
+            conn.execute(
+                "UPDATE leases SET owner=NULL WHERE key=? AND owner=?", (lease.key, lease.owner)
+            )
+
+    def _retry_releases(self) -> None:
+        with self._lock:
+            pending, self._unreleased = self._unreleased, []
+        for lease in pending:
+            try:
+                self._release(lease)
+            except StateError:
+                with self._lock:
+                    self._unreleased.append(lease)
+
+    def _renew(self, lease: Lease) -> bool:
+        """Move the heartbeat; False once the lease is no longer ours."""
+        with self._transaction() as conn:
+            return bool(
+                conn.execute(
+                    "UPDATE leases SET heartbeat=? WHERE key=? AND owner=? AND fence=?",
+                    (time.time(), lease.key, lease.owner, lease.fence),
+                ).rowcount
+            )
+
+    @staticmethod
+    def _lease_row(conn: sqlite3.Connection, key: str) -> LeaseInfo | None:
+        row = conn.execute(f"SELECT {_LEASE_COLUMNS} FROM leases WHERE key=?", (key,)).fetchone()
+        return LeaseInfo(*row) if row else None
 
     def _refuse_if_leased(
         self, conn: sqlite3.Connection, job: str, customer_id: str, stream: str
     ) -> None:
-        row = conn.execute(
-            "SELECT pid, host, heartbeat FROM leases WHERE job=? AND customer_id=? AND stream=?",
-            (job, customer_id, stream),
-        ).fetchone()
-        if row is None:
-            return
-        pid, host, heartbeat = row
-        if _holder_alive(pid, host, heartbeat):
-            age = max(0, int(time.time() - heartbeat))
-            raise LeaseHeldError(
-                f"stream {stream!r} of job {job!r} is being synced by pid {pid} on {host} "
-                f"(heartbeat {age}s ago); wait for it to finish or stop it"
-            )
+        row = self._lease_row(conn, stream_key(job, customer_id, stream))
+        if row is not None and held_by_other(row, current_identity(), time.time()):
+            raise LeaseHeldError(row.refusal())
 
     def _commit(
         self, lease: Lease, cursor: str | None, added: int, format: str | None, sink: str | None
     ) -> None:
         with self._transaction() as conn:
+            # Fencing: in the same transaction as the cursor, the row must still carry our
+            # owner token and fencing number; a run whose lease was taken over stops here.
             held = conn.execute(
-                "UPDATE leases SET heartbeat=? "
-                "WHERE job=? AND customer_id=? AND stream=? AND owner=?",
-                (time.time(), lease.job, lease.customer_id, lease.stream, lease.owner),
+                "UPDATE leases SET heartbeat=? WHERE key=? AND owner=? AND fence=?",
+                (time.time(), lease.key, lease.owner, lease.fence),
             ).rowcount
             if not held:
-                raise LeaseHeldError(
-                    f"lost the lease on stream {lease.stream!r} of job {lease.job!r} "
-                    "(state was reset or another run took over); not committing"
+                now = self._lease_row(conn, lease.key)
+                by = f"; now held by {now.holder()}" if now is not None and now.owner else ""
+                raise LeaseLostError(
+                    f"lost the lease on {lease.what()} (it expired, was unlocked or reset, "
+                    f"or another run took over{by}); not committing"
                 )
             self._upsert(
                 conn, lease.job, lease.customer_id, lease.stream, cursor, added, format, sink
@@ -311,76 +360,40 @@ class CheckpointStore:
 
     @contextlib.contextmanager
     def _transaction(self) -> Iterator[sqlite3.Connection]:
-        with self._lock:
+        """BEGIN IMMEDIATE ... COMMIT; any failure rolls back (when a transaction is still
+        open: a failed COMMIT may already have ended it) and is raised as one StateError."""
+        with self._guard() as conn:
             try:
-                self._conn.execute("BEGIN IMMEDIATE")
-            except sqlite3.OperationalError as exc:
-                raise StateError(f"state file {self.path} is busy or read-only ({exc})") from None
-            try:
-                yield self._conn
+                conn.execute("BEGIN IMMEDIATE")
+                yield conn
+                conn.execute("COMMIT")
             except BaseException:
-                self._conn.execute("ROLLBACK")
+                self._abort(conn)
                 raise
-            try:
-                self._conn.execute("COMMIT")
-            except sqlite3.Error as exc:
-                self._conn.execute("ROLLBACK")
-                raise StateError(f"committing to {self.path} failed ({exc})") from None
+
+    def _abort(self, conn: sqlite3.Connection) -> None:
+        if not conn.in_transaction:
+            return
+        try:
+            conn.execute("ROLLBACK")
+        except sqlite3.Error:
+            # A connection that cannot roll back is not trusted again: reopen at next use.
+            with contextlib.suppress(sqlite3.Error):
+                conn.close()
+            self._conn = None
 
     def close(self) -> None:
+        self._retry_releases()
         with self._lock:
-            self._conn.close()
+            if self._conn is not None:
+                self._conn.close()
+                self._conn = None
 
     def __enter__(self) -> CheckpointStore:
         return self
 
     def __exit__(self, *exc: object) -> None:
         self.close()
-
-
-@dataclass
-class Lease:
-    """The right to advance one checkpoint; ``commit`` moves it and renews the heartbeat."""
-
-    store: CheckpointStore
-    job: str
-    customer_id: str
-    stream: str
-    owner: str
-
-    def commit(
-        self,
-        cursor: str | None,
-        *,
-        added: int = 0,
-        format: str | None = None,
-        sink: str | None = None,
-    ) -> None:
-        """Save ``cursor`` atomically. Call only after the sink's ``flush`` returned."""
-        self.store._commit(self, cursor, added, format, sink)
-
-
-def _holder_alive(pid: int, host: str, heartbeat: float) -> bool:
-    if host == socket.gethostname():
-        if pid == os.getpid():
-            return True
-        try:
-            os.kill(pid, 0)
-        except ProcessLookupError:
-            return False
-        except PermissionError:
-            return True
-        return _not_zombie(pid)
-    return time.time() - heartbeat < LEASE_TIMEOUT_S
-
-
-def _not_zombie(pid: int) -> bool:
-    """A killed child not yet reaped still answers ``kill(pid, 0)``; it holds nothing."""
-    try:
-        with open(f"/proc/{pid}/stat", encoding="ascii", errors="replace") as fh:
-            return fh.read().rsplit(")", 1)[-1].split()[0] != "Z"
-    except OSError:
-        return True
 
 
 def _filters(**values: str | None) -> tuple[str, list[str]]:

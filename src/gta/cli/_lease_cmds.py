@@ -1,0 +1,112 @@
+"""``gta state unlock`` and the lease lines of ``gta state show``.
+
+A lease frees itself when its holder dies or stops renewing it (after its TTL); unlocking by
+hand is for an operator who knows the holder is gone and will not wait. The holder, if it still
+runs, cannot move a cursor afterwards (its commits are fenced) and stops with one line.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
+from gta.cli._errors import CommandError, UsageError
+from gta.sync import (
+    Checkpoint,
+    CheckpointStore,
+    LeaseInfo,
+    StateError,
+    UnknownStreamError,
+    default_state_path,
+    expand_streams,
+)
+from gta.sync._config import check_lease_ttl, parse_interval
+
+LeaseTtlOpt = Annotated[
+    str | None,
+    typer.Option(
+        "--lease-ttl",
+        metavar="DURATION",
+        help="A run silent this long loses its leases to the next one (default 60s).",
+    ),
+]
+
+
+def lease_ttl_seconds(text: str | None) -> float | None:
+    """``--lease-ttl`` as seconds (None when not given); a bad value is a usage error."""
+    try:
+        return None if text is None else check_lease_ttl(parse_interval(text))
+    except ValueError as exc:
+        raise UsageError(f"--lease-ttl: {exc}") from None
+
+
+def checked(read: Callable[[], list[Checkpoint]]) -> list[Checkpoint]:
+    """A store read with its StateError as a one-line CommandError."""
+    try:
+        return read()
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def describe(info: LeaseInfo, now: float) -> str:
+    """``stream 'events' of job 'ev' (customer C): pid 12 on host (heartbeat 3s ago), ...``"""
+    whose = f" (customer {info.customer_id})" if info.customer_id else ""
+    state = "expired" if info.expired(now) else f"ttl {info.ttl:g}s"
+    return f"{info.what()}{whose}: {info.holder(now)}, {state}, fencing number {info.fence}"
+
+
+def lease_lines(store: CheckpointStore) -> list[str]:
+    """One line per lease held (for ``gta state show``)."""
+    now = time.time()
+    try:
+        return [describe(info, now) for info in store.leases()]
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def state_unlock(
+    job: Annotated[str | None, typer.Option("--job", help="Only the leases of this job.")] = None,
+    stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
+    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    state: Annotated[
+        Path | None,
+        typer.Option("--state", help="State file (default: $GTA_STATE_DIR or ~/.local/state/gta)."),
+    ] = None,
+) -> None:
+    """Release leases by hand (a holder that is gone, without waiting for its TTL)."""
+    if stream is not None:
+        try:
+            expand_streams(stream)
+        except UnknownStreamError as exc:
+            raise UsageError(str(exc)) from None
+    path = state or default_state_path()
+    if not path.exists():
+        typer.echo(f"no state file at {path}; no lease held")
+        return
+    try:
+        with CheckpointStore(path) as store:
+            found = store.leases(job=job, stream=None if stream == "all" else stream)
+            if not found:
+                typer.echo("no lease held" + (" matching the filters" if job or stream else ""))
+                return
+            now = time.time()
+            for info in found:
+                typer.echo(f"held: {describe(info, now)}", err=True)
+            if not yes:
+                if not sys.stdin.isatty():
+                    raise UsageError("gta state unlock needs confirmation: pass --yes")
+                if not typer.confirm(f"release {len(found)} lease(s)?", default=False):
+                    raise CommandError("nothing released")
+            released = store.unlock(found)
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+    now = time.time()
+    for info in released:
+        typer.echo(f"released: {describe(info, now)}")
+    if len(released) < len(found):
+        typer.echo(f"{len(found) - len(released)} lease(s) changed hands meanwhile; left alone")
