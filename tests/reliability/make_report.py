@@ -351,7 +351,7 @@ def soak() -> str:
     episodes = table(
         [
             "episode",
-            "held (back within one pass; a rival refused)",
+            "held (back within one pass; never two at once)",
             "s to first good pass",
             "failed passes after",
         ],
