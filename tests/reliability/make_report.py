@@ -359,7 +359,7 @@ def soak() -> str:
             [
                 e["episode"],
                 "yes" if e["recovered_within_one_pass"] else f"**no** ({e['first_pass_after']})",
-                e["seconds_to_first_good_pass"],
+                "-" if e["seconds_to_first_good_pass"] is None else e["seconds_to_first_good_pass"],
                 e["failed_passes_after_it"],
             ]
             for e in f["episodes"]
@@ -379,16 +379,26 @@ def soak() -> str:
         if not f["problems"]
         else "**Failed**:\n\n" + "\n".join(f"- {p}" for p in f["problems"])
     )
-    return f"""Run of {f["recorded_at"]}: `{f["command"]}` (wall {f["wall_seconds"]} s, 2-core
-machine shared with other work). `gta sync --every {f["every_seconds"]:g}s --lease-ttl
-{f["lease_ttl_seconds"]:g}s` (events, alerts, threat detections; annotation rows; page size
-{f["page_size"]}; JSON lines on a 32 MB tmpfs, state on a 16 MB tmpfs) against a file-db emulator
-with activity every second ({f["activity_calls"]} calls, 2 new and 1 updated event each), a note
-change every 3 s through the API ({f["note_changes"]}), 5-second tokens and faults all along
-(3% 5xx, 3% 429, 2% resets, 10 ms), {f["steady_gap_seconds"]} s of steady syncing between
-episodes. Each episode is checked by the first pass that starts after it ends (after a kill: after
-the lease TTL): it must succeed. Duplicates may only come from the page in flight at a kill or at
-a pass failed by a full disk.
+    return f"""Run of {f["recorded_at"]} on a 2-core machine shared with other work, wall
+{f["wall_seconds"]} s: `{f["command"]}`. The soak runs on its own line of `.ci/run`
+(`python -m pytest -q -m soak`, about 3 minutes; longer with `--soak-minutes N` or
+`GTA_SOAK_SECONDS`); this section is rewritten from its figures by
+`python tests/reliability/make_report.py --soak-only`.
+
+What ran: `gta sync --every {f["every_seconds"]:g}s --lease-ttl {f["lease_ttl_seconds"]:g}s -v`
+(events, alerts and threat detections; annotation rows; page size {f["page_size"]};
+`reconcile_every` 10 s; JSON lines on a 32 MB tmpfs, the state file on a 16 MB tmpfs), each
+instance as PID 1 of its own PID namespace (`unshare -fp --mount-proc`), against a file-db
+emulator with activity every second ({f["activity_calls"]} calls of 2 new and 1 updated event), a
+note change every 3 s through the API ({f["note_changes"]}), 5-second tokens and faults all along
+(3% 5xx, 3% 429, 2% resets, 10 ms; 150 ms during the kills, so that each kill lands inside a
+pass, while the service holds its leases), {f["steady_gap_seconds"]} s of steady syncing between
+episodes. An episode holds when the first pass that starts after it ends succeeds; after a kill,
+the first pass that starts once the lease TTL has run out (until then the restarted service is
+refused: the dead holder was PID 1 of another namespace, so only the TTL frees its lease). The
+second service started beside the first may take the leases between two passes but must never
+sync at the same time. Duplicates may only come from the page in flight at a kill or at a pass
+failed by a full disk.
 
 {verdict}
 
@@ -422,7 +432,10 @@ compared with the emulator's collections and `GET /_emulator/history`:
                     "duplicates / bound (kills + disk-failed passes) x page rows",
                     f"{f['duplicates']} / {f['duplicate_bound']}",
                 ],
-                ["kills (SIGKILL of PID 1 in its own PID namespace)", f["kills"]],
+                [
+                    "kills (SIGKILL of PID 1 in its own PID namespace) / inside a pass",
+                    f"{f['kills']} / {f.get('kills_in_a_pass', '?')}",
+                ],
                 ["passes / failed passes", f"{f['passes']} / {f['failed_passes']}"],
                 ["torn lines left by kills (skipped by readers)", f["torn_lines"]],
                 ["history rows (versions created or modified, removals)", f["history_rows"]],
@@ -536,7 +549,7 @@ def main_soak_only() -> int:
     before, sep, after = current.partition(SOAK_HEADING)
     if not sep:
         before, sep, after = current.partition("## Limits of what is tested")
-        after = sep + after
+        after = "\n" + sep + after
     else:
         after = "\n## " + after.split("\n## ", 1)[1]
     DOC.write_text(f"{before}{SOAK_HEADING}\n\n{soak().rstrip()}\n{after}")

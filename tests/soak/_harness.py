@@ -30,6 +30,7 @@ from rel_support import GTA
 
 _SUMMARY = re.compile(r"^(events|alerts|threat-detections): ([\d,]+) records from")
 _PASS = re.compile(r"^\S+ pass \d+: ([\d,]+) records in ([\d.]+)s(, \d+ job\(s\) failed)?")
+_PROGRESS = re.compile(r"^(events|alerts|threat-detections): (starting|\+\d)")
 _FAILED = re.compile(r"^\S+ (job \S+: error.*)$")
 
 
@@ -127,6 +128,7 @@ class PassLog:
         self.passes: list[Pass] = []
         self.lines = 0
         self.tail: deque[str] = deque(maxlen=5)
+        self.in_pass: dict[int, bool] = {}  # service -> a pass has begun and not ended
         self.errors: Counter[str] = Counter()
         self.lock = threading.Lock()
 
@@ -144,6 +146,9 @@ class PassLog:
             with self.lock:
                 self.lines += 1
                 self.tail.append(line)
+                if _PROGRESS.match(line):
+                    self.in_pass[service] = True
+                    continue
                 summary = _SUMMARY.match(line)
                 if summary:
                     records[summary.group(1)] = int(summary.group(2).replace(",", ""))
@@ -151,17 +156,27 @@ class PassLog:
                 failed = _FAILED.match(line)
                 if failed:
                     error = failed.group(1)
-                    self.errors[re.sub(r"\d+", "N", error)[:160]] += 1
+                    self.errors[re.sub(r"\d+", "N", error)[:240]] += 1
                     continue
                 done = _PASS.match(line)
                 if not done:
                     continue
+                self.in_pass[service] = False
                 seconds = float(done.group(2))
                 shown = f"{line} ({error})" if done.group(3) else line
                 entry = Pass(service, now, done.group(3) is None, shown, records)
                 entry.started = max(started, now - seconds)
                 self.passes.append(entry)
                 records, error = {}, ""
+
+    def wait_in_pass(self, service: int, timeout: float) -> bool:
+        """Wait until ``service`` is in the middle of a pass (it holds its leases)."""
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if self.in_pass.get(service):
+                return True
+            time.sleep(0.01)
+        return False
 
     def snapshot(self) -> list[Pass]:
         with self.lock:
@@ -194,6 +209,7 @@ class SyncService:
         self, args: list[str], env: dict[str, str], log: PassLog, number: int, isolate: bool
     ) -> None:
         self.isolate = isolate
+        self.number = number
         cmd = [*GTA, *args]
         if isolate:
             cmd = ["unshare", "-fp", "--mount-proc", *cmd]

@@ -283,10 +283,16 @@ def _episodes(
     if "kills in a PID namespace" not in skipped:
         soak.rival(8)
         soak.steady()
+        # Slower answers make passes last long enough for a kill to land inside one, while
+        # the service holds its leases (between passes it holds none).
+        driver.admin("PUT", "faults", {**FAULTS, "latency_ms": 150, "token_ttl": TOKEN_TTL})
         rng = random.Random(11)
         for number in range(KILLS):
-            soak.steady(rng.uniform(0.5, 3.0))
+            soak.steady(rng.uniform(0.5, 2.0))
             service = soak.service
+            soak.log.wait_in_pass(service.number, timeout=15)
+            time.sleep(rng.uniform(0.0, 0.3))
+            in_pass = soak.log.in_pass.get(service.number, False)
             service.kill()
             killed = time.monotonic()
             soak.start()
@@ -294,9 +300,10 @@ def _episodes(
                 f"SIGKILL {number + 1} of PID 1 (lease TTL {LEASE_TTL:g} s)",
                 killed,
                 extra=LEASE_TTL,
-                exit_code=service.proc.returncode,
+                killed_in_a_pass=in_pass,
             )
-            soak.kill_records.append({"kill": number + 1})
+            soak.kill_records.append({"kill": number + 1, "in_pass": in_pass})
+        driver.admin("PUT", "faults", {**FAULTS, "token_ttl": TOKEN_TTL})
         soak.steady()
 
     driver.finish()  # no more activity or note changes from here
@@ -311,6 +318,7 @@ def _episodes(
     return {
         "episodes": soak.episodes,
         "kills": len(soak.kill_records),
+        "kills_in_a_pass": sum(k["in_pass"] for k in soak.kill_records),
         "passes": len(passes),
         "failed_passes": sum(not p.ok for p in passes),
         "failed_passes_in_disk_episodes": soak.in_flight_failures,
@@ -393,6 +401,11 @@ def _problems(figures: dict[str, Any]) -> list[str]:
                 f"not back within one pass after {episode['episode']}: "
                 f"{episode['first_pass_after']}"
             )
+    if figures["kills_in_a_pass"] < figures["kills"]:
+        problems.append(
+            f"only {figures['kills_in_a_pass']} of {figures['kills']} kills landed inside a pass"
+            " (holding leases): the takeover was not exercised by the others"
+        )
     if figures["sigterm_exit_code"] != 0:
         problems.append(f"SIGTERM: exit code {figures['sigterm_exit_code']}")
     return problems
