@@ -4,8 +4,9 @@
 
 Sinks: JSON lines file (fsync per flush), Splunk HEC to the strict test receiver (uvicorn on
 loopback; gzip on, then with indexer acks), Elasticsearch ``_bulk`` to its strict stand-in,
-syslog TCP/TLS to a real rsyslogd (JSON and CEF
-payloads; falls back to a local TCP drain when rsyslogd is absent), and OCSF formatting alone.
+syslog TCP/TLS to a real rsyslogd (JSON and CEF payloads; falls back to a local TCP drain when
+rsyslogd is absent), Microsoft Sentinel to its HTTPS stand-in (token endpoint + Logs Ingestion
+API, tests/sinks/sentinel_standin.py), and OCSF formatting alone.
 Each sink gets ``write(batch)`` + ``flush()`` per batch, as the sync engine calls it; the time
 is from the first write to the last flush returning. Syslog rows also say whether rsyslogd wrote
 every line. Prints a Markdown table.
@@ -28,14 +29,18 @@ ROOT = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(ROOT / "tests" / "sinks"))
 
 import httpx  # noqa: E402
-from es_standin import API_KEY, run_standin  # noqa: E402
+from es_standin import API_KEY  # noqa: E402
+from es_standin import run_standin as run_es_standin  # noqa: E402
 from hec_receiver import HecState, run_receiver  # noqa: E402
 from rsyslog_server import AVAILABLE as RSYSLOG  # noqa: E402
 from rsyslog_server import running_rsyslog  # noqa: E402
+from sentinel_standin import CLIENT_SECRET, run_standin  # noqa: E402
 
 from gta.formats._ocsf import OCSF  # noqa: E402
 from gta.sinks import Sink, open_sink  # noqa: E402
 from gta.sinks._hec_config import parse_hec_url  # noqa: E402
+from gta.sinks._sentinel import SentinelSink  # noqa: E402
+from gta.sinks._sentinel_config import parse_sentinel_url  # noqa: E402
 from gta.sinks._splunk_hec import SplunkHecSink  # noqa: E402
 
 RISKS = ("Critical", "High", "Medium", "Low")
@@ -165,7 +170,7 @@ def main(argv: list[str] | None = None) -> None:
             lambda: SplunkHecSink(config, "t", transport=null),
             lambda: "sink cost alone: encode + gzip + httpx",
         )
-        with run_standin() as es:
+        with run_es_standin() as es:
             es_url = es.url + "?index=gta-bench"
             run("elasticsearch _bulk -> stand-in", lambda: open_sink(es_url, api_key=API_KEY),
                 lambda: f"stand-in stored {len(es.state.docs)}")  # fmt: skip
@@ -173,6 +178,31 @@ def main(argv: list[str] | None = None) -> None:
             ack = {"token": "good-token", "ack": True, "ack_poll_interval": 0.005}
             run("splunk-hec, gzip + indexer ack", lambda: open_sink(rx.url, **ack),
                 lambda: f"receiver indexed {len(rx.state.indexed)}")  # fmt: skip
+        # -- Microsoft Sentinel: the Logs Ingestion API stand-in over HTTPS (token + upload). --
+        # The stand-in holds rows to the shipped DCR's column types: securityEventTypeId is a
+        # string in the API's events (an int in make_records).
+        sentinel_rows = [{**r, "securityEventTypeId": str(r["securityEventTypeId"])}
+                         for r in records]  # fmt: skip
+        with run_standin(tmp=Path(tmp) / "sentinel") as st:
+            seconds = drive(open_sink(st.url(), client_secret=CLIENT_SECRET), sentinel_rows,
+                            args.batch)  # fmt: skip
+            rows.append(("sentinel (logs ingestion), gzip -> stand-in",
+                         len(records) / seconds,
+                         f"stand-in stored {len(st.state.record_ids())} in "
+                         f"{st.state.uploads} uploads"))  # fmt: skip
+
+        def azure_null(request: httpx.Request) -> httpx.Response:
+            if request.url.path.endswith("/token"):
+                return httpx.Response(200, json={"access_token": "t", "expires_in": 3600})
+            return httpx.Response(204)
+
+        dcr = "dcr-" + "0" * 32
+        null_config, _ = parse_sentinel_url(
+            f"sentinel+https://dce.invalid?dcr={dcr}&tenant_id=t&client_id=c", {}
+        )
+        run("sentinel, gzip -> null transport",
+            lambda: SentinelSink(null_config, "s", transport=httpx.MockTransport(azure_null)),
+            lambda: "sink cost alone: rows + gzip + httpx")  # fmt: skip
         if RSYSLOG:
             with running_rsyslog(Path(tmp) / "rsyslog") as rs:
                 tcp = f"syslog+tcp://127.0.0.1:{rs.tcp_port}"

@@ -168,7 +168,7 @@ def test_emulator_bash_examples_run(served: Served, tmp_path: Path) -> None:
     blocks = fenced(text, "bash")
     assert blocks
     # The admin example is the bash of its section (read as test_walkthrough reads sections).
-    admin = walkthrough_commands(text, "Admin API (`/_emulator`, no auth, never faulted)")
+    admin = walkthrough_commands(text, "Admin API (`/_emulator`, never faulted)")
     assert admin is not None and admin in "\n".join(blocks)
     before = orjson.loads(_run('curl -sf "$GTA_API_URL/_emulator/stats"', served, tmp_path).stdout)
     result = _run("\n".join(blocks), served, tmp_path)

@@ -23,6 +23,7 @@ PUBLIC = {
         "NotFoundError",
         "PermissionDeniedError",
         "RateLimitError",
+        "ResponseTooLargeError",
         "ServerError",
     ],
     "gta.sinks": [

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
+import pytest
 from tests.cli.helpers import Gta, sdk
 
 from gta.emulator import RunningEmulator
@@ -66,7 +67,9 @@ def test_note_on_a_new_alert_warns_and_open_moves_it(gta: Gta, fresh_emu: Runnin
     assert both.code == 2
 
 
-def test_bulk_close_dry_run_confirmation_and_yes(gta: Gta, fresh_emu: RunningEmulator) -> None:
+def test_bulk_close_dry_run_confirmation_and_yes(
+    gta: Gta, fresh_emu: RunningEmulator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     low_new = {
         a["id"] for a in _alerts(fresh_emu) if a["risk"] == "Low" and a["status"]["value"] == "New"
     }
@@ -77,7 +80,11 @@ def test_bulk_close_dry_run_confirmation_and_yes(gta: Gta, fresh_emu: RunningEmu
     dry = gta(*args, "--dry-run", env=fresh_emu.env())
     assert dry.code == 0, dry.both
     assert f"would close {len(low_new)} alert(s); nothing was changed" in dry.out
-    refused = gta(*args, input="n\n", env=fresh_emu.env())
+    no_terminal = gta(*args, input="y\n", env=fresh_emu.env())
+    assert no_terminal.code == 2 and "refusing without --yes" in no_terminal.err
+    with monkeypatch.context() as patch:  # a person at a terminal who answers no
+        patch.setattr("gta.cli._confirm._interactive", lambda: True)
+        refused = gta(*args, input="n\n", env=fresh_emu.env())
     assert refused.code == 1 and "not confirmed" in refused.err
     assert {a["id"]: a["status"] for a in _alerts(fresh_emu)} == before
 

@@ -87,7 +87,10 @@ def test_missing_required_values_and_bad_urls_are_usage_errors(gta: Gta) -> None
         "--api-url",
         "ftp://nope",
     )
-    assert bad.code == 2 and bad.err == "error: api url must start with http:// or https://\n"
+    assert bad.code == 2 and bad.err.endswith(
+        "\nerror: api url must start with http:// or https://\n"
+    )
+    assert "--client-password on the command line is visible" in bad.err  # given as a flag
 
 
 def test_unknown_profile_is_one_line(gta: Gta) -> None:

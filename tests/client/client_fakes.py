@@ -153,6 +153,7 @@ def make_client(
     customer_id: str | None = CUSTOMER,
     max_retries: int = 3,
     password: str = PASSWORD,
+    **options: Any,
 ) -> Client:
     clock = clock or FakeClock()
     return Client(
@@ -165,4 +166,5 @@ def make_client(
         max_retries=max_retries,
         http_client=httpx.Client(transport=httpx.MockTransport(api)),
         _runtime=clock.runtime(),
+        **options,
     )

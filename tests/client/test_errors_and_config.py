@@ -133,6 +133,9 @@ def test_bad_url_env_var_is_named() -> None:
     ("kwargs", "match"),
     [
         ({"timeout": 0}, "timeout"),
+        ({"timeout": float("inf")}, "timeout"),
+        ({"max_response_bytes": 0}, "max_response_bytes"),
+        ({"max_response_bytes": 1.5}, "max_response_bytes"),
         ({"max_retries": -1}, "max_retries"),
         ({"customer_id": ""}, "customer_id"),
         ({"securex_host": ""}, "securex_host"),

@@ -125,6 +125,7 @@ def test_public_names_pinned() -> None:
             "Pager",
             "PermissionDeniedError",
             "RateLimitError",
+            "ResponseTooLargeError",
             "Runtime",
             "SearchResults",
             "SecurityAnnotation",

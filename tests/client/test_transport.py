@@ -144,11 +144,23 @@ def test_timeout_past_budget_is_timeout_error(ready: FakeApi, clock: FakeClock) 
         list(client.alerts.list())
 
 
-def test_every_request_carries_a_timeout(ready: FakeApi) -> None:
-    client = make_client(ready)
+def test_every_request_carries_a_timeout(ready: FakeApi, clock: FakeClock) -> None:
+    # Each phase gets what remains of the whole-request deadline (60 s by default) when it starts.
+    client = make_client(ready, clock)
     list(client.alerts.list())
     timeout = ready.requests[0].extensions["timeout"]
-    assert timeout == {"connect": 30.0, "read": 30.0, "write": 30.0, "pool": 30.0}
+    assert dict(timeout) == {"connect": 60.0, "read": 60.0, "write": 60.0, "pool": 60.0}
+    clock.t += 45
+    assert timeout["read"] == 15.0
+    clock.t += 100
+    assert 0 < timeout["read"] < 0.01  # expired: the next blocking operation times out at once
+
+
+def test_per_phase_limits_are_capped_by_the_deadline(ready: FakeApi, clock: FakeClock) -> None:
+    client = make_client(ready, clock, timeout=httpx.Timeout(5.0, read=90.0))
+    list(client.alerts.list())
+    timeout = ready.requests[0].extensions["timeout"]
+    assert dict(timeout) == {"connect": 5.0, "read": 60.0, "write": 5.0, "pool": 5.0}
 
 
 @pytest.mark.parametrize(

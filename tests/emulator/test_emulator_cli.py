@@ -82,7 +82,7 @@ def test_serve_flags_reach_the_settings(tmp_path: Path) -> None:
     proc, env = _start(
         "--events", "100", "--customers", "2", "--client-id", "my-client",
         "--client-password", "my-password", "--customer-id", "CTA000000042",
-        "--token-ttl", "30", "--db", str(db),
+        "--token-ttl", "30", "--db", str(db), "--max-body-bytes", "100",
     )  # fmt: skip
     try:
         assert env["SECUREX_CLIENT_ID"] == "my-client"
@@ -95,6 +95,8 @@ def test_serve_flags_reach_the_settings(tmp_path: Path) -> None:
         assert grant["expires_in"] == 30
         stats = HTTP.get(f"{env['GTA_API_URL']}/_emulator/stats").json()
         assert stats["customers"] == ["CTA000000042", "CTA000000043"]
+        refused = HTTP.post(f"{env['GTA_API_URL']}/iroh/oauth2/token", content=b"x" * 101)
+        assert refused.status_code == 413
     finally:
         code, _ = _stop(proc, signal.SIGTERM)
     assert code == 0
@@ -108,6 +110,7 @@ def test_serve_flags_reach_the_settings(tmp_path: Path) -> None:
         (["--customer-id", "ACME"], "--customer-id"),
         (["--clock-start", "yesterday"], "clock"),
         (["--host", "256.1.1.1"], "cannot listen"),
+        (["--max-body-bytes", "0"], "--max-body-bytes"),
     ],
 )
 def test_bad_flags_are_one_line_errors(

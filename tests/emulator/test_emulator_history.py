@@ -88,3 +88,15 @@ def test_a_stamped_alert_modified_at_is_a_version_in_the_history(
         "seq": 1, "customerId": emu.customer_id, "kind": "alert", "id": alert_id,
         "modifiedAt": "2099-01-01T00:00:00.000Z",
     }  # fmt: skip
+
+
+def test_history_is_guarded_by_the_admin_token(
+    make_emulator: Callable[..., RunningEmulator],
+) -> None:
+    token = "soak-admin-token-0123456789"
+    emu = make_emulator(events=100, admin_token=token)
+    assert HTTP.get(f"{emu.url}/_emulator/history").status_code == 401
+    wrong = HTTP.get(f"{emu.url}/_emulator/history", headers={"Authorization": "Bearer nope"})
+    assert wrong.status_code == 401
+    right = HTTP.get(f"{emu.url}/_emulator/history", headers={"Authorization": f"Bearer {token}"})
+    assert right.status_code == 200 and right.json()["items"] == []

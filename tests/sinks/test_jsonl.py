@@ -143,7 +143,7 @@ def test_stdout_export_into_a_reader_that_closes_early_fails_and_keeps_the_check
     rc = proc.wait(timeout=60)
     assert len(head) == 100
     assert rc == 1, err
-    lines = err.strip().splitlines()
+    lines = [line for line in err.strip().splitlines() if " WARNING " not in line]  # data gaps
     assert len(lines) == 1 and lines[0].startswith("error: writing to stdout failed"), err
     with CheckpointStore(state) as store:
         delivered = sum(cp.records for cp in store.list())

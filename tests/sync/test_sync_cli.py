@@ -83,18 +83,21 @@ def test_state_show_set_reset(tmp_path: Path, capsys: pytest.CaptureFixture[str]
     code, out, _ = run(["state", "show", "--state", str(state)], capsys)
     assert code == 0 and "4242" in out and "events" in out
     code, out, _ = run(
-        ["state", "set", "--state", str(state), "--stream", "events", "--cursor", "99"], capsys
+        ["state", "set", "--state", str(state), "--stream", "events", "--cursor", "99", "--yes"],
+        capsys,
     )
     assert code == 0 and "cursor set" in out
     assert (
         CheckpointStore(state).get("export:annotation:-", "CTA000000001", "events").cursor == "99"
     )  # type: ignore[union-attr]
     argv = ["state", "set", "--state", str(state), "--stream", "alerts"]
-    argv += ["--cursor", "2026-01-01T00:00:00Z", "--job", "j", "--customer", "CTA000000001"]
+    argv += ["--cursor", "2026-01-01T00:00:00Z", "--job", "j", "--customer", "CTA000000001", "-y"]
     assert run(argv, capsys)[0] == 0
     code, out, _ = run(["state", "show", "--state", str(state)], capsys)
     assert "since 2026-01-01T00:00:00.000Z" in out
-    code, out, _ = run(["state", "reset", "--state", str(state), "--stream", "events"], capsys)
+    code, out, _ = run(
+        ["state", "reset", "--state", str(state), "--stream", "events", "--yes"], capsys
+    )
     assert code == 0 and "removed 1" in out
     assert [cp.stream for cp in CheckpointStore(state).list()] == ["alerts"]
 
@@ -212,7 +215,7 @@ def test_state_set_without_a_checkpoint_names_only_what_is_missing(
     monkeypatch.delenv("GTA_CUSTOMER_ID")
     code, _, err = run([*base, "--job", "j"], capsys)
     assert code == 2 and "give --customer (or set GTA_CUSTOMER_ID)" in err and "--job" not in err
-    code, _, err = run([*base, "--job", "j", "--customer", "CTA000000001"], capsys)
+    code, _, err = run([*base, "--job", "j", "--customer", "CTA000000001", "--yes"], capsys)
     assert code == 0
     assert CheckpointStore(state).get("j", "CTA000000001", "events").cursor == "7"  # type: ignore[union-attr]
 

@@ -81,3 +81,32 @@ def test_intervals(text: str, seconds: float) -> None:
 def test_bad_intervals(text: str) -> None:
     with pytest.raises(ValueError):
         parse_interval(text)
+
+
+def test_timeout_top_level_and_per_tenant(tmp_path: Path) -> None:
+    config = load_config(write(tmp_path, doc_example()), env=ENV)
+    assert config.timeout_seconds("main") == 60.0
+    text = doc_example().replace('# timeout = "2m"', 'timeout = "2m"')
+    assert load_config(write(tmp_path, text), env=ENV).timeout_seconds("main") == 120.0
+    text = doc_example().replace('timeout = "60s"', "timeout = 15")
+    assert load_config(write(tmp_path, text), env=ENV).timeout_seconds("main") == 15.0
+    text = doc_example().replace('timeout = "60s"', "")
+    assert load_config(write(tmp_path, text), env=ENV).timeout_seconds("main") is None
+
+
+@pytest.mark.parametrize(
+    ("old", "new", "key"),
+    [
+        ('timeout = "60s"', 'timeout = "soon"', "timeout"),
+        ('timeout = "60s"', "timeout = 0", "timeout"),
+        ('timeout = "60s"', "timeout = -5", "timeout"),
+        ('# timeout = "2m"', 'timeout = "0s"', "tenants.main.timeout"),
+    ],
+)
+def test_bad_timeout_is_one_line_naming_the_key(
+    tmp_path: Path, old: str, new: str, key: str
+) -> None:
+    with pytest.raises(ConfigError) as info:
+        load_config(write(tmp_path, doc_example().replace(old, new)), env=ENV)
+    message = str(info.value)
+    assert "\n" not in message and f"{key}:" in message

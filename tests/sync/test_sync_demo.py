@@ -16,7 +16,7 @@ from gta.sync._demo import ACTIVITY
 
 
 def test_demo_second_sync_carries_only_the_activity(tmp_path: Path) -> None:
-    figures = run_emulated_demo(tmp_path, events=1000, quiet=True)
+    figures = run_emulated_demo(tmp_path / "demo", events=1000, quiet=True)
     first = {r.stream: r for r in figures["first"]}
     second = {r.stream: r for r in figures["second"]}
     assert first["events"].fetched == 1000
@@ -24,7 +24,7 @@ def test_demo_second_sync_carries_only_the_activity(tmp_path: Path) -> None:
     assert second["flows"].fetched == figures["activity"]["newFlowCount"]
     assert sum(first["alerts"].risk.values()) == first["alerts"].records > 0
     for stream in ("events", "alerts", "threat-detections", "flows"):
-        lines = (tmp_path / f"{stream}.jsonl").read_bytes().count(b"\n")
+        lines = (tmp_path / "demo" / f"{stream}.jsonl").read_bytes().count(b"\n")
         assert lines == first[stream].records + second[stream].records
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import select
 import sys
 import threading
 import traceback
@@ -10,6 +11,7 @@ import traceback
 import typer
 from typer.exceptions import TyperException
 
+from gta._text import visible
 from gta.cli._app import app
 from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.errors import GtaError
@@ -29,6 +31,13 @@ def main(argv: list[str] | None = None) -> None:
             sys.exit(result)
     except typer.Exit as exc:
         sys.exit(exc.exit_code)
+    except SystemExit as exc:
+        # Rich (console.on_broken_pipe) and Typer turn a broken pipe into a bare exit 1 before
+        # we see the error; the BrokenPipeError is still its context, or the pipe shows it.
+        broken = isinstance(exc.__context__, BrokenPipeError) or _reader_closed(sys.stdout)
+        if exc.code == 1 and broken:
+            _reader_went_away()
+        raise
     except typer.Abort:
         sys.stderr.write("Aborted.\n")
         sys.exit(1)
@@ -39,6 +48,8 @@ def main(argv: list[str] | None = None) -> None:
         else:
             sys.stderr.write(f"error: {exc}\n")
         sys.exit(getattr(exc, "exit_code", 2))
+    except BrokenPipeError:
+        _reader_went_away()
     except KeyboardInterrupt:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
@@ -54,8 +65,13 @@ def main(argv: list[str] | None = None) -> None:
 def _fail(exc: BaseException, code: int, debug: bool) -> None:
     if debug:
         traceback.print_exception(exc)
-    message = str(exc) or type(exc).__name__
-    sys.stderr.write(f"error: {message.splitlines()[0]}\n")
+    from gta.cli._profile import explain_failure
+
+    message = (str(exc) or type(exc).__name__).splitlines()[0]
+    if hint := explain_failure(exc):
+        message += f" ({hint})"
+    # An error may quote a server (a problem detail, an alert id): shown, never obeyed.
+    sys.stderr.write(f"error: {visible(message)}\n")
     sys.exit(code)
 
 
@@ -74,3 +90,29 @@ def _exit_leaving_requests(code: int) -> None:
     sys.stdout.flush()
     sys.stderr.flush()
     os._exit(code)
+
+
+def _reader_closed(stream: object) -> bool:
+    """True when *stream* is a pipe whose reader has gone (poll reports an error on it)."""
+    try:
+        descriptor = stream.fileno()  # type: ignore[attr-defined]
+        poller = select.poll()
+        poller.register(descriptor, select.POLLOUT)
+        return any(events & select.POLLERR for _, events in poller.poll(0))
+    except (AttributeError, OSError, ValueError):  # not a real file, or no poll (Windows)
+        return False
+
+
+def _reader_went_away() -> None:
+    """stdout's reader closed the pipe (``gta alerts list | head``): it has what it wanted.
+
+    Exit 0 without a word, and point stdout at /dev/null so the interpreter's final flush does
+    not fail again. A command that must deliver everything (``gta export -o -``) meets the broken
+    pipe inside its sink, which reports it as a failure before it gets here.
+    """
+    try:
+        devnull = os.open(os.devnull, os.O_WRONLY)
+        os.dup2(devnull, sys.stdout.fileno())
+    except (OSError, ValueError, AttributeError):  # stdout is not a real file (tests)
+        pass
+    sys.exit(0)

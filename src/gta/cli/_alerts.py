@@ -13,9 +13,12 @@ from rich.console import Console
 from rich.live import Live
 from rich.text import Text
 
+from gta._text import for_terminal, visible
 from gta.cli import _alert_ops as ops
+from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._durations import parse_duration, parse_instant
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
 from gta.cli._render import alert_row, alert_table, alert_view, write_json, write_rows
 from gta.cli._watch import WatchState, watch
@@ -35,6 +38,13 @@ class ListFormat(StrEnum):
     json = "json"
     jsonl = "jsonl"
     csv = "csv"
+
+
+class AlertSort(StrEnum):
+    """The orders the API documents for alerts (anything else is a 400 from the server)."""
+
+    risk = "risk"
+    triggered = "triggeredAt:asc"
 
 
 class ShowFormat(StrEnum):
@@ -92,21 +102,28 @@ def list_alerts(
         str | None, typer.Option(help="7d, 12h, 30m or RFC 3339 (server-side filter).")
     ] = None,
     sort: Annotated[
-        str | None, typer.Option(help="API sort, e.g. triggeredAt:asc (default: risk, then id).")
-    ] = None,
+        AlertSort,
+        typer.Option(help="risk (Critical first, then id) or triggeredAt:asc (oldest first)."),
+    ] = AlertSort.risk,
     limit: Annotated[int, typer.Option(min=0, help="Stop after N matches (0: no limit).")] = 100,
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ListFormat.table
     ),
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """List alerts: a table for people; json, jsonl or csv (fixed columns) for scripts."""
     where = _where(risk, status)
     after = parse_instant(triggered_after) if triggered_after else None
     modified = parse_instant(modified_after) if modified_after else None
-    with make_client(profile) as client:
+    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         alerts = ops.iter_alerts(
-            client, where, sort=sort, triggered_after=after, modified_after=modified, limit=limit
+            client,
+            where,
+            sort=None if sort is AlertSort.risk else sort.value,
+            triggered_after=after,
+            modified_after=modified,
+            limit=limit,
         )
         rows = (alert_row(alert) for alert in alerts)
         if fmt is not ListFormat.table:
@@ -129,9 +146,10 @@ def show(
         ShowFormat.table
     ),
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Show an alert with its threat detections, threat intel, assets and recent events."""
-    with make_client(profile) as client:
+    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         details = ops.alert_details(client, alert_id, events=events)
     if fmt is ShowFormat.json:
         write_json(sys.stdout, details.as_json())
@@ -152,12 +170,13 @@ def status_cmd(
     reason: Reason = None,
     note: Annotated[str | None, typer.Option(help="Also set this note.")] = None,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Set the status of one or more alerts (closing reasons only with Closed)."""
     reasons = list(reason or [])
     if reasons and set_to is not SetStatus.Closed:
         raise UsageError("--reason is only valid with --set Closed")
-    with make_client(profile) as client:
+    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         outcomes = ops.apply_each(
             alert_ids,
             lambda alert_id: ops.set_status(
@@ -179,18 +198,19 @@ def note_cmd(
         bool, typer.Option("--open", help="Move a New alert to Open first, so the note is kept.")
     ] = False,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Set (or --delete) the note of an alert; a New alert's note may be dropped, see --open."""
     if (text is None) == (not delete):
         raise UsageError("give either a note TEXT or --delete, not both and not neither")
     if delete and open_:
         raise UsageError("--open goes with a note TEXT, not with --delete")
-    with make_client(profile) as client:
+    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         alert_id = ops.resolve_id(client, alert_id)
         if delete:
             ops.get_alert(client, alert_id)  # a clear "not found" rather than a bare 404
             client.alerts.delete_note(alert_id)
-            _line().print(Text(f"deleted the note of {alert_id}"))
+            _line().print(Text(f"deleted the note of {visible(alert_id)}"))
             return
         assert text is not None
         updated, left_new = ops.annotate(client, alert_id, text, open_new=open_)
@@ -199,7 +219,7 @@ def note_cmd(
             f"warning: alert {alert_id} is New: its note may be deleted when alerts are "
             "recalculated; pass --open to move it to Open in the same call\n"
         )
-    _line().print(Text(f"{alert_id}: {_describe(updated)}"))
+    _line().print(Text(f"{visible(alert_id)}: {_describe(updated)}"))
 
 
 @app.command("close")
@@ -215,8 +235,9 @@ def close(
     reason: Reason = None,
     note: Annotated[str | None, typer.Option(help="Also set this note on each alert.")] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Close every alert that matches the filters (already Closed ones are left alone)."""
     where = _where(risk, status, triggered_before)
@@ -225,7 +246,7 @@ def close(
     after = parse_instant(triggered_after) if triggered_after else None
     reasons = list(reason or [])
     console = Console()
-    with make_client(profile) as client:
+    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         targets = [
             alert_row(alert)
             for alert in ops.iter_alerts(client, where, triggered_after=after)
@@ -239,8 +260,7 @@ def close(
         if dry_run:
             console.print(f"dry run: would close {len(targets)} alert(s); nothing was changed")
             return
-        if not yes and not _confirmed(f"Close {len(targets)} alert(s)?"):
-            raise CommandError("not confirmed: nothing was changed (--yes skips the question)")
+        confirm_destructive(f"close {len(targets)} alert(s)", yes)
         outcomes = ops.apply_each(
             [str(row["id"]) for row in targets],
             lambda alert_id: ops.set_status(client, alert_id, "Closed", reasons, note),
@@ -268,6 +288,7 @@ def watch_cmd(
         ),
     ] = WatchFormat.auto,
     profile: Profile = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Watch for new and changed alerts, polling with modifiedAfter."""
     pause = parse_duration(interval).total_seconds()
@@ -276,7 +297,7 @@ def watch_cmd(
     where = _where(risk, status)
     console = Console()
     live_view = fmt is WatchFormat.table or (fmt is WatchFormat.auto and console.is_terminal)
-    with make_client(profile) as client:
+    with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         if not live_view:
             watch(
                 client,
@@ -292,7 +313,8 @@ def watch_cmd(
 
 
 def _emit_line(alert: dict[str, Any], change: str) -> None:
-    sys.stdout.write(orjson.dumps({**alert_row(alert), "change": change}).decode() + "\n")
+    row = for_terminal({**alert_row(alert), "change": change})
+    sys.stdout.write(orjson.dumps(row).decode() + "\n")
     sys.stdout.flush()  # a pipe reader sees each version as it comes
 
 
@@ -330,15 +352,6 @@ def _watch_live(
         )
 
 
-def _confirmed(question: str) -> bool:
-    """Ask; no answer at all (end of input, Ctrl-C) counts as no."""
-    try:
-        return typer.confirm(question, default=False)
-    except typer.Abort:
-        sys.stderr.write("\n")
-        return False
-
-
 def _line() -> Console:
     """A console for one-line reports: no wrapping at the terminal width, no highlighting."""
     return Console(highlight=False, soft_wrap=True)
@@ -349,14 +362,14 @@ def _describe(alert: dict[str, Any]) -> str:
     reasons = row.get("closingReasons")
     shown = f" ({', '.join(map(str, reasons))})" if isinstance(reasons, list) and reasons else ""
     note = f", note {row['note']!r}" if row.get("note") else ""
-    return f"{row.get('status')}{shown}{note}"
+    return visible(f"{row.get('status')}{shown}{note}")
 
 
 def _report(outcomes: list[ops.Outcome]) -> None:
     console = _line()
     for outcome in outcomes:
         line = Text("ok     ", style="green") if outcome.ok else Text("failed ", style="red")
-        line.append(f"{outcome.alert_id}: {outcome.detail}")
+        line.append(visible(f"{outcome.alert_id}: {outcome.detail}"))
         console.print(line)
     failed = sum(not outcome.ok for outcome in outcomes)
     if failed:

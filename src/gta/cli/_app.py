@@ -8,6 +8,7 @@ from typing import Annotated
 
 import typer
 
+from gta._text import VisibleFormatter
 from gta._version import __version__
 from gta.cli import _emulator_cmd, _sinks_cmd, _sync_cmds, _triage
 
@@ -45,8 +46,7 @@ def _root(
     ] = False,
 ) -> None:
     ctx.obj = {"debug": debug}
-    logging.basicConfig(
-        level=logging.DEBUG if debug else logging.WARNING,
-        stream=sys.stderr,
-        format="%(asctime)s %(levelname)s %(name)s: %(message)s",
-    )
+    handler = logging.StreamHandler(sys.stderr)
+    # A log line may quote a server (an error detail): shown as text, never obeyed.
+    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
+    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])

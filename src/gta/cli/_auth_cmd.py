@@ -16,6 +16,9 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta._text import cell
+from gta.cli._errors import UsageError
+from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client, profile_name, region_of
 
 __all__ = ["app"]
@@ -56,13 +59,23 @@ def check(
             "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
         ),
     ] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Get a token and the customer id; print region, customer id and token lifetime."""
+    options = timeout_option(timeout)  # a bad value is a usage error before any request
+    from gta.client._client import new_http_client
+    from gta.errors import ConfigurationError
+
     probe = _LifetimeProbe()
-    http = httpx.Client(event_hooks={"response": [probe]})
+    try:
+        http = new_http_client(event_hooks={"response": [probe]})
+    except ConfigurationError as exc:
+        raise UsageError(str(exc)) from None
     try:
         # Few retries: a check should answer in seconds, not wait out a long outage.
-        with make_client(profile, http_client=http, max_retries=2) as client:
+        with make_client(
+            profile, interactive=True, http_client=http, max_retries=2, **options
+        ) as client:
             probe.token_url = client.token_url
             client.auth.token()  # raises AuthenticationError for a bad credential
             customer = client.customer_id
@@ -75,7 +88,7 @@ def check(
     table.add_column()
     table.add_row("profile", profile_name(profile))
     table.add_row("region", region)
-    table.add_row("customer id", customer)
+    table.add_row("customer id", cell(customer))
     table.add_row("api", api_url)
     lifetime = f"{probe.expires_in:.0f} s" if probe.expires_in is not None else "unknown"
     table.add_row("token lifetime", lifetime)

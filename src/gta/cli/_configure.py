@@ -29,6 +29,7 @@ from gta.cli._profile import (
     save_profile,
     securex_host_for,
 )
+from gta.cli._secrets import read_secret_stdin, warn_if_on_command_line
 
 __all__ = ["app"]
 
@@ -49,8 +50,13 @@ def configure(
     profile: ProfileOption = None,
     client_id: Annotated[str | None, typer.Option(help="API client id.")] = None,
     client_password: Annotated[
-        str | None, typer.Option(help="API client password (prefer the hidden prompt).")
+        str | None,
+        typer.Option(help="API client password: visible in ps; prefer the prompt or the next."),
     ] = None,
+    client_password_stdin: Annotated[
+        bool,
+        typer.Option("--client-password-stdin", help="Read the password from standard input."),
+    ] = False,
     securex_host: Annotated[
         str | None, typer.Option(help="SecureX region (NA, EU, APJC) or a host name.")
     ] = None,
@@ -66,6 +72,17 @@ def configure(
     """Ask for (or take from flags) the settings of a profile and save them."""
     if ctx.invoked_subcommand is not None:
         return
+    if client_password_stdin:
+        if client_password is not None:
+            raise UsageError("give --client-password or --client-password-stdin, not both")
+        client_password = read_secret_stdin("--client-password-stdin")
+    elif client_password is not None:
+        warn_if_on_command_line(
+            ctx,
+            "client_password",
+            "--client-password",
+            "use the hidden prompt or --client-password-stdin",
+        )
     given = Settings(
         client_id=client_id,
         client_password=client_password,

@@ -14,9 +14,10 @@ from typing import Annotated, Any
 import httpx
 import typer
 from rich.console import Console
+from rich.markup import escape
 
 from gta.cli._errors import UsageError
-from gta.sync._demo import DEMO_SEED, DemoBackend, clean_demo_dir, run_demo
+from gta.sync._demo import DEMO_SEED, DemoBackend, DemoDirError, prepare_demo_dir, run_demo
 from gta.sync._memory import sync_tuning
 
 
@@ -28,10 +29,6 @@ def demo(
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
     """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
-    try:
-        directory.mkdir(parents=True, exist_ok=True)
-    except OSError as exc:
-        raise UsageError(f"cannot create {directory}: {exc.strerror}") from None
     with sync_tuning():
         run_emulated_demo(directory, events=events, console=Console(), quiet=quiet)
 
@@ -44,11 +41,18 @@ def run_emulated_demo(
     from gta.emulator import EmulatorSettings, run_in_thread
 
     out = console or Console()
-    clean_demo_dir(directory)
+    try:
+        prepare_demo_dir(directory)
+    except DemoDirError as exc:
+        raise UsageError(str(exc)) from None
+    except OSError as exc:  # read-only disk, no permission: one line, not a raw errno
+        where = exc.filename or directory
+        raise UsageError(f"--dir {directory}: cannot write in {where}: {exc.strerror}") from None
     started = time.monotonic()
     if not quiet:
         out.print(
-            f"[bold]gta demo[/]: emulator with {events:,} seeded events, output in {directory}/",
+            f"[bold]gta demo[/]: emulator with {events:,} seeded events, "
+            f"output in {escape(str(directory))}/",
             highlight=False,
         )
     settings = EmulatorSettings(seed=DEMO_SEED, events=events)

@@ -16,6 +16,8 @@ __all__ = ["format_rfc3339", "parse_duration", "parse_instant"]
 _UNITS: dict[str, float] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
 _DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _ACCEPTED = "a duration such as 30s, 15m, 12h, 7d or 2w"
+# Longer than any data the API keeps, short enough for every datetime and sleep to hold it.
+MAX_DURATION = timedelta(days=36_500)
 
 
 def parse_duration(text: str) -> timedelta:
@@ -26,6 +28,8 @@ def parse_duration(text: str) -> timedelta:
     seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
     if seconds <= 0:
         raise UsageError(f"invalid duration {text!r}: it must be greater than zero")
+    if not seconds <= MAX_DURATION.total_seconds():  # also catches inf from a huge number
+        raise UsageError(f"invalid duration {text!r}: it must be at most {MAX_DURATION.days}d")
     return timedelta(seconds=seconds)
 
 

@@ -16,6 +16,7 @@ import typer
 from pydantic import ValidationError
 
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._secrets import warn_if_on_command_line
 
 app = typer.Typer(help="Run a faithful offline server of the GTA API.", no_args_is_help=True)
 
@@ -28,6 +29,7 @@ def _settings_error(exc: ValidationError) -> UsageError:
 
 @app.command()
 def serve(
+    ctx: typer.Context,
     host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
@@ -57,11 +59,24 @@ def serve(
     clock_start: Annotated[
         str, typer.Option(help="'seed', 'now' or an RFC 3339 instant.")
     ] = "seed",
+    max_body_bytes: Annotated[
+        int, typer.Option(help="Largest request body accepted; larger ones get a 413.")
+    ] = 10 * 1024 * 1024,
+    admin_token: Annotated[
+        str | None,
+        typer.Option(
+            envvar="GTA_EMULATOR_ADMIN_TOKEN",
+            show_envvar=True,
+            help="Bearer token the /_emulator admin API requires (16+ characters); "
+            "needed to listen beyond loopback. Prefer the variable.",
+        ),
+    ] = None,
 ) -> None:
     """Serve the GTA API emulator (token issuer, app and API hosts on one origin)."""
     import uvicorn
 
     from gta.emulator import EmulatorDatabaseError, EmulatorSettings, client_env, create_app
+    from gta.emulator._admin import check_admin_exposure
     from gta.emulator._server import bind, server_config, url_of
 
     options: dict[str, object] = {
@@ -79,7 +94,13 @@ def serve(
         "retry_after": retry_after,
         "activity_per_minute": activity_per_minute,
         "clock_start": clock_start,
+        "max_body_bytes": max_body_bytes,
     }
+    if admin_token is not None:
+        warn_if_on_command_line(
+            ctx, "admin_token", "--admin-token", "set GTA_EMULATOR_ADMIN_TOKEN instead"
+        )
+        options["admin_token"] = admin_token
     if client_id is not None:
         options["client_id"] = client_id
     if client_password is not None:
@@ -98,6 +119,11 @@ def serve(
         if exc.errno in (errno.EADDRINUSE, errno.EACCES):
             raise CommandError(message) from None
         raise UsageError(message) from None
+    try:  # after bind, so a bad address is reported as such first
+        check_admin_exposure(host, admin_token)
+    except ValueError as exc:
+        sock.close()
+        raise UsageError(str(exc)) from None
     typer.echo(f"Preparing data (seed {seed}, {events} events per customer)...", err=True)
     try:
         application = create_app(settings)

@@ -12,8 +12,10 @@ from __future__ import annotations
 import contextlib
 import logging
 import os
+import re
 import stat
 import tomllib
+import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -30,9 +32,11 @@ if TYPE_CHECKING:
 __all__ = [
     "DEFAULT_PROFILE",
     "ENV_NAMES",
+    "INTERACTIVE_RETRIES",
     "REGIONS",
     "Settings",
     "config_path",
+    "explain_failure",
     "load_profiles",
     "make_client",
     "mask_secret",
@@ -61,6 +65,7 @@ ENV_NAMES: dict[str, str] = {
     "customer_id": "GTA_CUSTOMER_ID",
 }
 SECRET_FIELDS = frozenset({"client_password"})
+_warned: set[Path] = set()  # config files already reported as readable by others
 
 
 @dataclass(frozen=True)
@@ -100,7 +105,8 @@ def load_profiles(path: Path) -> dict[str, Settings]:
         raw = path.read_bytes()
     except FileNotFoundError:
         return {}
-    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077:
+    if os.name == "posix" and stat.S_IMODE(path.stat().st_mode) & 0o077 and path not in _warned:
+        _warned.add(path)  # a command may read the file twice; one warning is enough
         log.warning("config file %s is readable by others; run: chmod 600 %s", path, path)
     try:
         document = tomllib.loads(raw.decode("utf-8"))
@@ -175,6 +181,13 @@ def resolve_settings(
     A profile named explicitly (flag or ``GTA_PROFILE``) must exist in the file; the default one
     may be absent when the environment carries everything.
     """
+    return _resolve(profile, env, path)[0]
+
+
+def _resolve(
+    profile: str | None, env: Mapping[str, str] | None, path: Path | None
+) -> tuple[Settings, dict[str, str]]:
+    """The effective settings and, for each field set, where it came from (for messages)."""
     environ = os.environ if env is None else env
     name = profile_name(profile, environ)
     file_path = path if path is not None else config_path(environ)
@@ -188,18 +201,39 @@ def resolve_settings(
         )
     else:
         base = Settings()
-    overrides = {key: value for key, var in ENV_NAMES.items() if (value := environ.get(var))}
-    return replace(base, **overrides)
+    sources = dict.fromkeys(base.as_dict(), f"profile {name!r} in {file_path}")
+    overrides: dict[str, str] = {}
+    for key, var in ENV_NAMES.items():
+        if value := environ.get(var):
+            overrides[key] = value
+            sources[key] = f"environment variable {var}"
+    if host := overrides.get("securex_host"):
+        # The variable takes the region names `gta configure` takes (EU, NA, APJC).
+        overrides["securex_host"] = securex_host_for(host)
+    return replace(base, **overrides), sources
 
 
-def make_client(profile: str | None = None, **options: Any) -> Client:
+# For an interactive command: a person is waiting, so an address that refuses or does not
+# resolve fails at once and one request waits at most ten seconds for its retries.
+# `export` and `sync` keep the SDK's long budget, which outlasts a short outage.
+INTERACTIVE_RETRIES: dict[str, Any] = {"connect_retries": 0, "max_retry_wait": 10.0}
+_CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
+# Where the client's settings came from, by what a message needs: see explain_failure.
+_origins: dict[str, str] = {}
+
+
+def make_client(profile: str | None = None, *, interactive: bool = False, **options: Any) -> Client:
     """Build a :class:`gta.Client` from the profile and environment, or fail with one clear line.
 
+    A setting that cannot work is a usage error (exit 2) naming where it came from.
+    *interactive* gives the short retry budget of a command a person waits for;
     ``options`` go to the constructor as they are (``timeout``, ``http_client``, ...).
     """
     from gta import Client  # imported late: `gta configure` must work even without the SDK's deps
+    from gta.client._client import DEFAULT_API_URL, DEFAULT_APP_URL
+    from gta.errors import ConfigurationError
 
-    settings = resolve_settings(profile)
+    settings, sources = _resolve(profile, None, None)
     missing = [
         f"{key.replace('_', ' ')} ({ENV_NAMES[key]})"
         for key in ("client_id", "client_password", "securex_host")
@@ -208,18 +242,79 @@ def make_client(profile: str | None = None, **options: Any) -> Client:
     if missing:
         raise UsageError(f"missing {', '.join(missing)}: run `gta configure` or set the variables")
     assert settings.client_id and settings.client_password and settings.securex_host
+    if settings.customer_id is not None and not _CUSTOMER_ID.match(settings.customer_id):
+        raise UsageError(
+            f"customer id {settings.customer_id!r} (from {sources['customer_id']}) is not a "
+            "customer id such as CTA123456789"
+        )
     optional: dict[str, Any] = {
         key: value
         for key in ("api_url", "app_url", "customer_id")
         if (value := getattr(settings, key)) is not None
     }
-    return Client(
-        settings.client_id,
-        settings.client_password,
-        securex_host=settings.securex_host,
-        **optional,
-        **options,
+    for key, default in (("api_url", DEFAULT_API_URL), ("app_url", DEFAULT_APP_URL)):
+        sources.setdefault(key, f"the default ({default})")
+    if interactive:
+        options = {**INTERACTIVE_RETRIES, **options}
+    try:
+        client = Client(
+            settings.client_id,
+            settings.client_password,
+            securex_host=settings.securex_host,
+            **optional,
+            **options,
+        )
+    except ConfigurationError as exc:
+        raise UsageError(_with_source(str(exc), sources)) from None
+    _origins.clear()
+    _origins.update(
+        {
+            _base(client.securex_host): f"the SecureX host ({sources['securex_host']})",
+            _base(client.api_url): f"the API URL ({sources['api_url']})",
+            _base(client.app_url): f"the app URL ({sources['app_url']})",
+            "credentials": " and ".join(sorted({sources["client_id"], sources["client_password"]})),
+        }
     )
+    return client
+
+
+def _base(url: str) -> str:
+    parts = urlsplit(url)
+    return f"{parts.scheme}://{parts.netloc}".lower()
+
+
+def _with_source(message: str, sources: Mapping[str, str]) -> str:
+    """A client setting error, with the setting's origin: ``api_url ... (from GTA_API_URL)``."""
+    for key, source in sources.items():
+        if message.startswith(key):
+            return f"{message} (from {source})"
+    return message
+
+
+def explain_failure(exc: BaseException) -> str | None:
+    """What the settings have to do with *exc*: which setting named the host that could not be
+    reached (and through which proxy), or where the refused credentials came from."""
+    from gta.errors import ApiConnectionError, AuthenticationError
+
+    if isinstance(exc, ApiConnectionError) and exc.url is not None:
+        base = f"{exc.url.scheme}://{exc.url.netloc.decode('ascii')}".lower()
+        origin = _origins.get(base)
+        parts = [f"{base} is {origin}"] if origin else []
+        parts.append(_proxy_for(exc.url.scheme, exc.url.host))
+        return "; ".join(parts)
+    if isinstance(exc, AuthenticationError) and "credentials" in _origins:
+        return f"client id and password from {_origins['credentials']}"
+    return None
+
+
+def _proxy_for(scheme: str, host: str) -> str:
+    """Whether the environment sends a request for *host* through a proxy (as httpx does)."""
+    proxies = urllib.request.getproxies_environment()
+    proxy = proxies.get(scheme) or proxies.get("all")
+    if not proxy or urllib.request.proxy_bypass(host):
+        return "no proxy"
+    shown = urlsplit(proxy)
+    return f"through the proxy {shown.scheme}://{shown.hostname}:{shown.port or ''}".rstrip(":")
 
 
 def securex_host_for(choice: str) -> str:

@@ -18,6 +18,8 @@ from rich.panel import Panel
 from rich.table import Table
 from rich.text import Text
 
+from gta._text import cell, for_terminal, visible
+
 __all__ = [
     "ALERT_COLUMNS",
     "FORMATS",
@@ -70,14 +72,18 @@ def alert_row(alert: Mapping[str, Any]) -> dict[str, Any]:
 
 def write_json(stream: TextIO, value: Any) -> None:
     """One indented JSON document (for ``--format json``)."""
-    stream.write(orjson.dumps(value, option=orjson.OPT_INDENT_2).decode() + "\n")
+    shown = for_terminal(value, stream)
+    stream.write(orjson.dumps(shown, option=orjson.OPT_INDENT_2).decode() + "\n")
 
 
 def write_rows(stream: TextIO, rows: Iterable[Mapping[str, Any]], fmt: str) -> int:
     """Write alert rows as ``json`` (one array), ``jsonl`` or ``csv``, streaming; returns the count.
 
     Rows are written as they come so a long listing starts at once and a pipe sees progress.
+    The values are exact in a file or a pipe; on a terminal, control characters are shown as
+    escapes (:func:`gta._text.for_terminal`).
     """
+    rows = (for_terminal(row, stream) for row in rows)
     count = 0
     if fmt == "jsonl":
         for row in rows:
@@ -112,23 +118,23 @@ def _csv_cell(value: Any) -> str:
 
 
 def risk_text(risk: Any) -> Text:
-    return Text(str(risk or "?"), style=RISK_STYLES.get(str(risk), ""))
+    return cell(risk, style=RISK_STYLES.get(str(risk), ""), default="?")
 
 
 def status_text(row: Mapping[str, Any]) -> Text:
-    status = str(row.get("status") or "?")
-    text = Text(status, style=STATUS_STYLES.get(status, ""))
+    status = row.get("status")
+    text = cell(status, style=STATUS_STYLES.get(str(status), ""), default="?")
     reasons = row.get("closingReasons")
     if reasons:
-        shown = ",".join(reasons) if isinstance(reasons, list) else str(reasons)
-        text.append(f" ({shown})", style="dim")
+        shown = ",".join(map(str, reasons)) if isinstance(reasons, list) else str(reasons)
+        text.append(f" ({visible(shown)})", style="dim")
     return text
 
 
-def short_time(value: Any) -> str:
+def short_time(value: Any) -> Text:
     """``2026-01-31T12:34:56.789Z`` -> ``2026-01-31 12:34`` (UTC): enough to triage, narrow."""
     text = str(value or "")
-    return text[:16].replace("T", " ") if len(text) >= 16 else text
+    return cell(text[:16].replace("T", " ") if len(text) >= 16 else text)
 
 
 def alert_table(
@@ -138,7 +144,8 @@ def alert_table(
 
     The ``modified`` column is added only when *wide* (the caller knows the terminal's width).
     """
-    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
+    shown_title = None if title is None else Text(visible(title))  # may quote a server error
+    table = Table(title=shown_title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
     table.add_column("id", no_wrap=True, style="bold", min_width=SHORT_ID)
     table.add_column("risk", no_wrap=True, min_width=8)
     table.add_column("status", no_wrap=True, overflow="ellipsis", max_width=18)
@@ -148,14 +155,14 @@ def alert_table(
     table.add_column("note", no_wrap=True, overflow="ellipsis", ratio=1)
     for row in rows:
         cells: list[Any] = [
-            str(row.get("id") or "")[:SHORT_ID],
+            cell(str(row.get("id") or "")[:SHORT_ID]),
             risk_text(row.get("risk")),
             status_text(row),
             short_time(row.get("triggeredAt")),
         ]
         if wide:
             cells.append(short_time(row.get("modifiedAt")))
-        cells.append(str(row.get("note") or ""))
+        cells.append(cell(row.get("note")))
         table.add_row(*cells)
     return table
 
@@ -172,17 +179,17 @@ def alert_view(
     summary = Table.grid(padding=(0, 2))
     summary.add_column(style="bold", no_wrap=True)
     summary.add_column(overflow="fold")
-    summary.add_row("id", str(row["id"]))
+    summary.add_row("id", cell(row["id"]))
     summary.add_row("risk", risk_text(row["risk"]))
     summary.add_row("status", status_text(row))
-    summary.add_row("triggered", str(row["triggeredAt"] or ""))
-    summary.add_row("modified", str(row["modifiedAt"] or ""))
+    summary.add_row("triggered", cell(row["triggeredAt"]))
+    summary.add_row("modified", cell(row["modifiedAt"]))
     if row["etaFlag"]:
-        summary.add_row("eta flag", str(row["etaFlag"]))
-    summary.add_row("note", str(row["note"] or "(none)"))
-    parts: list[Any] = [
-        Panel(summary, title=f"alert {str(row['id'])[:SHORT_ID]}", border_style="blue")
-    ]
+        summary.add_row("eta flag", cell(row["etaFlag"]))
+    note = row["note"]
+    summary.add_row("note", Text(visible(note, multiline=True)) if note else Text("(none)"))
+    title = Text(f"alert {visible(str(row['id'])[:SHORT_ID])}")
+    parts: list[Any] = [Panel(summary, title=title, border_style="blue")]
     parts.append(_detection_table(detections, records, assets))
     parts.append(_asset_table(assets))
     parts.append(_event_table(events, assets))
@@ -209,10 +216,10 @@ def _detection_table(
             str(part) for part in (record.get("category"), record.get("subcategory")) if part
         )
         table.add_row(
-            str(record.get("title") or detection.get("threatIntelRecordId") or "?"),
-            category,
-            str(record.get("severity") or ""),
-            str(detection.get("confidence") or ""),
+            cell(record.get("title") or detection.get("threatIntelRecordId"), default="?"),
+            cell(category),
+            cell(record.get("severity")),
+            cell(detection.get("confidence")),
             _asset_name(detection.get("affectedAssetId"), assets),
             short_time(detection.get("detectedAt")),
         )
@@ -226,7 +233,7 @@ def _asset_table(assets: Mapping[str, Mapping[str, Any]]) -> Table:
     table.add_column("asset id", overflow="fold")
     table.add_column("assumed owner", overflow="fold")
     for asset_id, asset in assets.items():
-        table.add_row(asset_id, str(asset.get("assumedOwner") or ""))
+        table.add_row(cell(asset_id), cell(asset.get("assumedOwner")))
     return table
 
 
@@ -243,14 +250,14 @@ def _event_table(
     for event in events:
         table.add_row(
             short_time(event.get("detectedAt")),
-            str(event.get("title") or ""),
-            str(event.get("subtitle") or ""),
+            cell(event.get("title")),
+            cell(event.get("subtitle")),
             _asset_name(event.get("affectedAssetId"), assets),
         )
     return table
 
 
-def _asset_name(asset_id: Any, assets: Mapping[str, Mapping[str, Any]]) -> str:
+def _asset_name(asset_id: Any, assets: Mapping[str, Mapping[str, Any]]) -> Text:
     asset = assets.get(str(asset_id))
     owner = asset.get("assumedOwner") if asset else None
-    return str(owner or asset_id or "")
+    return cell(owner or asset_id)

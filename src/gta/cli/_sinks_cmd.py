@@ -10,10 +10,13 @@ from typing import Annotated, Any
 import typer
 
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._secrets import read_secret_stdin, warn_if_on_command_line
 from gta.sinks import SinkConfigError
 
+_INSTEAD = "use --token env:NAME, GTA_SPLUNK_HEC_TOKEN or --token-stdin"
+
 app = typer.Typer(
-    help="Check SIEM destinations (Splunk HEC, syslog, Elasticsearch/OpenSearch).",
+    help="Check SIEM destinations (Splunk HEC, syslog, Elasticsearch/OpenSearch, Sentinel).",
     no_args_is_help=True,
 )
 
@@ -40,14 +43,18 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 
 @app.command("check")
 def check(
+    ctx: typer.Context,
     url: Annotated[str, typer.Argument(help="Sink URL, e.g. splunk-hec+https://splunk:8088")],
     token: Annotated[
         str | None,
         typer.Option(
-            help="Splunk HEC token or Elasticsearch API key, or env:NAME to read it from a "
-            "variable (default: GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY)."
+            help="Splunk HEC token or Elasticsearch API key (visible in ps), or env:NAME to read "
+            "it from a variable (default: GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY)."
         ),
     ] = None,
+    token_stdin: Annotated[
+        bool, typer.Option("--token-stdin", help="Read the token from standard input.")
+    ] = False,
     ca_bundle: Annotated[str | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
     insecure: Annotated[bool, typer.Option(help="Do not verify TLS certificates.")] = False,
     option: Annotated[
@@ -58,7 +65,15 @@ def check(
     from gta.sinks._check import check_sink
 
     options = _options(option or [])
-    secret = _resolve_secret(token)
+    if "token" in options:
+        warn_if_on_command_line(ctx, "option", "--option token=...", _INSTEAD)
+    if token_stdin:
+        if token is not None:
+            raise UsageError("give --token or --token-stdin, not both")
+        token = read_secret_stdin("--token-stdin")
+    elif token is not None and not token.startswith("env:"):
+        warn_if_on_command_line(ctx, "token", "--token", _INSTEAD)
+    secret = token if token_stdin else _resolve_secret(token)
     if secret is not None:
         options["token"] = secret
     if ca_bundle is not None:

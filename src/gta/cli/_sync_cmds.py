@@ -23,9 +23,11 @@ import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, checked, lease_lines, lease_ttl_seconds, state_unlock
+from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
 from gta.formats import UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
@@ -197,6 +199,7 @@ def export(
             "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
         ),
     ] = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Export new and changed records once, from the saved checkpoint, until drained."""
     if (output is None) == (to is None):
@@ -204,6 +207,7 @@ def export(
     ttl = lease_ttl_seconds(lease_ttl)
     target = output if output is not None else to
     assert target is not None
+    client_options = timeout_option(timeout)
     try:
         streams = expand_streams(stream)
         job = Job(
@@ -217,7 +221,7 @@ def export(
         raise UsageError(str(exc)) from None
     # The same resolver as the triage commands: the profile file, each field overridden by
     # its environment variable; a missing setting is a usage error (exit 2).
-    client = make_client(profile)
+    client = make_client(profile, **client_options)
     with sync_tuning(), client, _open_store(state, ttl) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
@@ -235,10 +239,12 @@ def export(
         )
 
 
-def _client_for(tenant: TenantConfig) -> Any:
+def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
     import gta
 
     options: dict[str, Any] = {"securex_host": tenant.visibility_host}
+    if timeout is not None:
+        options["timeout"] = timeout
     if tenant.api_url:
         options["api_url"] = tenant.api_url
     if tenant.app_url:
@@ -265,6 +271,7 @@ def _sync_pass(
     progress: bool,
     summaries: bool,
     keep_going: bool,
+    timeout: float | None = None,
 ) -> _PassOutcome:
     """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
     console = _err()
@@ -282,9 +289,10 @@ def _sync_pass(
             reconcile_every=spec.reconcile_seconds(),
         )
         try:
-            with _client_for(config.tenants[spec.tenant]) as client, _reporting(
-                not progress
-            ) as reporter:
+            # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
+            deadline = timeout or config.timeout_seconds(spec.tenant)
+            client = _client_for(config.tenants[spec.tenant], deadline)
+            with client, _reporting(not progress) as reporter:
                 results = _run(client, job, store, reporter=reporter, stop=stop)
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
@@ -340,6 +348,7 @@ def sync(
         ),
     ] = False,
     lease_ttl: LeaseTtlOpt = None,
+    timeout: TimeoutOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
@@ -348,6 +357,7 @@ def sync(
     same and exits 130."""
     if once and every:
         raise UsageError("give --once or --every, not both")
+    deadline = timeout_option(timeout).get("timeout")
     try:
         config = load_config(config_path)
         interval = None if once else (parse_interval(every) if every else config.every_seconds())
@@ -368,6 +378,7 @@ def sync(
                 progress=not quiet and (not scheduled or verbose),
                 summaries=not quiet and (not scheduled or verbose),
                 keep_going=scheduled,
+                timeout=deadline,
             )
             if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
                 assert interval is not None
@@ -439,8 +450,9 @@ def state_reset(
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
     state: StateOpt = None,
+    yes: YesOption = False,
 ) -> None:
-    """Delete checkpoints, so the next run starts from the beginning."""
+    """Delete checkpoints, so the next run starts from the beginning (asks first)."""
     if stream is not None:
         try:
             expand_streams(stream)
@@ -450,8 +462,14 @@ def state_reset(
         typer.echo("removed 0 checkpoint(s)")
         return
     with _open_store(state) as store:
+        chosen = None if stream == "all" else stream
+        found = len(store.list(job=job, stream=chosen))
+        if not found:
+            typer.echo("removed 0 checkpoint(s)")
+            return
+        confirm_destructive(f"delete {found} checkpoint(s) from {store.path}", yes)
         try:
-            count = store.reset(job=job, stream=None if stream == "all" else stream)
+            count = store.reset(job=job, stream=chosen)
         except StateError as exc:
             raise CommandError(str(exc)) from None
     typer.echo(f"removed {count} checkpoint(s)")
@@ -466,6 +484,7 @@ def state_set(
         str | None, typer.Option("--customer", help="Customer id (default: $GTA_CUSTOMER_ID).")
     ] = None,
     state: StateOpt = None,
+    yes: YesOption = False,
 ) -> None:
     """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point."""
     try:
@@ -497,6 +516,7 @@ def state_set(
             assert job is not None and customer
             targets = {(job, customer)}
         (job_name, customer_id) = targets.pop()
+        confirm_destructive(f"set the {stream} cursor of {job_name} ({customer_id})", yes)
         try:
             store.set_cursor(job_name, customer_id, stream, value)
         except StateError as exc:

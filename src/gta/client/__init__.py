@@ -21,6 +21,7 @@ from gta.client._exceptions import (
     NotFoundError,
     PermissionDeniedError,
     RateLimitError,
+    ResponseTooLargeError,
     ServerError,
 )
 from gta.client._models import (
@@ -59,6 +60,7 @@ __all__ = [
     "Pager",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "Runtime",
     "SearchResults",
     "SecurityAnnotation",

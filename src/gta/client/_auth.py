@@ -102,6 +102,7 @@ class TokenAuth(httpx.Auth):
             # The token may have been revoked or expired early: get a new one (unless another
             # thread already did) and replay this request once. A second 401 is returned as is.
             log.info("401 for %s; refreshing the token and retrying once", describe(request))
+            _discard_body(response)
             token = self.token(stale=token)
             request.headers["Authorization"] = f"Bearer {token.get()}"
             yield request
@@ -152,6 +153,20 @@ class TokenAuth(httpx.Auth):
         value, expires_in = _parse_token_response(response)
         log.debug("fetched an access token valid for %.0f s", expires_in)
         return _Token(Secret(value), issued + token_refresh_delay(expires_in))
+
+
+def _discard_body(response: httpx.Response) -> None:
+    """Drop the body of a 401 that is about to be replayed, unread.
+
+    httpx reads a response whole before the auth flow's next request; the body of a refused
+    request is of no use, and a hostile server could make it as large as it likes (the client's
+    size limit applies to the answers it reads itself). Closing the network stream drops the
+    connection instead of draining it; httpx then reads an empty body.
+    """
+    network = response.stream
+    response.stream = httpx.ByteStream(b"")
+    if isinstance(network, httpx.SyncByteStream):
+        network.close()
 
 
 def _basic(client_id: str, password: Secret) -> str:

@@ -6,7 +6,9 @@ token refresh is single-flight, and the customer id is discovered once under a l
 
 from __future__ import annotations
 
+import math
 import os
+import re
 import threading
 from collections.abc import Mapping
 from types import TracebackType
@@ -19,12 +21,15 @@ from gta.client._auth import Secret, TokenAuth
 from gta.client._exceptions import ApiError, ConfigurationError
 from gta.client._resources import Alerts, Assets, Events, Flows, ThreatDetections, ThreatIntel
 from gta.client._retry import Runtime
-from gta.client._transport import Transport
+from gta.client._sockets import DeadlineTransport
+from gta.client._transport import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, Transport
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
 
 DEFAULT_API_URL = "https://api.cta.eu.amp.cisco.com"
 DEFAULT_APP_URL = "https://cta.eu.amp.cisco.com"
+
+_HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?\.?$")
 
 ENV_CLIENT_ID = "SECUREX_CLIENT_ID"
 ENV_CLIENT_PASSWORD = "SECUREX_CLIENT_PASSWORD"
@@ -45,12 +50,47 @@ def normalize_url(value: str, name: str) -> str:
     text = value.strip()
     if "://" not in text:
         text = f"https://{text}"
-    parts = urlsplit(text)
+    try:
+        parts = urlsplit(text)
+        _ = parts.port  # a port that is not a number in 0-65535 raises here, not mid-request
+    except ValueError as exc:  # e.g. "http://[::1": a bracket left open
+        raise ConfigurationError(f"{name} is not a valid URL ({exc}): {value!r}") from None
     if parts.scheme not in ("http", "https"):
         raise ConfigurationError(f"{name} must be an http(s) URL or a host name, not {value!r}")
     if not parts.hostname or parts.query or parts.fragment:
         raise ConfigurationError(f"{name} is not a valid host or base URL: {value!r}")
+    if not (_HOST_NAME.match(parts.hostname) or ":" in parts.hostname):  # ":": an IPv6 literal
+        raise ConfigurationError(
+            f"{name} has an invalid host name {parts.hostname!r} (letters, digits, '-' and '.')"
+        )
     return text.rstrip("/")
+
+
+def _positive_number(value: object) -> bool:
+    return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
+
+
+def new_http_client(*, bounded: bool = False, **options: Any) -> httpx.Client:
+    """httpx's client, with a CA bundle that cannot be loaded as one clear error.
+
+    httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (and certifi otherwise) when it builds its
+    TLS context; a path that does not exist would surface as a bare ``FileNotFoundError``.
+    ``bounded`` gives it the transport whose socket operations keep to the request's deadline.
+    """
+    try:
+        if bounded:
+            options["transport"] = DeadlineTransport()
+        return httpx.Client(**options)
+    except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
+        names = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)]
+        missing = [name for name in names if not os.path.exists(os.environ[name])]
+        names = missing or names  # the variable naming a path that is not there, if one does
+        where = f" ({' / '.join(f'{n}={os.environ[n]}' for n in names)})" if names else ""
+        reason = getattr(exc, "strerror", None) or str(exc) or type(exc).__name__
+        raise ConfigurationError(
+            f"cannot load the CA certificates{where}: {reason}; "
+            f"fix or unset {' / '.join(names) or 'SSL_CERT_FILE'}"
+        ) from None
 
 
 class Client:
@@ -60,6 +100,15 @@ class Client:
     ``visibility.eu.amp.cisco.com``); ``customer_id`` is discovered through
     ``/auth/api-clients/me`` when not given. ``http_client`` lets you bring your own
     ``httpx.Client`` (proxies, certificates); the client closes only one it created.
+
+    ``timeout`` (seconds) is the deadline of each whole request attempt: connecting, sending
+    and every byte of the answer; an ``httpx.Timeout`` instead sets per-phase limits (connect,
+    read, write, pool) under the default deadline. ``max_response_bytes`` bounds an answer:
+    a larger one raises ``ResponseTooLargeError``.
+
+    ``connect_retries`` caps the retries of a connection that cannot be made (refused, unknown
+    host) and ``max_retry_wait`` the seconds one request may spend waiting between retries:
+    both unset (a sync that should outlast an outage), or small for a person at a terminal.
     ``_runtime`` replaces sleep, clocks and randomness (tests).
     """
 
@@ -72,8 +121,11 @@ class Client:
         api_url: str = DEFAULT_API_URL,
         app_url: str = DEFAULT_APP_URL,
         customer_id: str | None = None,
-        timeout: float | httpx.Timeout = 30.0,
+        timeout: float | httpx.Timeout = DEFAULT_DEADLINE,
         max_retries: int = 8,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_retries: int | None = None,
+        max_retry_wait: float | None = None,
         http_client: httpx.Client | None = None,
         _runtime: Runtime | None = None,
     ) -> None:
@@ -85,12 +137,39 @@ class Client:
             raise ConfigurationError("customer_id must be a non-empty string when given")
         if isinstance(max_retries, bool) or not isinstance(max_retries, int) or max_retries < 0:
             raise ConfigurationError(f"max_retries must be an integer >= 0, not {max_retries!r}")
+        deadline = DEFAULT_DEADLINE
+        if connect_retries is not None and (
+            isinstance(connect_retries, bool)
+            or not isinstance(connect_retries, int)
+            or connect_retries < 0
+        ):
+            raise ConfigurationError(
+                f"connect_retries must be an integer >= 0 or None, not {connect_retries!r}"
+            )
+        if max_retry_wait is not None and (
+            isinstance(max_retry_wait, bool)
+            or not isinstance(max_retry_wait, int | float)
+            or not max_retry_wait >= 0
+        ):
+            raise ConfigurationError(
+                f"max_retry_wait must be a number of seconds >= 0 or None, not {max_retry_wait!r}"
+            )
         if isinstance(timeout, httpx.Timeout):
             http_timeout = timeout
-        elif isinstance(timeout, int | float) and not isinstance(timeout, bool) and timeout > 0:
-            http_timeout = httpx.Timeout(float(timeout))
+        elif _positive_number(timeout) and math.isfinite(timeout):
+            deadline = float(timeout)
+            # Each phase is bounded by what remains of the deadline, nothing tighter.
+            http_timeout = httpx.Timeout(None)
         else:
             raise ConfigurationError(f"timeout must be a positive number, not {timeout!r}")
+        if (
+            isinstance(max_response_bytes, bool)
+            or not isinstance(max_response_bytes, int)
+            or (max_response_bytes < 1)
+        ):
+            raise ConfigurationError(
+                f"max_response_bytes must be an integer >= 1, not {max_response_bytes!r}"
+            )
 
         self.client_id = client_id.strip()
         self._password = Secret(client_password)
@@ -101,10 +180,17 @@ class Client:
         self._customer_id = customer_id
         self._customer_lock = threading.Lock()
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else httpx.Client()
+        self._http = http_client if http_client is not None else new_http_client(bounded=True)
         runtime = _runtime or Runtime()
         self.transport = Transport(
-            self._http, timeout=http_timeout, max_retries=max_retries, runtime=runtime
+            self._http,
+            timeout=http_timeout,
+            max_retries=max_retries,
+            runtime=runtime,
+            deadline=deadline,
+            max_response_bytes=max_response_bytes,
+            connect_retries=connect_retries,
+            max_retry_wait=max_retry_wait,
         )
         self.auth = TokenAuth(
             self.token_url,
@@ -128,7 +214,7 @@ class Client:
 
         Required: SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD, SECUREX_VISIBILITY_HOST_NAME.
         Optional: GTA_CUSTOMER_ID, GTA_API_URL, GTA_APP_URL. ``options`` go to the
-        constructor (timeout, max_retries, http_client).
+        constructor (timeout, max_retries, max_response_bytes, http_client).
         """
         env = os.environ if environ is None else environ
         required = (ENV_CLIENT_ID, ENV_CLIENT_PASSWORD, ENV_SECUREX_HOST)

@@ -5,6 +5,7 @@
     GtaError
      +-- ConfigurationError            missing/invalid settings or arguments, before any request
      +-- ApiError                      a response we could not use (malformed JSON, bad shape)
+     |    +-- ResponseTooLargeError    an answer over max_response_bytes (not retried); .limit
      |    +-- ApiStatusError           non-2xx; .status_code, .request_id, .body
      |         +-- BadRequestError        400
      |         +-- AuthenticationError    401, and token errors; .error, .error_description
@@ -13,7 +14,7 @@
      |         +-- RateLimitError         429; .retry_after
      |         +-- ServerError            5xx
      +-- ApiConnectionError            connection failed/reset
-          +-- ApiTimeoutError
+          +-- ApiTimeoutError          a phase timed out, or the whole-request deadline passed
 
 Every message is one line (method, path without the query, status, request id and a short
 detail from the body) so a command line can print ``error: <message>`` and nothing else.
@@ -43,6 +44,7 @@ __all__ = [
     "NotFoundError",
     "PermissionDeniedError",
     "RateLimitError",
+    "ResponseTooLargeError",
     "ServerError",
 ]
 
@@ -68,6 +70,14 @@ class ApiError(GtaError):
         super().__init__(one_line(message))
         # Error reporters serialise exception attributes: keep a copy without credentials.
         self.request = None if request is None else scrub_request(request)
+
+
+class ResponseTooLargeError(ApiError):
+    """An answer larger than the client's ``max_response_bytes``; refused, not retried."""
+
+    def __init__(self, message: str, *, request: httpx.Request, limit: int) -> None:
+        super().__init__(message, request=request)
+        self.limit = limit
 
 
 class ApiStatusError(ApiError):
@@ -142,11 +152,19 @@ class ServerError(ApiStatusError):
 
 
 class ApiConnectionError(GtaError):
-    """The connection failed, was reset, or broke mid-response (after all retries)."""
+    """The connection failed, was reset, or broke mid-response (after all retries).
+
+    ``url`` is the URL tried, without its query (``None`` when unknown), so a caller can say
+    which setting named that host."""
+
+    def __init__(self, message: str, *, url: httpx.URL | None = None) -> None:
+        super().__init__(message)
+        self.url = None if url is None else url.copy_with(query=None, fragment=None)
 
 
 class ApiTimeoutError(ApiConnectionError):
-    """A connect, read, write or pool timeout (after all retries)."""
+    """A connect, read, write or pool timeout, or the whole-request deadline passed (after all
+    retries)."""
 
 
 def one_line(text: str) -> str:
@@ -194,6 +212,14 @@ def _detail(body: Any) -> str:
 def describe(request: httpx.Request) -> str:
     """``METHOD /path`` without the query string (which could carry a cursor or a filter)."""
     return f"{request.method} {request.url.path}"
+
+
+def origin_of(request: httpx.Request) -> str:
+    """``scheme://host[:port]`` of a request: the server it went to, never its path or query."""
+    url = request.url
+    port = f":{url.port}" if url.port is not None else ""
+    host = f"[{url.host}]" if ":" in url.host else url.host
+    return f"{url.scheme}://{host}{port}"
 
 
 def status_error(response: httpx.Response, now: datetime | None = None) -> ApiStatusError:
@@ -245,7 +271,7 @@ def token_error(response: httpx.Response) -> ApiStatusError:
         message += f" {error})" if error else ")"
         if description:
             message += f": {_detail({'detail': description})}"
-        message += "; check SECUREX_CLIENT_ID, SECUREX_CLIENT_PASSWORD and the SecureX host"
+        message += "; check the client id, the client password and the SecureX host"
         return AuthenticationError(
             message,
             response=response,

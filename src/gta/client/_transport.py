@@ -3,7 +3,8 @@
 Every request the client makes goes through :meth:`Transport.send_raw`, which retries
 connection errors, resets, timeouts, 429 and 5xx with backoff (the pure functions of
 ``_retry``) within a budget of ``max_retries``, and logs each retry without the query string
-or any header. :meth:`Transport.request_json` adds the status check and JSON decoding.
+or any header. Each attempt has its own whole-request deadline and its answer a size limit
+(``_limits``). :meth:`Transport.request_json` adds the status check and JSON decoding.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ import httpx
 import orjson
 
 from gta._version import __version__
+from gta.client._auth import TokenAuth
 from gta.client._exceptions import (
     ApiConnectionError,
     ApiError,
@@ -23,8 +25,10 @@ from gta.client._exceptions import (
     ConfigurationError,
     describe,
     one_line,
+    origin_of,
     status_error,
 )
+from gta.client._limits import DeadlineExceeded, DeadlineTimeouts, format_seconds, read_body
 from gta.client._retry import (
     NAME_RESOLUTION_RETRIES,
     Runtime,
@@ -34,12 +38,15 @@ from gta.client._retry import (
     parse_retry_after,
     retry_delay,
 )
+from gta.client._sockets import bounded_by
 
 __all__ = ["Transport", "decode_json"]
 
 log = logging.getLogger("gta.client")
 
 USER_AGENT = f"gta/{__version__} httpx/{httpx.__version__}"
+DEFAULT_DEADLINE = 60.0
+DEFAULT_MAX_RESPONSE_BYTES = 64 * 1024 * 1024
 
 
 class Transport:
@@ -52,11 +59,21 @@ class Transport:
         timeout: httpx.Timeout,
         max_retries: int,
         runtime: Runtime,
+        deadline: float = DEFAULT_DEADLINE,
+        max_response_bytes: int = DEFAULT_MAX_RESPONSE_BYTES,
+        connect_retries: int | None = None,
+        max_retry_wait: float | None = None,
     ) -> None:
         self.http = http
         self.timeout = timeout
+        self.deadline = deadline
+        self.max_response_bytes = max_response_bytes
         self.max_retries = max_retries
         self.runtime = runtime
+        # A person waiting at a terminal: a connection that cannot be made fails at once
+        # (connect_retries=0) and the retries of one request wait max_retry_wait seconds at most.
+        self.connect_retries = connect_retries
+        self.max_retry_wait = max_retry_wait
         self.auth: httpx.Auth | None = None
 
     def build(
@@ -76,23 +93,26 @@ class Transport:
     def send_raw(self, request: httpx.Request, *, auth: httpx.Auth | None) -> httpx.Response:
         """Send with retries; the final response is returned whatever its status.
 
-        Raises ApiConnectionError/ApiTimeoutError when the network fails past the budget.
+        Raises ApiConnectionError/ApiTimeoutError when the network fails past the budget, and
+        ResponseTooLargeError (at once) for an answer over ``max_response_bytes``.
         """
         if self.http.is_closed:
             raise ConfigurationError("this gta Client is closed; create a new one")
-        request.extensions["timeout"] = self.timeout.as_dict()
         attempt = 0
+        waited = 0.0
         while True:
             try:
-                response = _unbound(self.http.send(request, auth=auth))
+                response = self._attempt(request, auth)
             except httpx.HTTPError as exc:
-                budget = self.max_retries
-                if is_name_resolution_failure(exc):
-                    budget = min(budget, NAME_RESOLUTION_RETRIES)
-                if not is_retryable_exception(exc) or attempt >= budget:
-                    raise _connection_error(exc, request, attempt) from exc
+                budget = self._budget_for(exc)
                 delay = retry_delay(attempt, None, self.runtime.random())
-                self._log_retry(request, type(exc).__name__, attempt, delay)
+                if (
+                    not is_retryable_exception(exc)
+                    or attempt >= budget
+                    or not self._may_wait(waited, delay)
+                ):
+                    raise _connection_error(exc, request, attempt, self.deadline) from exc
+                self._log_retry(request, type(exc).__name__, attempt, budget, delay)
             else:
                 if not is_retryable_status(response.status_code) or attempt >= self.max_retries:
                     return response
@@ -100,10 +120,49 @@ class Transport:
                     response.headers.get("retry-after"), self.runtime.now()
                 )
                 delay = retry_delay(attempt, retry_after, self.runtime.random())
-                self._log_retry(request, str(response.status_code), attempt, delay)
+                if not self._may_wait(waited, delay):
+                    return response
+                cause = str(response.status_code)
+                self._log_retry(request, cause, attempt, self.max_retries, delay)
                 response.close()
             self.runtime.sleep(delay)
+            waited += delay
             attempt += 1
+
+    def _attempt(self, request: httpx.Request, auth: httpx.Auth | None) -> httpx.Response:
+        """One attempt within its own deadline: the answer is read whole, or an error raised."""
+        if isinstance(auth, TokenAuth):
+            # A token to fetch is a request of its own, with its own deadline: fetch it before
+            # this request's deadline starts, so its time is not taken from this one.
+            auth.token()
+        clock = self.runtime.monotonic
+        deadline = clock() + self.deadline
+        # Looked up by httpcore as each phase starts, so a phase never outlives the deadline.
+        timeouts = DeadlineTimeouts(self.timeout.as_dict(), deadline, clock)
+        request.extensions["timeout"] = timeouts
+        # And on the client's own transport, each socket operation too (``_sockets``).
+        with bounded_by(timeouts):
+            response = self.http.send(request, auth=auth, stream=True)
+            content = read_body(
+                response,
+                limit=self.max_response_bytes,
+                deadline=deadline,
+                seconds=self.deadline,
+                clock=clock,
+            )
+        return _unbound(response, content)
+
+    def _budget_for(self, exc: httpx.HTTPError) -> int:
+        """How many retries this kind of network failure gets."""
+        budget = self.max_retries
+        if is_name_resolution_failure(exc):
+            budget = min(budget, NAME_RESOLUTION_RETRIES)
+        if self.connect_retries is not None and isinstance(exc, httpx.ConnectError):
+            budget = min(budget, self.connect_retries)
+        return budget
+
+    def _may_wait(self, waited: float, delay: float) -> bool:
+        return self.max_retry_wait is None or waited + delay <= self.max_retry_wait
 
     def send(self, request: httpx.Request) -> httpx.Response:
         """Send with auth and retries; a non-2xx final answer raises its ApiStatusError."""
@@ -124,13 +183,15 @@ class Transport:
         response = self.send(self.build(method, url, params=params, content=content))
         return decode_json(response, allow_empty=True)
 
-    def _log_retry(self, request: httpx.Request, cause: str, attempt: int, delay: float) -> None:
+    def _log_retry(
+        self, request: httpx.Request, cause: str, attempt: int, budget: int, delay: float
+    ) -> None:
         log.warning(
             "retrying %s after %s (retry %d of %d) in %.2f s",
             describe(request),
             cause,
             attempt + 1,
-            self.max_retries,
+            budget,
             delay,
             extra={
                 "gta_method": request.method,
@@ -142,16 +203,17 @@ class Transport:
         )
 
 
-def _unbound(response: httpx.Response) -> httpx.Response:
-    """The response without httpx's reference cycle, once its body is read.
+def _unbound(response: httpx.Response, content: bytes) -> httpx.Response:
+    """The response holding its read body, without httpx's reference cycle.
 
     httpx binds a response's stream back to the response (to time it), so every response is a
     reference cycle and its body (a megabyte for a page of events) stays in memory until the
-    cyclic garbage collector runs. ``Client.send`` has read and closed it: the body is in
-    ``content`` and the stream is spent, so a plain stream over the same bytes replaces it.
+    cyclic garbage collector runs. ``read_body`` has read and closed the stream: a plain stream
+    over the same bytes replaces it, and the bytes become the response's content, as
+    ``Response.read()`` would have stored them (httpx has no public setter for that).
     """
-    if response.is_closed and response.is_stream_consumed:
-        response.stream = httpx.ByteStream(response.content)
+    response._content = content
+    response.stream = httpx.ByteStream(content)
     return response
 
 
@@ -172,13 +234,20 @@ def decode_json(response: httpx.Response, *, allow_empty: bool = False) -> Any:
 
 
 def _connection_error(
-    exc: httpx.HTTPError, request: httpx.Request, attempt: int
+    exc: httpx.HTTPError, request: httpx.Request, attempt: int, deadline: float
 ) -> ApiConnectionError:
     tries = f"after {attempt + 1} attempt{'s' if attempt else ''}"
     detail = one_line(str(exc)) or type(exc).__name__
+    where = f"{describe(request)} on {origin_of(request)}"
     if isinstance(exc, httpx.TimeoutException):
-        return ApiTimeoutError(f"{describe(request)} timed out {tries} ({detail})")
+        if not isinstance(exc, DeadlineExceeded):
+            detail = f"{type(exc).__name__}: {detail}"
+        return ApiTimeoutError(
+            f"{where} timed out {tries} "
+            f"(deadline {format_seconds(deadline)} per attempt; {detail})",
+            url=request.url,
+        )
     return ApiConnectionError(
-        f"{describe(request)} failed {tries} ({type(exc).__name__}: {detail}); "
-        f"check the host and network"
+        f"{where} failed {tries} ({type(exc).__name__}: {detail}); check the host and network",
+        url=request.url,
     )

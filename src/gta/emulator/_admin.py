@@ -1,15 +1,21 @@
-"""The admin API under ``/_emulator`` (no auth, never faulted): activity, clock, an alert's
+"""The admin API under ``/_emulator`` (never faulted): activity, clock, an alert's
 ``modifiedAt``, faults, stats and history.
 
-It exists for tests and demos on loopback; it is part of the OpenAPI document, tagged ``admin``.
+It exists for tests and demos; it is part of the OpenAPI document, tagged ``admin``. Whoever
+reaches it can move the clock (removing every alert) or switch faults on, so when the emulator
+has an ``admin_token`` every admin call must carry it as a bearer token. The check is a
+dependency of the router itself: a route added here is guarded without saying so. The emulator
+refuses to listen beyond loopback without a token (:func:`check_admin_exposure`).
 """
 
 from __future__ import annotations
 
+import hmac
+import ipaddress
 from typing import Annotated, Any
 
 import orjson
-from fastapi import APIRouter, Query, Request
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from gta.emulator import _alerts as ops
@@ -20,7 +26,45 @@ from gta.emulator._problems import Problem
 from gta.emulator._settings import FaultSettings
 from gta.emulator._state import state_of
 
-router = APIRouter(prefix="/_emulator", tags=["admin"])
+ADMIN_TOKEN_MIN_LENGTH = 16
+
+
+def check_admin_exposure(host: str, admin_token: str | None) -> None:
+    """Refuse (``ValueError``) to serve the admin API beyond loopback without a token."""
+    if admin_token is None and not is_loopback(host):
+        raise ValueError(
+            f"refusing to listen on {host} without an admin token: anyone who reaches the port "
+            "could move the clock or inject faults; set one (--admin-token, or "
+            "GTA_EMULATOR_ADMIN_TOKEN), or listen on 127.0.0.1"
+        )
+
+
+def is_loopback(host: str) -> bool:
+    """True for ``localhost`` and loopback addresses; any other name or address is exposed."""
+    if host.strip().lower().rstrip(".") == "localhost":
+        return True
+    try:
+        return ipaddress.ip_address(host.strip().strip("[]")).is_loopback
+    except ValueError:
+        return False
+
+
+def require_admin(request: Request) -> None:
+    """The router's guard: with an admin token set, the request must carry it."""
+    token = state_of(request).settings.admin_token
+    if token is None:
+        return
+    scheme, _, given = request.headers.get("authorization", "").partition(" ")
+    expected = token.get_secret_value().encode()
+    if scheme.lower() != "bearer" or not hmac.compare_digest(given.strip().encode(), expected):
+        raise Problem(
+            401,
+            "the admin API needs the emulator's admin token as a bearer token",
+            headers={"WWW-Authenticate": 'Bearer realm="gta-emulator-admin"'},
+        )
+
+
+router = APIRouter(prefix="/_emulator", tags=["admin"], dependencies=[Depends(require_admin)])
 _NOT_FOUND: dict[int | str, dict[str, Any]] = {
     404: {"model": m.ProblemDetails, "description": "Unknown customer"}
 }

@@ -14,6 +14,7 @@ from fastapi.openapi.utils import get_openapi
 from gta._version import __version__
 from gta.emulator import _admin, _routes, _routes_alerts
 from gta.emulator._faults import FaultMiddleware, quiet_server_logs
+from gta.emulator._guard import RequestGuard
 from gta.emulator._problems import install_handlers
 from gta.emulator._server_date import ServerDateMiddleware
 from gta.emulator._settings import EmulatorSettings
@@ -54,7 +55,7 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
         description=(
             "An offline emulator of the Cisco Global Threat Alerts API. Token issuer, "
             "/auth/api-clients/me and the API share one origin. Paths under /_emulator "
-            "are the emulator's admin API (no auth)."
+            "are the emulator's admin API (a bearer admin token when one is set)."
         ),
         lifespan=lifespan,
     )
@@ -63,6 +64,8 @@ def create_app(settings: EmulatorSettings | None = None) -> FastAPI:
     app.include_router(_routes.router)
     app.include_router(_routes_alerts.router)
     app.include_router(_admin.router)
+    # The last added runs first: faults, then the guard of bodies and tokens, then the app.
+    app.add_middleware(RequestGuard, state=state)
     app.add_middleware(FaultMiddleware, state=state)
     app.add_middleware(ServerDateMiddleware, state=state)  # outermost: faults are dated too
     quiet_server_logs()

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 import uvicorn
 from fastapi import FastAPI
 
+from gta.emulator._admin import check_admin_exposure
 from gta.emulator._app import create_app
 from gta.emulator._settings import CustomerIdentity, EmulatorSettings
 from gta.emulator._state import EmulatorState
@@ -102,6 +103,8 @@ def run_in_thread(
 ) -> Iterator[RunningEmulator]:
     """Serve an emulator in a background thread until the block ends, then stop it cleanly."""
     settings = settings or EmulatorSettings()
+    token = settings.admin_token
+    check_admin_exposure(host, None if token is None else token.get_secret_value())
     app = create_app(settings)
     state = app.state.emulator
     try:

@@ -12,7 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, field_validator
+from pydantic import BaseModel, ConfigDict, Field, SecretStr, field_validator
 
 from gta.emulator._clock import parse_rfc3339
 
@@ -25,6 +25,8 @@ _EARLIEST_START_MS = parse_rfc3339("1971-01-01T00:00:00Z")
 _LATEST_START_MS = parse_rfc3339("9000-01-01T00:00:00Z")
 
 Rate = Annotated[float, Field(ge=0.0, le=1.0)]
+# The largest API body is a search with 1,000 ids (about 70 kB): 10 MiB leaves room to spare.
+DEFAULT_MAX_BODY_BYTES = 10 * 1024 * 1024
 
 
 class FaultSettings(BaseModel):
@@ -58,12 +60,23 @@ class EmulatorSettings(FaultSettings):
     activity_per_minute: Annotated[float, Field(ge=0.0, le=600_000.0)] = 0.0
     clock_start: str = "seed"
     """``seed`` (a fixed instant derived from the seed), ``now``, or an RFC 3339 instant."""
+    max_body_bytes: Annotated[int, Field(ge=1, le=1 << 30)] = DEFAULT_MAX_BODY_BYTES
+    """Largest request body accepted; a larger one is a 413 before it is read."""
+    admin_token: SecretStr | None = None
+    """When set, every ``/_emulator`` admin call must send ``Authorization: Bearer <token>``."""
 
     @field_validator("customer_id")
     @classmethod
     def _check_customer_id(cls, value: str) -> str:
         if not _CUSTOMER_ID.match(value):
             raise ValueError("customer id must look like CTA followed by 9 digits")
+        return value
+
+    @field_validator("admin_token")
+    @classmethod
+    def _check_admin_token(cls, value: SecretStr | None) -> SecretStr | None:
+        if value is not None and not 16 <= len(value.get_secret_value()) <= 512:
+            raise ValueError("the admin token must be 16 to 512 characters long")
         return value
 
     @field_validator("clock_start")

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from typing import Protocol, runtime_checkable
+from urllib.parse import SplitResult, urlsplit
 
 from gta._types import Record
 
@@ -44,3 +45,19 @@ class Sink(Protocol):
 
     def close(self) -> None:
         """Flush what is pending and release resources."""
+
+
+def split_sink_url(url: str) -> SplitResult:
+    """``urlsplit`` for a sink URL, with every parse failure as one ``SinkConfigError``.
+
+    ``urlsplit`` raises ``ValueError`` for a bracket left open (``https://[::1``) and ``.port``
+    for a port that is not a number in 0-65535; both are user mistakes, not crashes. The port
+    is read here once so later reads of ``.port`` cannot raise.
+    """
+    try:
+        parts = urlsplit(url)
+        _ = parts.port
+    except ValueError as exc:
+        what = "port" if "port" in str(exc).lower() else "sink URL"
+        raise SinkConfigError(f"invalid {what} in the sink URL: {exc}") from None
+    return parts

@@ -15,11 +15,10 @@ import socket
 import ssl
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import urlsplit
 
 import httpx
 
-from gta.sinks._base import SinkConfigError
+from gta.sinks._base import SinkConfigError, split_sink_url
 from gta.sinks._registry import redact_url
 
 
@@ -34,7 +33,7 @@ class Check:
 
 def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
     """Run the checks for ``url``; raises ``SinkConfigError`` for a URL that cannot work."""
-    scheme = urlsplit(url).scheme.lower()
+    scheme = split_sink_url(url).scheme.lower()
     if scheme.startswith("splunk-hec+"):
         return check_hec(url, options)
     if scheme.startswith("syslog+"):
@@ -43,9 +42,14 @@ def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
         from gta.sinks._es_check import check_elasticsearch
 
         return check_elasticsearch(url, options)
+    if scheme == "sentinel+https":
+        from gta.sinks._sentinel_check import check_sentinel
+
+        return check_sentinel(url, options)
     raise SinkConfigError(
         f"nothing to check for {redact_url(url)!r}: checks cover splunk-hec+https://, "
-        "splunk-hec+http://, syslog+udp|tcp|tls:// and elasticsearch|opensearch+https:// URLs"
+        "splunk-hec+http://, syslog+udp|tcp|tls://, elasticsearch|opensearch+https:// and "
+        "sentinel+https:// URLs"
     )
 
 

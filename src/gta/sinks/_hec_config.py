@@ -12,9 +12,9 @@ import ssl
 import uuid
 from dataclasses import dataclass, field
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
-from gta.sinks._base import SinkConfigError
+from gta.sinks._base import SinkConfigError, split_sink_url
 
 TOKEN_ENV = "GTA_SPLUNK_HEC_TOKEN"
 METADATA_KEYS = ("index", "sourcetype", "source", "host")
@@ -77,7 +77,7 @@ def parse_hec_url(url: str, options: dict[str, Any]) -> tuple[HecConfig, str | N
     The token comes from the ``token`` option or ``GTA_SPLUNK_HEC_TOKEN`` and never from the URL:
     a URL ends up in logs and process lists, so a token-looking query parameter is refused.
     """
-    parts = urlsplit(url)
+    parts = split_sink_url(url)
     scheme = parts.scheme.lower()
     if scheme not in ("splunk-hec+https", "splunk-hec+http"):
         raise SinkConfigError(f"not a splunk-hec URL: scheme {parts.scheme!r}")

@@ -43,6 +43,7 @@ class JsonlFileSink:
         self._size = 0
         self._dirty = False
         self._dir_unsynced = False  # we created the file; its directory entry is not durable yet
+        self._created = False  # this sink made the file (so it may remove it while still empty)
         self._open()
 
     def _open(self) -> None:
@@ -71,6 +72,7 @@ class JsonlFileSink:
         except OSError as exc:
             raise SinkConfigError(f"cannot write {self.path}: {exc.strerror or exc}") from None
         self._fd = fd
+        self._created = created
         if created:
             # fsync of the file does not make its name durable: the directory is fsync'ed too,
             # at the next flush (before a checkpoint can count on the file).
@@ -118,9 +120,15 @@ class JsonlFileSink:
         self._dirty = False
 
     def close(self) -> None:
+        """Flush and close; a file this sink created and never wrote to is removed, so a run
+        that failed before its first record leaves no empty file behind."""
         if self._fd is None:
             return
         try:
+            if self._created and self._size == 0:
+                with contextlib.suppress(FileNotFoundError):
+                    self.path.unlink()
+                self._dirty = self._dir_unsynced = False
             self.flush()
         finally:
             os.close(self._fd)

@@ -26,9 +26,18 @@ _SCHEMES: dict[str, str] = {
     "elasticsearch+http": "gta.sinks._elasticsearch:open_elasticsearch",
     "opensearch+https": "gta.sinks._elasticsearch:open_elasticsearch",
     "opensearch+http": "gta.sinks._elasticsearch:open_elasticsearch",
+    # Microsoft Sentinel / Azure Monitor Logs Ingestion API
+    "sentinel+https": "gta.sinks._sentinel:open_sentinel",
 }
 
 SCHEMES = tuple(_SCHEMES)
+
+# -- What a scheme list (``gta sinks list``) shows: scheme -> (description, option names). ------
+from gta.sinks import _sentinel_config as _sentinel  # noqa: E402  (stdlib only, cheap)
+
+SCHEME_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
+    "sentinel+https": (_sentinel.DESCRIPTION, _sentinel.OPTIONS),
+}
 
 
 def open_sink(url: str, **options: Any) -> Sink:

@@ -29,13 +29,13 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import parse_qsl
 
 import orjson
 
 from gta._version import __version__
 from gta.formats._cef import encode_cef, record_risk
-from gta.sinks._base import Record, SinkConfigError, SinkError
+from gta.sinks._base import Record, SinkConfigError, SinkError, split_sink_url
 
 log = logging.getLogger("gta.sinks.syslog")
 
@@ -123,7 +123,7 @@ def _positive(value: Any, name: str, kind: type[int] | type[float]) -> Any:
 def parse_syslog_url(url: str, options: Mapping[str, Any]) -> SyslogConfig:
     """Config from ``syslog+udp|tcp|tls://HOST:PORT?format=json|cef&...`` plus options
     (options win over query parameters)."""
-    parts = urlsplit(url)
+    parts = split_sink_url(url)
     transport = parts.scheme.lower().removeprefix("syslog+")
     if transport not in ("udp", "tcp", "tls"):
         raise SinkConfigError(f"not a syslog URL: {parts.scheme!r}; use syslog+udp|tcp|tls://")

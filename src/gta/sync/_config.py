@@ -27,12 +27,18 @@ class ConfigError(ValueError):
     """The configuration file is missing, unreadable or invalid (one line)."""
 
 
+MAX_INTERVAL = 365 * 86400.0
+
+
 def parse_interval(text: str) -> float:
     """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or plain seconds, as seconds (> 0)."""
     match = _INTERVAL.match(text)
     if not match or float(match.group(1)) <= 0:
         raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
-    return float(match.group(1)) * _UNITS[match.group(2)]
+    seconds = float(match.group(1)) * _UNITS[match.group(2)]
+    if not seconds <= MAX_INTERVAL:  # a timer cannot wait longer (and inf is refused too)
+        raise ValueError(f"interval {text!r} is too long: at most 365d")
+    return seconds
 
 
 def check_lease_ttl(seconds: float) -> float:
@@ -55,6 +61,13 @@ class TenantConfig(_Strict):
     api_url: str | None = None
     app_url: str | None = None
     customer_id: str | None = None
+    timeout: str | float | None = None
+    """Deadline of each API request attempt (``30s``, ``2m`` or seconds); default: top level."""
+
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: str | float | None) -> str | float | None:
+        return _checked_timeout(value)
 
 
 def _all_streams() -> list[StreamName]:
@@ -91,12 +104,29 @@ class JobConfig(_Strict):
         return value
 
 
+def _checked_timeout(value: str | float | None) -> str | float | None:
+    if value is not None:
+        _seconds(value)
+    return value
+
+
+def _seconds(value: str | float) -> float:
+    """A ``timeout`` value as seconds: a positive number, or an interval such as ``30s``."""
+    if isinstance(value, str):
+        return parse_interval(value)
+    if isinstance(value, bool) or not value > 0 or value == float("inf"):
+        raise ValueError(f"not a timeout: {value!r} (use e.g. 30s, 2m, or seconds > 0)")
+    return float(value)
+
+
 class SyncConfig(_Strict):
     """The whole file."""
 
     state: str | None = None
     every: str | None = None
     lease_ttl: str | None = None  # "60s": a holder silent this long loses its leases
+    timeout: str | float | None = None
+    """Deadline of each API request attempt, for tenants that set none (client default: 60 s)."""
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     jobs: dict[str, JobConfig] = Field(min_length=1)
 
@@ -113,12 +143,22 @@ class SyncConfig(_Strict):
         if value is not None:
             check_lease_ttl(parse_interval(value))
         return value
+    @field_validator("timeout")
+    @classmethod
+    def _timeout(cls, value: str | float | None) -> str | float | None:
+        return _checked_timeout(value)
 
     def every_seconds(self) -> float | None:
         return None if self.every is None else parse_interval(self.every)
 
     def lease_ttl_seconds(self) -> float | None:
         return None if self.lease_ttl is None else parse_interval(self.lease_ttl)
+    def timeout_seconds(self, tenant: str) -> float | None:
+        """The request deadline for ``tenant``: its own ``timeout``, else the top-level one."""
+        value = self.tenants[tenant].timeout
+        if value is None:
+            value = self.timeout
+        return None if value is None else _seconds(value)
 
 
 def _resolve(value: Any, where: str, env: dict[str, str], file: str) -> Any:

@@ -17,8 +17,10 @@ from pathlib import Path
 from typing import Any
 
 from rich.console import Console
-from rich.table import Table
+from rich.table import Column, Table
+from rich.text import Text
 
+from gta._text import cell, visible
 from gta.sync._engine import NullReporter, Reporter, StreamResult
 from gta.sync._jobs import Job, run_job
 from gta.sync._progress import PlainReporter, RichReporter
@@ -47,12 +49,41 @@ def _files(directory: Path) -> dict[str, Path]:
     return {stream: directory / f"{stream}.jsonl" for stream in STREAM_NAMES}
 
 
-def clean_demo_dir(directory: Path) -> None:
-    """A demo starts over: the emulator's data is regenerated, so old cursors would skip it.
-    Only the files the demo itself writes are removed."""
+MARKER = ".gta-demo"  # written in a folder the demo made its own; nothing else is ever deleted
+_STATE_FILES = ("state.db", "state.db-wal", "state.db-shm")
+
+
+class DemoDirError(Exception):
+    """The demo's folder holds something the demo did not make: nothing was deleted."""
+
+
+def prepare_demo_dir(directory: Path) -> None:
+    """Make *directory* the demo's own, or fail without touching anything in it.
+
+    A new or empty folder is created and marked with ``MARKER``; a folder carrying the marker
+    is the demo's and starts over (the emulator's data is regenerated, so old cursors would
+    skip it): only the files the demo writes are removed. Any other folder is refused, so a
+    real ``state.db`` or ``events.jsonl`` is never replaced. ``OSError`` (a read-only disk, no
+    permission) is left to the caller.
+    """
+    if directory.exists() and not directory.is_dir():
+        raise DemoDirError(f"--dir {directory} is not a folder")
+    directory.mkdir(parents=True, exist_ok=True)
+    names = sorted(entry.name for entry in directory.iterdir())
+    if names and MARKER not in names:
+        shown = ", ".join(names[:3]) + (", ..." if len(names) > 3 else "")
+        raise DemoDirError(
+            f"--dir {directory} holds files the demo did not make ({shown}); "
+            "nothing was changed: give a new or empty folder"
+        )
+    if not names:
+        (directory / MARKER).write_text(
+            "Made by `gta demo`: a later demo run may replace its files here.\n", encoding="utf-8"
+        )
+        return
     for path in _files(directory).values():
         path.unlink(missing_ok=True)
-    for name in ("state.db", "state.db-wal", "state.db-shm"):
+    for name in _STATE_FILES:
         (directory / name).unlink(missing_ok=True)
 
 
@@ -108,13 +139,18 @@ _RISKS = ("Critical", "High", "Medium", "Low")
 def _alerts_table(results: list[StreamResult]) -> Table:
     alerts = next((r for r in results if r.stream == "alerts"), None)
     statuses = sorted(alerts.status) if alerts else []
-    table = Table("risk", *statuses, "total", title="alerts by risk and status")
+    table = Table(
+        "risk",
+        *(Column(header=cell(s)) for s in statuses),
+        "total",
+        title="alerts by risk and status",
+    )
     if alerts is None:
         return table
     risks = [*_RISKS, *sorted(set(alerts.risk) - set(_RISKS))]
     for risk in (r for r in risks if r in alerts.risk):
         row = [str(alerts.pairs.get((risk, s), 0)) for s in statuses]
-        table.add_row(risk, *row, str(alerts.risk[risk]))
+        table.add_row(cell(risk), *row, str(alerts.risk[risk]))
     return table
 
 
@@ -160,13 +196,13 @@ def run_demo(
         new, updated = ACTIVITY["new_events"], ACTIVITY["updated_events"]
         say(f"\n[bold]2. activity[/]: {new} new and {updated} updated events")
         activity: Any = backend.create_activity(dict(ACTIVITY))
-        say(f"emulator: {_counts(activity)}")
+        say(Text(f"emulator: {visible(_counts(activity))}"))
 
         say("\n[bold]3. incremental sync[/]: only new and changed records arrive")
         with _reporter(out, quiet) as reporter:
             second = _sync_all(client, directory, store, reporter)
         say(_results_table("second sync", second))
     elapsed = time.monotonic() - started
-    say(f"\ndone in {elapsed:.1f}s; records in {directory}/")
-    say(f"checkpoints: gta state show --state {directory / 'state.db'}")
+    say(Text(f"\ndone in {elapsed:.1f}s; records in {directory}/"))
+    say(Text(f"checkpoints: gta state show --state {directory / 'state.db'}"))
     return {"first": first, "second": second, "activity": activity, "seconds": elapsed}
