@@ -1,4 +1,5 @@
-"""``python -m benchmarks run|report``: measure, then write docs/benchmarks.md and its chart."""
+"""``python -m benchmarks run|report|profile|startup``: measure, then write docs/benchmarks.md
+(and its chart)."""
 
 from __future__ import annotations
 
@@ -105,6 +106,16 @@ def _parser() -> argparse.ArgumentParser:
     )
     profile.add_argument("--out-dir", type=Path, default=DEFAULT.out_dir, help="work files")
     profile.add_argument("--data-dir", type=Path, default=DEFAULT.data_dir, help="databases")
+    startup = commands.add_parser(
+        "startup", help="time gta --version, --help and alerts list against python3 -c pass"
+    )
+    startup.add_argument("--rounds", type=int, default=10, help="paired rounds (default 10)")
+    startup.add_argument(
+        "--report",
+        type=Path,
+        default=DEFAULT.report_path,
+        help="the page whose start-up section is rewritten (default docs/benchmarks.md)",
+    )
     for sub in (run, commands.add_parser("report", help="rewrite the report from saved results")):
         sub.add_argument(
             "--out-dir",
@@ -152,10 +163,30 @@ def _profile(args: argparse.Namespace) -> int:
     return 0
 
 
+def _startup(args: argparse.Namespace) -> int:
+    from benchmarks._startup import measure, render, write_section
+
+    if args.rounds < 1:
+        _log("error: --rounds must be positive")
+        return 2
+    try:
+        rows = measure(args.rounds, _log)
+    except (RuntimeError, OSError) as exc:
+        _log(f"error: {exc}")
+        return 1
+    section = render(rows, args.rounds)
+    write_section(args.report, section)
+    print(section, end="")
+    _log(f"wrote the start-up section of {args.report}")
+    return 0 if all(row.within for row in rows) else 1
+
+
 def main(argv: list[str] | None = None) -> int:
     args = _parser().parse_args(argv)
     if args.command == "profile":
         return _profile(args)
+    if args.command == "startup":
+        return _startup(args)
     if args.command == "report":
         results_path = args.out_dir / "results.json"
         if not results_path.exists():

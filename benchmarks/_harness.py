@@ -183,7 +183,7 @@ class SizeRun:
         output = self.work / f"{tag}.jsonl"
         if scenario == "gta":
             state = self.work / f"{tag}.state"
-            cmd = [*gta_command(), "export", "events", "--format", "annotation"]
+            cmd = [*gta_command(), "export", "events", "--schema", "annotation"]
             return [*cmd, "--output", str(output), "--state", str(state)], output
         if scenario == "recipe":
             cursor = self.work / f"{tag}.cursor"

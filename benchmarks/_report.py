@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from benchmarks._results import SCENARIOS, BenchResults, SizeResult
+from benchmarks._startup import keep_section
 
 MIB = 2**20
 
@@ -313,7 +314,7 @@ def render(results: BenchResults, chart_name: str) -> str:
         "1000 ids, each id once), decoded and dropped. httpx with a token, each page's lookups "
         f"on {results.concurrency} threads while the next page is fetched: the ceiling for any "
         "client of this server on this machine.",
-        "- **gta**: `gta export events --format annotation --output FILE --state STATE`, from an "
+        "- **gta**: `gta export events --schema annotation --output FILE --state STATE`, from an "
         "empty state.",
         "- **recipe** (`benchmarks/recipe.py`): the vendor guide's recipe written plainly "
         "(`requests`, one request at a time, stdlib `json`, every event held in memory, each "
@@ -384,4 +385,6 @@ def write_report(results: BenchResults, report_path: Path, chart_path: Path) -> 
     draw_chart(results, chart_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     chart_name = os.path.relpath(chart_path, report_path.parent)
-    report_path.write_text(render(results, chart_name))
+    old = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
+    # The start-up section belongs to `python -m benchmarks startup`: keep it.
+    report_path.write_text(keep_section(old, render(results, chart_name)))

@@ -82,7 +82,7 @@ def measure_export(env: dict[str, str], scratch: Path, fmt: str) -> tuple[int, i
         path.unlink(missing_ok=True)
     cmd = [
         *(sys.executable, "-c", "from gta.cli import main; main()", "export", "events"),
-        *("--output", str(out), "--state", str(state), "--format", fmt, "--quiet"),
+        *("--output", str(out), "--state", str(state), "--schema", fmt, "--quiet"),
     ]
     started = time.monotonic()
     proc = subprocess.Popen(cmd, env={**os.environ, **env})

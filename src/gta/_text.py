@@ -17,9 +17,10 @@ import logging
 import sys
 import unicodedata
 from collections.abc import Mapping
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, Any, TextIO
 
-from rich.text import Text
+if TYPE_CHECKING:
+    from rich.text import Text
 
 __all__ = [
     "VisibleFormatter",
@@ -64,6 +65,8 @@ def visible(value: Any, *, multiline: bool = False) -> str:
 
 def cell(value: Any, *, style: str = "", default: str = "") -> Text:
     """A table cell (or any printable) from a server value: plain text, controls made visible."""
+    from rich.text import Text  # late: `gta --version` must not load Rich
+
     text = default if value is None or value == "" else visible(value)
     return Text(text, style=style)
 

@@ -69,7 +69,7 @@ def test_table_fits_80_columns(gta: Gta, emulator: RunningEmulator) -> None:
     assert run.code == 0, run.both
     lines = run.out.splitlines()
     assert max(len(line) for line in lines) <= 80
-    assert "20 alert(s) (limit reached" in run.out
+    assert "20 alerts (limit reached" in run.out
 
 
 def test_client_side_filters_match_a_full_listing(gta: Gta, emulator: RunningEmulator) -> None:

@@ -33,7 +33,7 @@ def test_status_sets_each_alert_and_reports_failures(gta: Gta, fresh_emu: Runnin
         "--reason", "FalsePositive", "--note", "duplicate of INC-1", env=fresh_emu.env(),
     )  # fmt: skip
     assert run.code == 1
-    assert run.err == "error: 1 of 3 alert(s) failed\n"
+    assert run.err == "error: 1 of 3 alerts failed\n"
     assert f"ok     {first}: Closed (FalsePositive), note 'duplicate of INC-1'" in run.out
     assert f"failed {'f' * 64}: not found" in run.out
     for alert_id in (first, second):
@@ -79,7 +79,7 @@ def test_bulk_close_dry_run_confirmation_and_yes(
 
     dry = gta(*args, "--dry-run", env=fresh_emu.env())
     assert dry.code == 0, dry.both
-    assert f"would close {len(low_new)} alert(s); nothing was changed" in dry.out
+    assert f"would close {len(low_new)} alert{'' if len(low_new) == 1 else 's'}; nothing" in dry.out
     no_terminal = gta(*args, input="y\n", env=fresh_emu.env())
     assert no_terminal.code == 2 and "refusing without --yes" in no_terminal.err
     with monkeypatch.context() as patch:  # a person at a terminal who answers no

@@ -18,7 +18,7 @@ def test_prompts_write_a_0600_file_and_hide_the_password(
 ) -> None:
     monkeypatch.setenv("GTA_CONFIG_DIR", str(tmp_path / "not-yet" / "gta"))  # created by gta
     answers = "\n".join(["my-client", PASSWORD, "na", "", "", "CTA123456789"]) + "\n"
-    run = gta("configure", input=answers)
+    run = gta("configure", "--no-check", input=answers)
     assert run.code == 0, run.both
     path = config_file()
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
@@ -36,6 +36,7 @@ def test_prompts_write_a_0600_file_and_hide_the_password(
 def test_flags_named_profile_and_show_masks(gta: Gta) -> None:
     run = gta(
         "configure",
+        "--no-check",
         "--profile",
         "eu",
         "--no-input",
@@ -59,10 +60,10 @@ def test_flags_named_profile_and_show_masks(gta: Gta) -> None:
 
 def test_reconfigure_keeps_saved_values_and_env_overrides_show(gta: Gta) -> None:
     first = "\n".join(["c1", PASSWORD, "EU", "", "", ""]) + "\n"
-    assert gta("configure", input=first).code == 0
+    assert gta("configure", "--no-check", input=first).code == 0
     # Enter keeps the client id, the (masked) password and the host; set a customer id.
     again = "\n".join(["", "", "", "", "", "CTA999999999"]) + "\n"
-    run = gta("configure", input=again)
+    run = gta("configure", "--no-check", input=again)
     assert run.code == 0, run.both
     saved = tomllib.loads(config_file().read_text())["profiles"]["default"]
     assert saved["client_password"] == PASSWORD and saved["customer_id"] == "CTA999999999"
@@ -71,12 +72,13 @@ def test_reconfigure_keeps_saved_values_and_env_overrides_show(gta: Gta) -> None
 
 
 def test_missing_required_values_and_bad_urls_are_usage_errors(gta: Gta) -> None:
-    run = gta("configure", "--no-input", "--client-id", "x")
+    run = gta("configure", "--no-check", "--no-input", "--client-id", "x")
     assert run.code == 2
     assert run.err.startswith("error: client password is required")
     assert not config_file().exists()
     bad = gta(
         "configure",
+        "--no-check",
         "--no-input",
         "--client-id",
         "x",
@@ -102,7 +104,7 @@ def test_unknown_profile_is_one_line(gta: Gta) -> None:
 
 
 def test_no_answers_save_nothing(gta: Gta) -> None:
-    run = gta("configure", input="")
+    run = gta("configure", "--no-check", input="")
     assert run.code == 2
     assert run.err == (
         "error: no answer given: nothing was saved (use the flags with --no-input in scripts)\n"
@@ -122,11 +124,11 @@ def test_a_file_readable_by_others_is_warned_about(
         "--securex-host",
         "NA",
     )
-    assert gta("configure", *flags).code == 0
+    assert gta("configure", "--no-check", *flags).code == 0
     config_file().chmod(0o644)
     with caplog.at_level(logging.WARNING, logger="gta.cli._profile"):
         shown = gta("configure", "show")
     assert shown.code == 0
     assert any("readable by others" in r.getMessage() for r in caplog.records)
-    assert gta("configure", *flags).code == 0  # saving again makes it private again
+    assert gta("configure", "--no-check", *flags).code == 0  # saving again makes it private again
     assert stat.S_IMODE(config_file().stat().st_mode) == 0o600

@@ -185,7 +185,7 @@ def test_state_reset_and_set_refuse_without_a_terminal_unless_yes(gta: Gta, tmp_
             ("flows", "42"),
         ]
     done = gta("state", "reset", "--state", str(state), "--yes")
-    assert done.code == 0 and "removed 2 checkpoint(s)" in done.out
+    assert done.code == 0 and "removed 2 checkpoints" in done.out
 
 
 def test_state_reset_asks_a_person_at_a_terminal(
@@ -196,9 +196,9 @@ def test_state_reset_asks_a_person_at_a_terminal(
     monkeypatch.setattr("gta.cli._confirm._interactive", lambda: True)
     declined = gta("state", "reset", "--state", str(state), input="n\n")
     assert declined.code == 1 and "not confirmed" in declined.err
-    assert "Delete 2 checkpoint(s)" in declined.err  # the question names what would go
+    assert "Delete 2 checkpoints" in declined.err  # the question names what would go
     accepted = gta("state", "reset", "--state", str(state), "--stream", "flows", input="y\n")
-    assert accepted.code == 0 and "removed 1 checkpoint(s)" in accepted.out
+    assert accepted.code == 0 and "removed 1 checkpoint" in accepted.out
     with CheckpointStore(state) as store:
         assert [cp.stream for cp in store.list()] == ["events"]
 
@@ -207,7 +207,7 @@ def test_state_reset_asks_a_person_at_a_terminal(
 
 
 def test_configure_warns_about_a_password_flag_and_reads_one_from_stdin(gta: Gta) -> None:
-    base = ("configure", "--no-input", "--client-id", "c", "--securex-host", "EU")
+    base = ("configure", "--no-input", "--no-check", "--client-id", "c", "--securex-host", "EU")
     flagged = gta(*base, "--client-password", "hunter2-secret")
     assert flagged.code == 0, flagged.both
     assert "warning: --client-password on the command line is visible" in flagged.err

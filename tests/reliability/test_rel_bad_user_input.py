@@ -70,7 +70,7 @@ def check_refused(
 FLAG_CASES = {
     "page-size-0": ["export", "events", "-o", "{out}", "--page-size", "0"],
     "unknown-stream": ["export", "nosuch", "-o", "{out}"],
-    "unknown-format": ["export", "events", "-o", "{out}", "--format", "xml"],
+    "unknown-schema": ["export", "events", "-o", "{out}", "--schema", "xml"],
     "no-destination": ["export", "events"],
     "two-destinations": ["export", "events", "-o", "{out}", "--to", "-"],
     "unknown-option": ["export", "events", "-o", "{out}", "--bogus"],

@@ -30,7 +30,7 @@ def test_export_all_as_ocsf_to_hec(
     monkeypatch.setenv("GTA_SPLUNK_HEC_TOKEN", "good-token")
     with run_receiver(HecState(busy_next=2)) as rx:
         url = rx.url + "?index=gta&sourcetype=gta:ocsf&backoff_base=0.01"
-        assert _export("--to", url, "--format", "ocsf") == 0
+        assert _export("--to", url, "--schema", "ocsf") == 0
         ids = rx.state.indexed_record_ids()
         streams = Counter(e["event"]["stream"] for e in rx.state.indexed)
         assert len(ids) == len(set(ids))  # no duplicate despite the two 503s
@@ -39,5 +39,5 @@ def test_export_all_as_ocsf_to_hec(
         first = rx.state.indexed[0]
         assert first["index"] == "gta" and first["time"] == first["event"]["time"] / 1000
         assert rx.state.gzip_requests == rx.state.requests
-        assert _export("--to", url, "--format", "ocsf") == 0  # from the checkpoint: nothing new
+        assert _export("--to", url, "--schema", "ocsf") == 0  # from the checkpoint: nothing new
         assert rx.state.indexed_record_ids() == ids

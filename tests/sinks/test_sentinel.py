@@ -115,13 +115,14 @@ def test_registry_opens_it_and_needs_a_secret() -> None:
     sink.close()  # nothing buffered: no request
 
 
-def test_registry_describes_the_scheme_for_a_list() -> None:
+def test_gta_sinks_list_describes_the_scheme() -> None:
+    from gta.cli._sink_catalog import SINKS
     from gta.sinks import SCHEMES
-    from gta.sinks._registry import SCHEME_HELP
 
-    description, options = SCHEME_HELP["sentinel+https"]
-    assert "sentinel+https" in SCHEMES and "Logs Ingestion API" in description
-    assert {"dcr", "stream", "tenant_id", "client_id", "client_secret"} <= set(options)
+    (info,) = [info for info in SINKS if "sentinel+https" in info.schemes]
+    assert "sentinel+https" in SCHEMES and "Logs Ingestion API" in info.summary
+    names = {option.name for option in info.options}
+    assert {"dcr", "stream", "tenant_id", "client_id", "client_secret"} <= names
 
 
 def test_column_names() -> None:

@@ -28,7 +28,7 @@ import httpx
 import psutil
 from rel_support import GTA
 
-_SUMMARY = re.compile(r"^(events|alerts|threat-detections): ([\d,]+) records from")
+_SUMMARY = re.compile(r"^(events|alerts|threat-detections): (?:done, )?([\d,]+) records from")
 _PASS = re.compile(r"^\S+ pass \d+: ([\d,]+) records in ([\d.]+)s(, \d+ job\(s\) failed)?")
 _PROGRESS = re.compile(r"^(events|alerts|threat-detections): (starting|\+\d)")
 _FAILED = re.compile(r"^\S+ (job \S+: error.*)$")

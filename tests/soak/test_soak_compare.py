@@ -62,7 +62,7 @@ def test_pass_log_reads_outcomes_and_pass_starts() -> None:
     lines = [
         b"events: +100 objects, +107 records, cursor 300\n",
         b"events: 315 records from 300 objects, 3 pages, 0.1s (2,976 records/s)\n",
-        b"alerts: 0 records from 0 objects, 1 pages, 0.0s (0 records/s)\n",
+        b"alerts: done, 0 records from 1 object in 2 pages, 0.0s (0 records/s)\n",
         b"threat-detections: 1,200 records from 1200 objects, 12 pages, 0.1s\n",
         b"2026-11-30T21:00:00Z pass 1: 1,515 records in 1.5s; next at 21:00:01Z\n",
         b"2026-11-30T21:00:01Z job soak: error: No space left on device\n",

@@ -33,6 +33,7 @@ from gta.sync import AlertCursor, CheckpointStore, Job, load_config, run_job
 from gta.sync._alert_removals import removals, tombstone
 from gta.sync._alert_set import AlertSet
 from gta.sync._enrich import PageContext
+from gta.sync._progress import plural
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -406,7 +407,7 @@ def test_tombstones_reach_a_syslog_receiver_as_cef(
     assert {e.extension["cs1"] for e in events} == alert_ids
     assert all(e.extension["act"] == "removed" and e.name.endswith("removed") for e in events)
     assert all(e.extension["cs4"] == "New" and e.severity != "0" for e in events)
-    assert f"{len(alert_ids)} removed alert(s) as tombstones" in " ".join(summary.split())
+    assert f"{plural(len(alert_ids), 'removed alert')} as tombstones" in " ".join(summary.split())
     assert export()[0] == []
 
 

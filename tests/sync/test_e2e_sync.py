@@ -56,7 +56,7 @@ def test_annotation_export_has_exactly_one_row_per_event_detection_alert(
     emu: RunningEmulator, tmp_path: Path
 ) -> None:
     out = tmp_path / "events.jsonl"
-    export(tmp_path, out, "events", "--format", "annotation")
+    export(tmp_path, out, "events", "--schema", "annotation")
     rows = read(out)
     raw = RawApi(emu)
     expected = raw.expected_rows()
@@ -104,7 +104,7 @@ def test_second_run_delivers_exactly_the_created_and_updated_events(
 
 def test_all_streams_nested_cover_every_object(emu: RunningEmulator, tmp_path: Path) -> None:
     out = tmp_path / "all.jsonl"
-    export(tmp_path, out, "all", "--format", "nested")
+    export(tmp_path, out, "all", "--schema", "nested")
     counts = Counter(r["stream"] for r in read(out))
     stats = httpx.get(f"{emu.url}/_emulator/stats").json()["counts"]
     assert counts["events"] == stats["events"]
@@ -115,7 +115,7 @@ def test_all_streams_nested_cover_every_object(emu: RunningEmulator, tmp_path: P
 
 def test_alerts_runs_deliver_every_version_once(emu: RunningEmulator, tmp_path: Path) -> None:
     out = tmp_path / "alerts.jsonl"
-    job = ["--job", "alerts-e2e", "--format", "nested"]
+    job = ["--job", "alerts-e2e", "--schema", "nested"]
     export(tmp_path, out, "alerts", *job)
     first = read(out)
     httpx.post(f"{emu.url}/_emulator/activity", json={"new_events": 60, "updated_events": 40})

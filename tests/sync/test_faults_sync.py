@@ -28,7 +28,7 @@ FAULTS = {
 def export_all(folder: Path) -> dict[str, dict[str, Any]]:
     folder.mkdir()
     out = folder / "all.jsonl"
-    args = ["export", "all", "--format", "nested", "--output", str(out), "--page-size", "500"]
+    args = ["export", "all", "--schema", "nested", "--output", str(out), "--page-size", "500"]
     try:
         main([*args, "--state", str(folder / "state.db"), "--quiet"])
     except SystemExit as exc:

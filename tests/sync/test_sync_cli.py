@@ -31,7 +31,7 @@ def run(argv: list[str], capsys: pytest.CaptureFixture[str]) -> tuple[int, str, 
             2,
             "unknown stream 'things'; choose one of: events",
         ),
-        (["export", "events", "--output", "-", "--format", "xml"], 2, "unknown format 'xml'"),
+        (["export", "events", "--output", "-", "--schema", "xml"], 2, "unknown schema 'xml'"),
         (["export", "events", "--output", "-"], 2, "SECUREX_CLIENT_ID"),
         (["sync", "--config", "/nonexistent/gta.toml"], 2, "no such file"),
         (["sync", "--config", "x.toml", "--once", "--every", "5m"], 2, "not both"),
@@ -115,12 +115,12 @@ def test_export_to_stdout_and_a_concurrent_run_is_refused(
     store = CheckpointStore(state)
     with store.lease("export:nested:-", emulator.customer_id, "alerts"):
         code, out, err = run(
-            ["export", "alerts", "--output", "-", "--format", "nested", "--state", str(state)],
+            ["export", "alerts", "--output", "-", "--schema", "nested", "--state", str(state)],
             capsys,
         )
     assert code == 1 and "is being synced by pid" in err and out == ""
     code, out, err = run(
-        ["export", "alerts", "--output", "-", "--format", "nested", "--state", str(state)], capsys
+        ["export", "alerts", "--output", "-", "--schema", "nested", "--state", str(state)], capsys
     )
     assert (
         code == 0

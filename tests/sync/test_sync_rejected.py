@@ -40,20 +40,20 @@ def test_export_reports_rejected_records_and_exits_1_after_committing(
     monkeypatch.setenv("GTA_SPLUNK_HEC_TOKEN", "good-token")
     # Record ids are deterministic: learn two from a file export of the same stream and format.
     probe = tmp_path / "probe.jsonl"
-    assert _main(["export", "flows", "-f", "nested", "-o", str(probe), "-q"]) == 0
+    assert _main(["export", "flows", "--schema", "nested", "-o", str(probe), "-q"]) == 0
     ids = [orjson.loads(line)["recordId"] for line in probe.read_bytes().splitlines()]
     bad = {ids[3], ids[-1]}
     state = str(tmp_path / "hec.db")
     with run_receiver(HecState(reject_record_ids=bad)) as rx:
         url = rx.url + "?backoff_base=0.01"
         capsys.readouterr()
-        argv = ["export", "flows", "-f", "nested", "--to", url, "--state", state]
+        argv = ["export", "flows", "--schema", "nested", "--to", url, "--state", state]
         code = _main(argv)
         err = capsys.readouterr().err
         assert code == 1
         flat = " ".join(err.split())  # the summary may be wrapped to the terminal width
         assert "flows: done" in flat
-        assert flat.count("2 rejected by the sink") == 2  # progress line and summary
+        assert flat.count("2 rejected by the sink") == 1  # the done line; no second summary
         last = err.strip().splitlines()[-1]
         assert last.startswith("error: 2 record(s) rejected by") and "recordId" in last
         assert "good-token" not in err

@@ -467,11 +467,11 @@ def test_state_unlock_releases_by_hand_and_fences_the_old_holder(
         code, out, err = run(["state", "show", "--state", str(state)], capsys)
         assert code == 0 and "# lease: stream 'events' of job 'ev' (customer CTA1): pid" in out
         code, out, err = run(["state", "unlock", "--state", str(state)], capsys)
-        assert code == 2 and "pass --yes" in err  # no terminal, no --yes: nothing released
-        monkeypatch.setattr(sys.stdin, "isatty", lambda: True)
+        assert code == 2 and "refusing without --yes" in err  # no terminal: nothing released
+        monkeypatch.setattr("gta.cli._confirm._interactive", lambda: True)
         monkeypatch.setattr("typer.confirm", lambda *a, **k: False)
         code, out, err = run(["state", "unlock", "--state", str(state)], capsys)
-        assert code == 1 and "nothing released" in err
+        assert code == 1 and "not confirmed: nothing was changed" in err
         assert len(lease_rows(state)) == 1
         code, out, err = run(["state", "unlock", "--job", "ev", "--yes", "--state", str(state)],
                              capsys)  # fmt: skip

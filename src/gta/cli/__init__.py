@@ -6,7 +6,6 @@ import os
 import select
 import sys
 import threading
-import traceback
 
 import typer
 from typer.exceptions import TyperException
@@ -14,8 +13,6 @@ from typer.exceptions import TyperException
 from gta._text import visible
 from gta.cli._app import app
 from gta.cli._errors import CommandError, Interrupted, UsageError
-from gta.errors import GtaError
-from gta.sinks import SinkError
 
 __all__ = ["app", "main"]
 
@@ -54,23 +51,46 @@ def main(argv: list[str] | None = None) -> None:
         sys.stderr.write("Interrupted.\n")
         sys.exit(130)
     except Interrupted as exc:
-        sys.stderr.write(f"{exc}\n")
+        from gta.cli._logging import log_failure
+
+        if not log_failure(str(exc), None):
+            sys.stderr.write(f"{exc}\n")
         _exit_leaving_requests(exc.code)
     except UsageError as exc:
         _fail(exc, 2, debug)
-    except (CommandError, GtaError, SinkError, OSError) as exc:
+    except Exception as exc:
+        if not isinstance(exc, _operational_errors()):
+            raise
         _fail(exc, 1, debug)
 
 
+def _operational_errors() -> tuple[type[BaseException], ...]:
+    """The failures that are one line and exit 1. The SDK's and the sinks' error classes are
+    looked up only if their modules were imported: an exception of a class cannot exist before
+    its module is loaded, and importing them here would cost every command the SDK's start-up."""
+    found: list[type[BaseException]] = [CommandError, OSError]
+    for module, name in (("gta.client._exceptions", "GtaError"), ("gta.sinks._base", "SinkError")):
+        loaded = sys.modules.get(module)
+        if loaded is not None:
+            found.append(getattr(loaded, name))
+    return tuple(found)
+
+
 def _fail(exc: BaseException, code: int, debug: bool) -> None:
-    if debug:
-        traceback.print_exception(exc)
+    from gta.cli._logging import log_failure
     from gta.cli._profile import explain_failure
 
     message = (str(exc) or type(exc).__name__).splitlines()[0]
     if hint := explain_failure(exc):
         message += f" ({hint})"
-    # An error may quote a server (a problem detail, an alert id): shown, never obeyed.
+    # An error may quote a server (a problem detail, an alert id): shown, never obeyed (JSON
+    # escapes control characters itself).
+    if log_failure(f"error: {message}", exc if debug else None):  # --log-format json
+        sys.exit(code)
+    if debug:
+        import traceback
+
+        traceback.print_exception(exc)
     sys.stderr.write(f"error: {visible(message)}\n")
     sys.exit(code)
 

@@ -21,12 +21,14 @@ if TYPE_CHECKING:
     from gta import Client
 
 __all__ = [
+    "CLOSING_REASONS",
     "RISKS",
     "STATUSES",
     "AlertDetails",
     "AlertFilter",
     "alert_details",
     "as_dict",
+    "completer",
     "get_alert",
     "iter_alerts",
     "normalise_choices",
@@ -35,6 +37,8 @@ __all__ = [
 
 RISKS = ("Critical", "High", "Medium", "Low")
 STATUSES = ("New", "Open", "Closed")
+# The closing reasons the API knows (the emulator's list; a test keeps the two equal).
+CLOSING_REASONS = ("Remediated", "FalsePositive", "AcceptedRisk", "Duplicate", "Other")
 PAGE_SIZE = 1000  # the API's maximum: client-side filters read whole pages anyway
 
 
@@ -49,6 +53,18 @@ def normalise_choices(values: Sequence[str], valid: Sequence[str], what: str) ->
                 raise UsageError(f"invalid {what} {part.strip()!r}: choose from {', '.join(valid)}")
             chosen.add(by_lower[key])
     return frozenset(chosen)
+
+
+def completer(valid: Sequence[str]) -> Callable[[str], list[str]]:
+    """A shell-completion callback offering the *valid* values that start with what was typed
+    (any case; after the last comma of a comma list)."""
+
+    def complete(incomplete: str) -> list[str]:
+        head, comma, last = incomplete.rpartition(",")
+        prefix = head + comma
+        return [prefix + item for item in valid if item.lower().startswith(last.lower())]
+
+    return complete
 
 
 def as_dict(value: Any) -> dict[str, Any]:

@@ -10,7 +10,6 @@ from typing import Annotated, Any
 import orjson
 import typer
 from rich.console import Console
-from rich.live import Live
 from rich.text import Text
 
 from gta._text import for_terminal, visible
@@ -18,17 +17,31 @@ from gta.cli import _alert_ops as ops
 from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._durations import parse_duration, parse_instant
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._help import GtaTyper
 from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
-from gta.cli._render import alert_row, alert_table, alert_view, write_json, write_rows
+from gta.cli._render import (
+    alert_row,
+    alert_table,
+    alert_view,
+    plural,
+    write_json,
+    write_rows,
+)
 from gta.cli._watch import WatchState, watch
 
 __all__ = ["app"]
 
+_TIME_HELP = "7d, 12h, 30m (that long ago) or RFC 3339 (server-side filter)."
 WIDE = 110  # terminal width from which tables also show when each alert was modified
 
-app = typer.Typer(
-    help="Triage alerts: list, show, set status and notes, close in bulk, watch.",
+app = GtaTyper(
+    help="""Triage alerts: list, show, set status and notes, close in bulk, watch.
+
+    Examples:
+      gta alerts list --risk Critical,High --status New
+      gta alerts show 3f2a9c41d0b7
+    """,
     no_args_is_help=True,
 )
 
@@ -65,20 +78,41 @@ class SetStatus(StrEnum):
 
 Profile = Annotated[
     str | None,
-    typer.Option("--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."),
+    typer.Option(
+        "--profile",
+        "-p",
+        metavar="NAME",
+        help="Settings profile (default: $GTA_PROFILE or 'default').",
+    ),
 ]
 Risk = Annotated[
     list[str] | None,
-    typer.Option("--risk", help="Critical, High, Medium or Low (repeatable; client-side filter)."),
+    typer.Option(
+        "--risk",
+        metavar="RISK",
+        autocompletion=ops.completer(ops.RISKS),
+        help=f"{', '.join(ops.RISKS)}; a comma list works too (client-side filter).",
+    ),
 ]
 Status = Annotated[
     list[str] | None,
-    typer.Option("--status", help="New, Open or Closed (repeatable; client-side filter)."),
+    typer.Option(
+        "--status",
+        metavar="STATUS",
+        autocompletion=ops.completer(ops.STATUSES),
+        help=f"{', '.join(ops.STATUSES)}; a comma list works too (client-side filter).",
+    ),
 ]
 Reason = Annotated[
     list[str] | None,
-    typer.Option("--reason", help="Closing reason, e.g. FalsePositive (repeatable)."),
+    typer.Option(
+        "--reason",
+        metavar="REASON",
+        autocompletion=ops.completer(ops.CLOSING_REASONS),
+        help=f"Closing reason: {', '.join(ops.CLOSING_REASONS)}.",
+    ),
 ]
+Since = Annotated[str | None, typer.Option(metavar="TIME", help=_TIME_HELP)]
 
 
 def _where(
@@ -95,24 +129,27 @@ def _where(
 def list_alerts(
     risk: Risk = None,
     status: Status = None,
-    triggered_after: Annotated[
-        str | None, typer.Option(help="7d, 12h, 30m or RFC 3339 (server-side filter).")
-    ] = None,
-    modified_after: Annotated[
-        str | None, typer.Option(help="7d, 12h, 30m or RFC 3339 (server-side filter).")
-    ] = None,
+    triggered_after: Since = None,
+    modified_after: Since = None,
     sort: Annotated[
         AlertSort,
         typer.Option(help="risk (Critical first, then id) or triggeredAt:asc (oldest first)."),
     ] = AlertSort.risk,
-    limit: Annotated[int, typer.Option(min=0, help="Stop after N matches (0: no limit).")] = 100,
+    limit: Annotated[
+        int, typer.Option("--limit", "-L", min=0, help="Stop after N matches (0: no limit).")
+    ] = 100,
     fmt: Annotated[ListFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ListFormat.table
     ),
     profile: Profile = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """List alerts: a table for people; json, jsonl or csv (fixed columns) for scripts."""
+    """List alerts: a table for people; json, jsonl or csv (fixed columns) for scripts.
+
+    Examples:
+      gta alerts list --risk Critical --risk High --status New -L 10
+      gta alerts list --status Open --format csv --limit 0 > open-alerts.csv
+    """
     where = _where(risk, status)
     after = parse_instant(triggered_after) if triggered_after else None
     modified = parse_instant(modified_after) if modified_after else None
@@ -133,7 +170,7 @@ def list_alerts(
         console = Console()
         console.print(alert_table(shown, wide=console.width >= WIDE))
         more = " (limit reached: use --limit to see more)" if limit and len(shown) >= limit else ""
-        console.print(f"{len(shown)} alert(s){more}", style="dim")
+        console.print(f"{plural(len(shown), 'alert')}{more}", style="dim")
 
 
 @app.command("show")
@@ -141,14 +178,21 @@ def show(
     alert_id: Annotated[
         str, typer.Argument(metavar="ID", help="Alert id (or a unique prefix of 6+ characters).")
     ],
-    events: Annotated[int, typer.Option(min=0, help="How many recent events to show.")] = 10,
+    events: Annotated[
+        int, typer.Option(metavar="N", min=0, help="How many recent events to show.")
+    ] = 10,
     fmt: Annotated[ShowFormat, typer.Option("--format", "-f", help="Output format.")] = (
         ShowFormat.table
     ),
     profile: Profile = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Show an alert with its threat detections, threat intel, assets and recent events."""
+    """Show an alert with its threat detections, threat intel, assets and recent events.
+
+    Examples:
+      gta alerts show 3f2a9c41d0b7 --events 5
+      gta alerts show 3f2a9c41d0b7 --format json
+    """
     with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         details = ops.alert_details(client, alert_id, events=events)
     if fmt is ShowFormat.json:
@@ -168,14 +212,19 @@ def status_cmd(
     ],
     set_to: Annotated[SetStatus, typer.Option("--set", help="The new status.")],
     reason: Reason = None,
-    note: Annotated[str | None, typer.Option(help="Also set this note.")] = None,
+    note: Annotated[str | None, typer.Option(metavar="TEXT", help="Also set this note.")] = None,
     profile: Profile = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Set the status of one or more alerts (closing reasons only with Closed)."""
-    reasons = list(reason or [])
-    if reasons and set_to is not SetStatus.Closed:
+    """Set the status of one or more alerts (closing reasons only with Closed).
+
+    Examples:
+      gta alerts status 3f2a9c41d0b7 --set Open
+      gta alerts status 3f2a9c41d0b7 --set Closed --reason FalsePositive
+    """
+    if reason and set_to is not SetStatus.Closed:
         raise UsageError("--reason is only valid with --set Closed")
+    reasons = sorted(ops.normalise_choices(reason or [], ops.CLOSING_REASONS, "closing reason"))
     with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         outcomes = ops.apply_each(
             alert_ids,
@@ -200,7 +249,12 @@ def note_cmd(
     profile: Profile = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Set (or --delete) the note of an alert; a New alert's note may be dropped, see --open."""
+    """Set (or --delete) the note of an alert; a New alert's note may be dropped, see --open.
+
+    Examples:
+      gta alerts note 3f2a9c41d0b7 "checked: backup server talking to its vendor" --open
+      gta alerts note 3f2a9c41d0b7 --delete
+    """
     if (text is None) == (not delete):
         raise UsageError("give either a note TEXT or --delete, not both and not neither")
     if delete and open_:
@@ -227,24 +281,35 @@ def close(
     risk: Risk = None,
     status: Status = None,
     triggered_before: Annotated[
-        str | None, typer.Option(help="Only alerts triggered before this: 30d, 12h or RFC 3339.")
+        str | None,
+        typer.Option(
+            metavar="TIME", help="Only alerts triggered before this: 30d, 12h or RFC 3339."
+        ),
     ] = None,
     triggered_after: Annotated[
-        str | None, typer.Option(help="Only alerts triggered after this: 7d or RFC 3339.")
+        str | None,
+        typer.Option(metavar="TIME", help="Only alerts triggered after this: 7d or RFC 3339."),
     ] = None,
     reason: Reason = None,
-    note: Annotated[str | None, typer.Option(help="Also set this note on each alert.")] = None,
+    note: Annotated[
+        str | None, typer.Option(metavar="TEXT", help="Also set this note on each alert.")
+    ] = None,
     dry_run: Annotated[bool, typer.Option("--dry-run", help="Show what would change.")] = False,
     yes: YesOption = False,
     profile: Profile = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Close every alert that matches the filters (already Closed ones are left alone)."""
+    """Close every alert that matches the filters (already Closed ones are left alone).
+
+    Examples:
+      gta alerts close --risk Low --status New --triggered-before 30d --dry-run
+      gta alerts close --risk Low --triggered-before 30d --reason FalsePositive --yes
+    """
     where = _where(risk, status, triggered_before)
     if where.is_empty and not triggered_after:
         raise UsageError("give at least one filter (--risk, --status, --triggered-before/after)")
     after = parse_instant(triggered_after) if triggered_after else None
-    reasons = list(reason or [])
+    reasons = sorted(ops.normalise_choices(reason or [], ops.CLOSING_REASONS, "closing reason"))
     console = Console()
     with make_client(profile, interactive=True, **timeout_option(timeout)) as client:
         targets = [
@@ -255,12 +320,14 @@ def close(
         if not targets:
             console.print("no matching alerts to close")
             return
-        title = f"{len(targets)} alert(s) to close"
+        title = f"{plural(len(targets), 'alert')} to close"
         console.print(alert_table(targets, title=title, wide=console.width >= WIDE))
         if dry_run:
-            console.print(f"dry run: would close {len(targets)} alert(s); nothing was changed")
+            console.print(
+                f"dry run: would close {plural(len(targets), 'alert')}; nothing was changed"
+            )
             return
-        confirm_destructive(f"close {len(targets)} alert(s)", yes)
+        confirm_destructive(f"close {plural(len(targets), 'alert')}", yes)
         outcomes = ops.apply_each(
             [str(row["id"]) for row in targets],
             lambda alert_id: ops.set_status(client, alert_id, "Closed", reasons, note),
@@ -271,14 +338,19 @@ def close(
 
 @app.command("watch")
 def watch_cmd(
-    interval: Annotated[str, typer.Option(help="Time between polls: 30s, 5m.")] = "30s",
+    interval: Annotated[
+        str, typer.Option(metavar="DURATION", help="Time between polls: 30s, 5m.")
+    ] = "30s",
     since: Annotated[
-        str | None, typer.Option(help="Also report changes since this: 1h or RFC 3339.")
+        str | None,
+        typer.Option(metavar="TIME", help="Also report changes since this: 1h or RFC 3339."),
     ] = None,
     count: Annotated[
         int | None, typer.Option(min=1, help="Stop after N alert versions were reported.")
     ] = None,
-    duration: Annotated[str | None, typer.Option(help="Stop after this long: 10m, 1h.")] = None,
+    duration: Annotated[
+        str | None, typer.Option(metavar="DURATION", help="Stop after this long: 10m, 1h.")
+    ] = None,
     risk: Risk = None,
     status: Status = None,
     fmt: Annotated[
@@ -290,7 +362,12 @@ def watch_cmd(
     profile: Profile = None,
     timeout: TimeoutOpt = None,
 ) -> None:
-    """Watch for new and changed alerts, polling with modifiedAfter."""
+    """Watch for new and changed alerts, polling with modifiedAfter.
+
+    Examples:
+      gta alerts watch --risk Critical,High
+      gta alerts watch --interval 1s --duration 2s --format jsonl
+    """
     pause = parse_duration(interval).total_seconds()
     stop_after = parse_duration(duration).total_seconds() if duration else None
     start = parse_instant(since) if since else None
@@ -327,6 +404,8 @@ def _watch_live(
     count: int | None,
     stop_after: float | None,
 ) -> None:
+    from rich.live import Live
+
     recent: dict[str, dict[str, Any]] = {}
 
     def emit(alert: dict[str, Any], change: str) -> None:
@@ -373,4 +452,4 @@ def _report(outcomes: list[ops.Outcome]) -> None:
         console.print(line)
     failed = sum(not outcome.ok for outcome in outcomes)
     if failed:
-        raise CommandError(f"{failed} of {len(outcomes)} alert(s) failed")
+        raise CommandError(f"{failed} of {plural(len(outcomes), 'alert')} failed")

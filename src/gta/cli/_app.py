@@ -1,29 +1,81 @@
-"""The root ``gta`` command: global options and the registry of command groups."""
+"""The root ``gta`` command: global options and the registry of commands (loaded lazily)."""
 
 from __future__ import annotations
 
-import logging
-import sys
-from typing import Annotated
+from typing import Annotated, ClassVar
 
 import typer
 
-from gta._text import VisibleFormatter
 from gta._version import __version__
-from gta.cli import _emulator_cmd, _sinks_cmd, _sync_cmds, _triage
+from gta.cli._help import GtaTyper
+from gta.cli._lazy import LazyCommand, LazyGroup
 
-app = typer.Typer(
+
+class _Root(LazyGroup):
+    """``gta``: each command's module is imported when that command is used."""
+
+    lazy: ClassVar[dict[str, LazyCommand]] = {
+        "export": LazyCommand(
+            "gta.cli._sync_cmds",
+            "export",
+            "Export new and changed records once, from the saved checkpoint, until drained.",
+        ),
+        "sync": LazyCommand(
+            "gta.cli._sync_cmds",
+            "sync",
+            "Run the jobs of a config file once or on a schedule.",
+        ),
+        "demo": LazyCommand(
+            "gta.cli._demo_cmd",
+            "demo",
+            "Offline tour: an in-process emulator, a full sync, activity, then an incremental "
+            "sync.",
+        ),
+        "emulator": LazyCommand(
+            "gta.cli._emulator_cmd", "app", "Run a faithful offline server of the GTA API."
+        ),
+        "state": LazyCommand(
+            "gta.cli._sync_cmds", "state_app", "Show or change saved checkpoints."
+        ),
+        "configure": LazyCommand(
+            "gta.cli._configure",
+            "app",
+            "Save credentials and endpoints as a named profile (or show the effective settings).",
+        ),
+        "auth": LazyCommand("gta.cli._auth_cmd", "app", "Check credentials and endpoints."),
+        "alerts": LazyCommand(
+            "gta.cli._alerts",
+            "app",
+            "Triage alerts: list, show, set status and notes, close in bulk, watch.",
+        ),
+        "sinks": LazyCommand(
+            "gta.cli._sinks_cmd",
+            "app",
+            "List and check SIEM destinations (JSON lines, Splunk HEC, syslog, Elasticsearch, "
+            "OpenSearch, Microsoft Sentinel).",
+        ),
+        "help": LazyCommand(
+            "gta.cli._help_cmd",
+            "help_command",
+            "Read a documentation page in the terminal (without TOPIC: list the topics).",
+        ),
+    }
+
+
+app = GtaTyper(
     name="gta",
-    help="Cisco Global Threat Alerts: SDK, SIEM sync, triage and an offline emulator.",
-    no_args_is_help=True,
-    pretty_exceptions_enable=False,
-    context_settings={"help_option_names": ["-h", "--help"]},
-)
+    cls=_Root,
+    help="""Cisco Global Threat Alerts: SDK, SIEM sync, triage and an offline emulator.
 
-app.add_typer(_emulator_cmd.app, name="emulator")
-_sync_cmds.register(app)  # export, sync, state, demo
-_triage.register(app)  # alerts, auth, configure
-_sinks_cmd.register(app)  # sinks check
+    Documentation: gta help TOPIC (gta help lists the topics).
+
+    Examples:
+      gta alerts list --status New -L 10
+      gta export events --output events.jsonl
+      gta demo
+    """,
+    no_args_is_help=True,
+)
 
 
 def _version_callback(value: bool) -> None:
@@ -41,12 +93,17 @@ def _root(
     version: Annotated[
         bool,
         typer.Option(
-            "--version", callback=_version_callback, is_eager=True, help="Print the version."
+            "--version",
+            "-V",
+            callback=_version_callback,
+            is_eager=True,
+            help="Print the version and exit.",
         ),
     ] = False,
 ) -> None:
+
     ctx.obj = {"debug": debug}
-    handler = logging.StreamHandler(sys.stderr)
-    # A log line may quote a server (an error detail): shown as text, never obeyed.
-    handler.setFormatter(VisibleFormatter("%(asctime)s %(levelname)s %(name)s: %(message)s"))
-    logging.basicConfig(level=logging.DEBUG if debug else logging.WARNING, handlers=[handler])
+    # Text logs on stderr (``export`` and ``sync`` may switch to JSON or another level).
+    from gta.cli._logging import configure_logging
+
+    configure_logging("text", None, debug=debug)

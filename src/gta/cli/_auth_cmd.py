@@ -8,6 +8,9 @@ response hook on the client's connection pool; only ``expires_in`` is kept from 
 
 from __future__ import annotations
 
+import sys
+from collections.abc import Mapping
+from enum import StrEnum
 from typing import Annotated, Any
 
 import httpx
@@ -15,15 +18,31 @@ import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 from gta._text import cell
 from gta.cli._errors import UsageError
+from gta.cli._help import GtaTyper
 from gta.cli._options import TimeoutOpt, timeout_option
-from gta.cli._profile import make_client, profile_name, region_of
+from gta.cli._profile import (
+    Settings,
+    client_from_settings,
+    profile_name,
+    region_of,
+    resolve_with_sources,
+)
+from gta.cli._render import write_json
 
-__all__ = ["app"]
+__all__ = ["app", "credential_report", "print_report"]
 
-app = typer.Typer(help="Check credentials and endpoints.", no_args_is_help=True)
+app = GtaTyper(
+    help="""Check credentials and endpoints.
+
+    Examples:
+      gta auth check
+    """,
+    no_args_is_help=True,
+)
 
 
 class _LifetimeProbe:
@@ -51,18 +70,22 @@ class _LifetimeProbe:
                 return
 
 
-@app.command("check")
-def check(
-    profile: Annotated[
-        str | None,
-        typer.Option(
-            "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
-        ),
-    ] = None,
-    timeout: TimeoutOpt = None,
-) -> None:
-    """Get a token and the customer id; print region, customer id and token lifetime."""
-    options = timeout_option(timeout)  # a bad value is a usage error before any request
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+def credential_report(
+    settings: Settings,
+    profile: str,
+    *,
+    timeout: float | None = None,
+    sources: Mapping[str, str] | None = None,
+) -> dict[str, Any]:
+    """Fetch a token and the customer id with *settings*; what a person needs to know of them.
+
+    Raises what the SDK raises for a refused credential or an unreachable host.
+    """
     from gta.client._client import new_http_client
     from gta.errors import ConfigurationError
 
@@ -73,8 +96,14 @@ def check(
         raise UsageError(str(exc)) from None
     try:
         # Few retries: a check should answer in seconds, not wait out a long outage.
-        with make_client(
-            profile, interactive=True, http_client=http, max_retries=2, **options
+        options = {} if timeout is None else {"timeout": timeout}
+        with client_from_settings(
+            settings,
+            sources=sources,
+            interactive=True,
+            http_client=http,
+            max_retries=2,
+            **options,
         ) as client:
             probe.token_url = client.token_url
             client.auth.token()  # raises AuthenticationError for a bad credential
@@ -83,15 +112,58 @@ def check(
             api_url = client.api_url
     finally:
         http.close()
+    return {
+        "profile": profile,
+        "region": region,
+        "customer_id": customer,
+        "api_url": api_url,
+        "token_lifetime_seconds": probe.expires_in,
+    }
+
+
+def print_report(report: dict[str, Any]) -> None:
+    """The report as a two-column grid for people."""
     table = Table.grid(padding=(0, 2))
     table.add_column(style="bold")
     table.add_column()
-    table.add_row("profile", profile_name(profile))
-    table.add_row("region", region)
-    table.add_row("customer id", cell(customer))
-    table.add_row("api", api_url)
-    lifetime = f"{probe.expires_in:.0f} s" if probe.expires_in is not None else "unknown"
-    table.add_row("token lifetime", lifetime)
+    table.add_row("profile", Text(str(report["profile"])))
+    table.add_row("region", Text(str(report["region"])))
+    table.add_row("customer id", cell(str(report["customer_id"])))
+    table.add_row("api", Text(str(report["api_url"])))
+    lifetime = report["token_lifetime_seconds"]
+    table.add_row("token lifetime", f"{lifetime:.0f} s" if lifetime is not None else "unknown")
     console = Console(highlight=False)
     console.print(table)
     console.print("[green]ok[/]: credentials accepted")
+
+
+@app.command("check")
+def check(
+    profile: Annotated[
+        str | None,
+        typer.Option(
+            "--profile",
+            "-p",
+            metavar="NAME",
+            help="Settings profile (default: $GTA_PROFILE or 'default').",
+        ),
+    ] = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table: for people; json: for scripts."),
+    ] = ReportFormat.table,
+    timeout: TimeoutOpt = None,
+) -> None:
+    """Get a token and the customer id; print region, customer id and token lifetime.
+
+    Examples:
+      gta auth check
+      gta auth check --profile lab --format json
+    """
+    deadline = timeout_option(timeout).get("timeout")  # a bad value: usage error, no request
+    settings, sources = resolve_with_sources(profile)
+    report = credential_report(settings, profile_name(profile), timeout=deadline, sources=sources)
+    if fmt is ReportFormat.json:
+        write_json(sys.stdout, report)
+        return
+    print_report(report)

@@ -7,15 +7,19 @@ The commands only gather answers and render; file handling and precedence live i
 from __future__ import annotations
 
 import os
+import sys
 from dataclasses import fields, replace
+from enum import StrEnum
 from typing import Annotated
 from urllib.parse import urlsplit
 
 import typer
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
-from gta.cli._errors import UsageError
+from gta.cli._errors import CommandError, UsageError
+from gta.cli._help import GtaTyper
 from gta.cli._profile import (
     ENV_NAMES,
     SECRET_FIELDS,
@@ -29,44 +33,76 @@ from gta.cli._profile import (
     save_profile,
     securex_host_for,
 )
+from gta.cli._render import write_json
 from gta.cli._secrets import read_secret_stdin, warn_if_on_command_line
 
 __all__ = ["app"]
 
-app = typer.Typer(
-    help="Save credentials and endpoints as a named profile (or show the effective settings).",
+app = GtaTyper(
+    help="""Save credentials and endpoints as a named profile (or show the effective settings).
+
+    The credentials are checked (a token and the customer id are fetched) before anything is
+    saved; --no-check saves without asking the API.
+
+    Examples:
+      gta configure
+      gta configure --profile lab --no-input --client-id ID --securex-host EU
+      gta configure show --format json
+    """,
     invoke_without_command=True,
 )
 
 ProfileOption = Annotated[
     str | None,
-    typer.Option("--profile", "-p", help="Profile name (default: $GTA_PROFILE or 'default')."),
+    typer.Option(
+        "--profile",
+        "-p",
+        metavar="NAME",
+        help="Profile name (default: $GTA_PROFILE or 'default').",
+    ),
 ]
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
 
 
 @app.callback()
 def configure(
     ctx: typer.Context,
     profile: ProfileOption = None,
-    client_id: Annotated[str | None, typer.Option(help="API client id.")] = None,
+    client_id: Annotated[str | None, typer.Option(metavar="ID", help="API client id.")] = None,
     client_password: Annotated[
         str | None,
-        typer.Option(help="API client password: visible in ps; prefer the prompt or the next."),
+        typer.Option(
+            metavar="PASSWORD",
+            help="API client password: visible in ps; prefer the prompt or the next.",
+        ),
     ] = None,
     client_password_stdin: Annotated[
         bool,
         typer.Option("--client-password-stdin", help="Read the password from standard input."),
     ] = False,
     securex_host: Annotated[
-        str | None, typer.Option(help="SecureX region (NA, EU, APJC) or a host name.")
+        str | None,
+        typer.Option(metavar="HOST", help="SecureX region (NA, EU, APJC) or a host name."),
     ] = None,
-    api_url: Annotated[str | None, typer.Option(help="GTA API base URL override.")] = None,
-    app_url: Annotated[str | None, typer.Option(help="GTA app URL override.")] = None,
+    api_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="GTA API base URL override.")
+    ] = None,
+    app_url: Annotated[
+        str | None, typer.Option(metavar="URL", help="GTA app URL override.")
+    ] = None,
     customer_id: Annotated[
-        str | None, typer.Option(help="Customer id (discovered from the token when unset).")
+        str | None,
+        typer.Option(metavar="ID", help="Customer id (discovered from the token when unset)."),
     ] = None,
     no_input: Annotated[
         bool, typer.Option("--no-input", help="Never prompt; use flags and saved values only.")
+    ] = False,
+    no_check: Annotated[
+        bool, typer.Option("--no-check", help="Save without checking the credentials.")
     ] = False,
 ) -> None:
     """Ask for (or take from flags) the settings of a profile and save them."""
@@ -91,16 +127,30 @@ def configure(
         app_url=app_url,
         customer_id=customer_id,
     )
-    run_configure(profile_name(profile), given, prompt=not no_input)
+    run_configure(profile_name(profile), given, prompt=not no_input, check=not no_check)
 
 
 @app.command("show")
-def show(profile: ProfileOption = None) -> None:
-    """Show the effective settings (file, then environment), secrets masked."""
+def show(
+    profile: ProfileOption = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table: for people; json: for scripts."),
+    ] = ReportFormat.table,
+) -> None:
+    """Show the effective settings (file, then environment), secrets masked.
+
+    Examples:
+      gta configure show
+      gta configure show --profile lab --format json
+    """
+    if fmt is ReportFormat.json:
+        write_json(sys.stdout, settings_report(profile_name(profile)))
+        return
     show_settings(profile_name(profile))
 
 
-def run_configure(name: str, given: Settings, *, prompt: bool) -> None:
+def run_configure(name: str, given: Settings, *, prompt: bool, check: bool = True) -> None:
     """Merge flags, answers and the saved profile, validate, and write the file."""
     path = config_path()
     saved = load_profiles(path).get(name, Settings())
@@ -114,8 +164,31 @@ def run_configure(name: str, given: Settings, *, prompt: bool) -> None:
                 "no answer given: nothing was saved (use the flags with --no-input in scripts)"
             ) from None
     merged = _validated(merged)
+    if check:
+        _check(merged, name)
     save_profile(path, name, merged)
-    Console().print(f"Saved profile [bold]{name}[/] to {path} (mode 0600).")
+    Console(highlight=False).print(
+        Text.assemble("Saved profile ", (name, "bold"), f" to {path} (mode 0600).")
+    )
+
+
+def _check(settings: Settings, name: str) -> None:
+    """Fetch a token and the customer id with *settings*; nothing is saved when that fails."""
+    from gta.cli._auth_cmd import credential_report
+    from gta.errors import GtaError
+
+    # What commands will use: the saved values, each overridden by its environment variable.
+    overrides = {key: value for key, var in ENV_NAMES.items() if (value := os.environ.get(var))}
+    try:
+        report = credential_report(replace(settings, **overrides), name)
+    except GtaError as exc:
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise CommandError(
+            f"credentials not saved: {first} (--no-check saves them without checking)"
+        ) from None
+    Console(highlight=False).print(
+        Text(f"Checked: token accepted, customer id {report['customer_id']}, {report['region']}.")
+    )
 
 
 def _ask(current: Settings, given: Settings) -> Settings:
@@ -161,6 +234,20 @@ def _validated(settings: Settings) -> Settings:
         if value is not None and urlsplit(value).scheme not in ("http", "https"):
             raise UsageError(f"{key.replace('_', ' ')} must start with http:// or https://")
     return replace(settings, securex_host=securex_host_for(settings.securex_host))
+
+
+def settings_report(name: str) -> dict[str, object]:
+    """The effective settings as one JSON document: value (secrets masked) and source of each."""
+    path = config_path()
+    saved = load_profiles(path).get(name)
+    effective = resolve_settings(name)
+    fields_report: dict[str, object] = {}
+    for item in fields(Settings):
+        value = getattr(effective, item.name)
+        shown = mask_secret(value) if item.name in SECRET_FIELDS and value else value
+        fields_report[item.name] = {"value": shown, "from": _source(item.name, value, saved)}
+    region = region_of(effective.securex_host) if effective.securex_host else None
+    return {"profile": name, "config_file": str(path), "settings": fields_report, "region": region}
 
 
 def show_settings(name: str) -> None:

@@ -22,13 +22,21 @@ from gta.sync._memory import sync_tuning
 
 
 def demo(
-    directory: Annotated[Path, typer.Option("--dir", help="Where the demo writes.")] = Path(
-        "gta-demo"
-    ),
-    events: Annotated[int, typer.Option("--events", min=100, max=200_000)] = 20_000,
+    directory: Annotated[
+        Path, typer.Option("--dir", metavar="DIR", help="Where the demo writes.")
+    ] = Path("gta-demo"),
+    events: Annotated[
+        int,
+        typer.Option("--events", min=100, max=200_000, help="Events the emulator generates."),
+    ] = 20_000,
     quiet: Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")] = False,
 ) -> None:
-    """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync."""
+    """Offline tour: an in-process emulator, a full sync, activity, then an incremental sync.
+
+    Examples:
+      gta demo
+      gta demo --dir /tmp/gta-demo --events 5000
+    """
     with sync_tuning():
         run_emulated_demo(directory, events=events, console=Console(), quiet=quiet)
 

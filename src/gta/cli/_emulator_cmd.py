@@ -16,9 +16,17 @@ import typer
 from pydantic import ValidationError
 
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._help import GtaTyper
 from gta.cli._secrets import warn_if_on_command_line
 
-app = typer.Typer(help="Run a faithful offline server of the GTA API.", no_args_is_help=True)
+app = GtaTyper(
+    help="""Run a faithful offline server of the GTA API.
+
+    Examples:
+      gta emulator serve --port 8080
+    """,
+    no_args_is_help=True,
+)
 
 
 def _settings_error(exc: ValidationError) -> UsageError:
@@ -30,7 +38,9 @@ def _settings_error(exc: ValidationError) -> UsageError:
 @app.command()
 def serve(
     ctx: typer.Context,
-    host: Annotated[str, typer.Option(help="Address to listen on.")] = "127.0.0.1",
+    host: Annotated[str, typer.Option(metavar="ADDRESS", help="Address to listen on.")] = (
+        "127.0.0.1"
+    ),
     port: Annotated[
         int, typer.Option(min=0, max=65535, help="Port to listen on (0: any free port).")
     ] = 8080,
@@ -38,26 +48,39 @@ def serve(
     events: Annotated[int, typer.Option(help="Scale: events per customer.")] = 10_000,
     db: Annotated[
         Path | None,
-        typer.Option(help="SQLite file: reused if made with the same data flags; others refused."),
+        typer.Option(
+            metavar="FILE",
+            help="SQLite file: reused if made with the same data flags; others refused.",
+        ),
     ] = None,
-    customer_id: Annotated[str, typer.Option(help="Id of the first customer.")] = "CTA000000001",
-    client_id: Annotated[str | None, typer.Option(help="API client id (demo value).")] = None,
+    customer_id: Annotated[
+        str, typer.Option(metavar="ID", help="Id of the first customer.")
+    ] = "CTA000000001",
+    client_id: Annotated[
+        str | None, typer.Option(metavar="ID", help="API client id (demo value).")
+    ] = None,
     client_password: Annotated[
-        str | None, typer.Option(help="API client password (demo value).")
+        str | None, typer.Option(metavar="PASSWORD", help="API client password (demo value).")
     ] = None,
     customers: Annotated[int, typer.Option(help="Number of customers (tenants).")] = 1,
     flows_per_event: Annotated[float, typer.Option(help="Flows per event.")] = 2.0,
     error_rate: Annotated[float, typer.Option(help="Share of requests answered 5xx.")] = 0.0,
     rate_limit_rate: Annotated[float, typer.Option(help="Share answered 429.")] = 0.0,
     reset_rate: Annotated[float, typer.Option(help="Share of connections dropped.")] = 0.0,
-    latency_ms: Annotated[int, typer.Option(help="Delay added to every API request.")] = 0,
-    token_ttl: Annotated[int, typer.Option(help="Token lifetime in seconds.")] = 600,
-    retry_after: Annotated[int, typer.Option(help="Retry-After of 429 answers (s).")] = 1,
+    latency_ms: Annotated[
+        int, typer.Option(metavar="MS", help="Delay added to every API request.")
+    ] = 0,
+    token_ttl: Annotated[
+        int, typer.Option(metavar="SECONDS", help="Token lifetime in seconds.")
+    ] = 600,
+    retry_after: Annotated[
+        int, typer.Option(metavar="SECONDS", help="Retry-After of 429 answers (s).")
+    ] = 1,
     activity_per_minute: Annotated[
         float, typer.Option(help="Background events per minute and customer.")
     ] = 0.0,
     clock_start: Annotated[
-        str, typer.Option(help="'seed', 'now' or an RFC 3339 instant.")
+        str, typer.Option(metavar="WHEN", help="'seed', 'now' or an RFC 3339 instant.")
     ] = "seed",
     max_body_bytes: Annotated[
         int, typer.Option(help="Largest request body accepted; larger ones get a 413.")
@@ -72,7 +95,12 @@ def serve(
         ),
     ] = None,
 ) -> None:
-    """Serve the GTA API emulator (token issuer, app and API hosts on one origin)."""
+    """Serve the GTA API emulator (token issuer, app and API hosts on one origin).
+
+    Examples:
+      gta emulator serve --port 8080 --events 100000
+      gta emulator serve --port 0 --error-rate 0.05 --token-ttl 30
+    """
     import uvicorn
 
     from gta.emulator import EmulatorDatabaseError, EmulatorSettings, client_env, create_app

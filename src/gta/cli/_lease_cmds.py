@@ -7,7 +7,6 @@ runs, cannot move a cursor afterwards (its commits are fenced) and stops with on
 
 from __future__ import annotations
 
-import sys
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Annotated
 
 import typer
 
+from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, UsageError
 from gta.sync import (
     Checkpoint,
@@ -26,6 +26,7 @@ from gta.sync import (
     expand_streams,
 )
 from gta.sync._config import check_lease_ttl, parse_interval
+from gta.sync._progress import plural
 
 LeaseTtlOpt = Annotated[
     str | None,
@@ -72,13 +73,25 @@ def lease_lines(store: CheckpointStore) -> list[str]:
 def state_unlock(
     job: Annotated[str | None, typer.Option("--job", help="Only the leases of this job.")] = None,
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
-    yes: Annotated[bool, typer.Option("--yes", "-y", help="Do not ask for confirmation.")] = False,
+    yes: YesOption = False,
     state: Annotated[
         Path | None,
-        typer.Option("--state", help="State file (default: $GTA_STATE_DIR or ~/.local/state/gta)."),
+        typer.Option(
+            "--state",
+            metavar="FILE",
+            help="State file (default: $GTA_STATE_DIR/state.db, else "
+            "$XDG_STATE_HOME/gta/state.db, else ~/.local/state/gta/state.db).",
+        ),
     ] = None,
 ) -> None:
-    """Release leases by hand (a holder that is gone, without waiting for its TTL)."""
+    """Release leases by hand (a holder that is gone, without waiting for its TTL).
+
+    A released run notices at its next commit and stops without moving its cursor (fencing).
+
+    Examples:
+      gta state unlock --job nightly --stream events
+      gta state unlock --yes
+    """
     if stream is not None:
         try:
             expand_streams(stream)
@@ -97,11 +110,7 @@ def state_unlock(
             now = time.time()
             for info in found:
                 typer.echo(f"held: {describe(info, now)}", err=True)
-            if not yes:
-                if not sys.stdin.isatty():
-                    raise UsageError("gta state unlock needs confirmation: pass --yes")
-                if not typer.confirm(f"release {len(found)} lease(s)?", default=False):
-                    raise CommandError("nothing released")
+            confirm_destructive(f"release {plural(len(found), 'lease')}", yes)
             released = store.unlock(found)
     except StateError as exc:
         raise CommandError(str(exc)) from None

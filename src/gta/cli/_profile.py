@@ -22,8 +22,6 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-import tomli_w
-
 from gta.cli._errors import UsageError
 
 if TYPE_CHECKING:
@@ -35,6 +33,7 @@ __all__ = [
     "INTERACTIVE_RETRIES",
     "REGIONS",
     "Settings",
+    "client_from_settings",
     "config_path",
     "explain_failure",
     "load_profiles",
@@ -43,6 +42,7 @@ __all__ = [
     "profile_name",
     "region_of",
     "resolve_settings",
+    "resolve_with_sources",
     "save_profile",
     "securex_host_for",
 ]
@@ -136,6 +136,8 @@ def _settings_from_table(path: Path, name: str, table: Any) -> Settings:
 
 def save_profile(path: Path, name: str, settings: Settings) -> None:
     """Write *settings* as profile *name*, keeping the other profiles; mode 0600, atomic."""
+    import tomli_w  # only a save writes TOML
+
     profiles = load_profiles(path)
     profiles[name] = settings
     document = {"profiles": {key: value.as_dict() for key, value in sorted(profiles.items())}}
@@ -184,6 +186,11 @@ def resolve_settings(
     return _resolve(profile, env, path)[0]
 
 
+def resolve_with_sources(profile: str | None = None) -> tuple[Settings, dict[str, str]]:
+    """``resolve_settings`` and, for each field set, where it came from (for messages)."""
+    return _resolve(profile, None, None)
+
+
 def _resolve(
     profile: str | None, env: Mapping[str, str] | None, path: Path | None
 ) -> tuple[Settings, dict[str, str]]:
@@ -229,11 +236,26 @@ def make_client(profile: str | None = None, *, interactive: bool = False, **opti
     *interactive* gives the short retry budget of a command a person waits for;
     ``options`` go to the constructor as they are (``timeout``, ``http_client``, ...).
     """
+    settings, sources = _resolve(profile, None, None)
+    return client_from_settings(settings, sources=sources, interactive=interactive, **options)
+
+
+def client_from_settings(
+    settings: Settings,
+    *,
+    sources: Mapping[str, str] | None = None,
+    interactive: bool = False,
+    **options: Any,
+) -> Client:
+    """A :class:`gta.Client` from *settings* as they are (no file, no environment); ``sources``
+    says where each field came from, for messages."""
     from gta import Client  # imported late: `gta configure` must work even without the SDK's deps
     from gta.client._client import DEFAULT_API_URL, DEFAULT_APP_URL
     from gta.errors import ConfigurationError
 
-    settings, sources = _resolve(profile, None, None)
+    sources = dict(sources) if sources is not None else {}
+    for key in settings.as_dict():
+        sources.setdefault(key, "the settings given")
     missing = [
         f"{key.replace('_', ' ')} ({ENV_NAMES[key]})"
         for key in ("client_id", "client_password", "securex_host")

@@ -27,6 +27,7 @@ __all__ = [
     "alert_row",
     "alert_table",
     "alert_view",
+    "plural",
     "write_json",
     "write_rows",
 ]
@@ -51,6 +52,18 @@ RISK_STYLES: dict[str, str] = {
 }
 STATUS_STYLES: dict[str, str] = {"New": "bold", "Open": "cyan", "Closed": "dim"}
 SHORT_ID = 12
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 alert``, ``2 alerts``, ``1,000 alerts``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def short_id(value: Any) -> str:
+    """The first characters of an id, with an ellipsis when some were cut (a prefix is enough
+    for every command that takes an id)."""
+    text = str(value or "")
+    return text if len(text) <= SHORT_ID else text[:SHORT_ID] + "…"
 
 
 def alert_row(alert: Mapping[str, Any]) -> dict[str, Any]:
@@ -146,7 +159,7 @@ def alert_table(
     """
     shown_title = None if title is None else Text(visible(title))  # may quote a server error
     table = Table(title=shown_title, box=box.SIMPLE_HEAD, pad_edge=False, title_justify="left")
-    table.add_column("id", no_wrap=True, style="bold", min_width=SHORT_ID)
+    table.add_column("id", no_wrap=True, style="bold", min_width=SHORT_ID + 1)
     table.add_column("risk", no_wrap=True, min_width=8)
     table.add_column("status", no_wrap=True, overflow="ellipsis", max_width=18)
     table.add_column("triggered (UTC)", no_wrap=True, min_width=16)
@@ -155,7 +168,7 @@ def alert_table(
     table.add_column("note", no_wrap=True, overflow="ellipsis", ratio=1)
     for row in rows:
         cells: list[Any] = [
-            cell(str(row.get("id") or "")[:SHORT_ID]),
+            cell(short_id(row.get("id"))),
             risk_text(row.get("risk")),
             status_text(row),
             short_time(row.get("triggeredAt")),
@@ -188,7 +201,7 @@ def alert_view(
         summary.add_row("eta flag", cell(row["etaFlag"]))
     note = row["note"]
     summary.add_row("note", Text(visible(note, multiline=True)) if note else Text("(none)"))
-    title = Text(f"alert {visible(str(row['id'])[:SHORT_ID])}")
+    title = Text(f"alert {visible(short_id(row['id']))}")
     parts: list[Any] = [Panel(summary, title=title, border_style="blue")]
     parts.append(_detection_table(detections, records, assets))
     parts.append(_asset_table(assets))

@@ -1,24 +1,75 @@
-"""``gta sinks check URL``: is a SIEM destination reachable, is its TLS trusted, is the token
+"""``gta sinks list``: every sink URL scheme and its options.
+
+``gta sinks check URL``: is a SIEM destination reachable, is its TLS trusted, is the token
 accepted? Sends no record. Exit code 0 when every check passed, 1 when one failed, 2 for a URL
 or option that cannot work."""
 
 from __future__ import annotations
 
 import os
+import sys
+from dataclasses import asdict
+from enum import StrEnum
 from typing import Annotated, Any
 
 import typer
 
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._help import GtaTyper
+from gta.cli._render import write_json
 from gta.cli._secrets import read_secret_stdin, warn_if_on_command_line
+from gta.cli._sink_catalog import SINKS
 from gta.sinks import SinkConfigError
 
 _INSTEAD = "use --token env:NAME, GTA_SPLUNK_HEC_TOKEN or --token-stdin"
 
-app = typer.Typer(
-    help="Check SIEM destinations (Splunk HEC, syslog, Elasticsearch/OpenSearch, Sentinel).",
+app = GtaTyper(
+    help="""List and check SIEM destinations (JSON lines, Splunk HEC, syslog, Elasticsearch,
+    OpenSearch, Microsoft Sentinel).
+
+    Examples:
+      gta sinks list
+      gta sinks check splunk-hec+https://splunk:8088
+    """,
     no_args_is_help=True,
 )
+
+
+class ReportFormat(StrEnum):
+    table = "table"
+    json = "json"
+
+
+FormatOpt = Annotated[
+    ReportFormat,
+    typer.Option("--format", "-f", help="table: for people; json: for scripts."),
+]
+
+
+@app.command("list")
+def list_sinks(fmt: FormatOpt = ReportFormat.table) -> None:
+    """List every sink URL scheme and the options it takes.
+
+    An option goes in the URL's query (?key=value), in a sync job's sink_options, or to
+    gta sinks check as --option KEY=VALUE.
+
+    Examples:
+      gta sinks list
+      gta sinks list --format json
+    """
+    if fmt is ReportFormat.json:
+        write_json(sys.stdout, [asdict(info) for info in SINKS])
+        return
+    out: list[str] = []
+    for info in SINKS:
+        out += [f"{', '.join(s + ('' if s == 'jsonl' else '://') for s in info.schemes)}"]
+        out += [f"  {info.summary}", f"  URL: {info.url}", "  options:"]
+        width = max(len(o.name) for o in info.options)
+        dwidth = max(len(o.default) for o in info.options)
+        for option in info.options:
+            out.append(f"    {option.name:<{width}}  {option.default:<{dwidth}}  {option.meaning}")
+        out.append("")
+    typer.echo("\n".join(out).rstrip())
 
 
 def _resolve_secret(value: str | None) -> str | None:
@@ -44,24 +95,39 @@ def _options(pairs: list[str]) -> dict[str, Any]:
 @app.command("check")
 def check(
     ctx: typer.Context,
-    url: Annotated[str, typer.Argument(help="Sink URL, e.g. splunk-hec+https://splunk:8088")],
+    url: Annotated[
+        str,
+        typer.Argument(
+            metavar="URL", help="Sink URL, e.g. splunk-hec+https://splunk:8088 (gta sinks list)."
+        ),
+    ],
     token: Annotated[
         str | None,
         typer.Option(
+            metavar="TOKEN",
             help="Splunk HEC token or Elasticsearch API key (visible in ps), or env:NAME to read "
-            "it from a variable (default: GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY)."
+            "it from a variable (default: GTA_SPLUNK_HEC_TOKEN / GTA_ELASTICSEARCH_API_KEY).",
         ),
     ] = None,
     token_stdin: Annotated[
         bool, typer.Option("--token-stdin", help="Read the token from standard input.")
     ] = False,
-    ca_bundle: Annotated[str | None, typer.Option(help="CA bundle (PEM) to trust.")] = None,
+    ca_bundle: Annotated[
+        str | None, typer.Option(metavar="FILE", help="CA bundle (PEM) to trust.")
+    ] = None,
     insecure: Annotated[bool, typer.Option(help="Do not verify TLS certificates.")] = False,
     option: Annotated[
-        list[str] | None, typer.Option("--option", "-o", help="Any sink option as KEY=VALUE.")
+        list[str] | None,
+        typer.Option("--option", "-o", metavar="KEY=VALUE", help="Any sink option."),
     ] = None,
+    fmt: FormatOpt = ReportFormat.table,
 ) -> None:
-    """Check that a sink URL works, without sending a record; exit 0 if all checks pass."""
+    """Check that a sink URL works, without sending a record; exit 0 if all checks pass.
+
+    Examples:
+      gta sinks check splunk-hec+https://splunk:8088 --token env:SPLUNK_HEC_TOKEN
+      gta sinks check syslog+tls://siem.example:6514 --ca-bundle ca.pem --format json
+    """
     from gta.sinks._check import check_sink
 
     options = _options(option or [])
@@ -84,14 +150,12 @@ def check(
         checks = check_sink(url, options)
     except SinkConfigError as exc:  # a URL or option that cannot work: same code as `gta export`
         raise UsageError(str(exc)) from None
-    for item in checks:
-        mark = "ok  " if item.ok else "FAIL"
-        typer.echo(f"{mark} {item.name:<12} {item.detail}")
     failed = [item.name for item in checks if not item.ok]
+    if fmt is ReportFormat.json:
+        write_json(sys.stdout, {"ok": not failed, "checks": [asdict(item) for item in checks]})
+    else:
+        for item in checks:
+            mark = "ok  " if item.ok else "FAIL"
+            typer.echo(f"{mark} {item.name:<12} {item.detail}")
     if failed:
         raise CommandError(f"{len(failed)} of {len(checks)} check(s) failed: {', '.join(failed)}")
-
-
-def register(root: typer.Typer) -> None:
-    """Add the ``sinks`` group to the root app."""
-    root.add_typer(app, name="sinks")

@@ -8,6 +8,7 @@ to stderr so that ``--output -`` keeps stdout for records only.
 from __future__ import annotations
 
 import contextlib
+import logging
 import os
 import signal
 import sys
@@ -16,20 +17,36 @@ import time
 from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from enum import StrEnum
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
+import orjson
 import typer
 from rich.console import Console
 from rich.table import Table
 
+from gta._context import bound
+from gta._text import cell
 from gta.cli._confirm import YesOption, confirm_destructive
-from gta.cli._demo_cmd import demo
 from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._help import GtaTyper
 from gta.cli._lease_cmds import LeaseTtlOpt, checked, lease_lines, lease_ttl_seconds, state_unlock
+from gta.cli._logging import final_line, json_logging, service_line
 from gta.cli._options import TimeoutOpt, timeout_option
 from gta.cli._profile import make_client
-from gta.formats import UnknownFormatError
+from gta.cli._render import write_json
+from gta.cli._service import (
+    LogFormatOpt,
+    LogLevelOpt,
+    MetricsAddressOpt,
+    TeeReporter,
+    check_metrics_address,
+    metrics_endpoint,
+    observe_client,
+    setup_logging,
+)
+from gta.formats import FORMAT_NAMES, UnknownFormatError
 from gta.sinks import SinkConfigError, redact_url
 from gta.sync import (
     AlertCursor,
@@ -51,24 +68,67 @@ from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._leases import DEFAULT_LEASE_TTL_S
 from gta.sync._memory import sync_tuning
-from gta.sync._progress import RichReporter, choose_reporter
+from gta.sync._progress import (
+    RichReporter,
+    choose_reporter,
+    describe_cursor,
+    describe_result,
+    plural,
+)
+
+if TYPE_CHECKING:
+    from gta.sync._metrics import SyncMetrics
 
 StateOpt = Annotated[
     Path | None,
-    typer.Option("--state", help="State file (default: $GTA_STATE_DIR or ~/.local/state/gta)."),
+    typer.Option(
+        "--state",
+        metavar="FILE",
+        help="State file (default: $GTA_STATE_DIR/state.db, else "
+        "$XDG_STATE_HOME/gta/state.db, else ~/.local/state/gta/state.db).",
+    ),
 ]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+_STREAM_HELP = "events, alerts, threat-detections, flows, or all of them."
 
-state_app = typer.Typer(help="Show or change saved checkpoints.", no_args_is_help=True)
+state_app = GtaTyper(
+    help="""Show or change saved checkpoints.
+
+    Examples:
+      gta state show
+      gta state reset --stream alerts
+    """,
+    no_args_is_help=True,
+)
 
 
-def register(app: typer.Typer) -> None:
-    """Add export, sync, state and demo to the root app."""
-    app.command("export")(export)
-    app.command("sync")(sync)
-    app.command("demo")(demo)  # its emulator start-up lives in _demo_cmd
-    app.add_typer(state_app, name="state")
-    state_app.command("unlock")(state_unlock)
+class ReportFormat(StrEnum):
+    """How a report is printed: for people, or one JSON document for scripts."""
+
+    table = "table"
+    json = "json"
+
+
+def _complete_streams(incomplete: str) -> list[str]:
+    from gta.sync import STREAM_NAMES
+
+    return [name for name in (*STREAM_NAMES, "all") if name.startswith(incomplete)]
+
+
+def _complete_schemas(incomplete: str) -> list[str]:
+    return [name for name in FORMAT_NAMES if name.startswith(incomplete)]
+
+
+def _streams(name: str) -> list[str]:
+    """``all`` or one stream, as a list; an unknown name is a usage error listing ``all`` too."""
+    try:
+        return expand_streams(name)
+    except UnknownStreamError:
+        from gta.sync import STREAM_NAMES
+
+        raise UsageError(
+            f"unknown stream {name!r}; choose one of: {', '.join((*STREAM_NAMES, 'all'))}"
+        ) from None
 
 
 def _err() -> Console:
@@ -107,7 +167,7 @@ def _stop_on_signals() -> Iterator[Stop]:
             # A second signal: do not wait for requests in flight (worker threads would hold
             # an orderly exit). Like a crash, this is safe: commits are atomic and the page in
             # flight is simply delivered again by the next run.
-            os.write(2, b"error: interrupted again; exiting now\n")
+            os.write(2, final_line("error: interrupted again; exiting now"))
             os._exit(128 + signum)
         stop.signum = signum
         stop.set()
@@ -126,7 +186,8 @@ def _signal_name(signum: int) -> str:
 
 @contextlib.contextmanager
 def _reporting(quiet: bool) -> Iterator[Reporter]:
-    reporter = choose_reporter(quiet=quiet)
+    # JSON logs own stderr: progress is then the engine's info records, not bars or lines.
+    reporter = choose_reporter(quiet=quiet or json_logging())
     if isinstance(reporter, RichReporter):
         with reporter:
             yield reporter
@@ -147,17 +208,15 @@ def _run(client: Any, job: Job, store: CheckpointStore, **kwargs: Any) -> list[S
 
 
 def _summary(results: list[StreamResult], console: Console) -> None:
+    """One line per stream after the bars; without a terminal the plain reporter's own
+    ``done`` line is the summary, so this is not printed twice."""
     for r in results:
-        rate = r.records / r.seconds if r.seconds > 0 else 0.0
-        console.print(
-            f"{r.stream}: {r.records} records from {r.fetched} objects, {r.pages} pages, "
-            f"{r.seconds:.1f}s ({rate:,.0f} records/s){' (stopped)' if r.stopped else ''}"
-            + (f", {r.rejected} rejected by the sink" if r.rejected else "")
-            + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
-            + (f", {r.tombstones} removed alert(s) as tombstones" if r.tombstones else ""),
-            markup=False,
-            highlight=False,
-        )
+        text = f"{r.stream}: {describe_result(r)}"
+        if json_logging():
+            with bound(stream=r.stream):
+                service_line(text, records=r.records, pages=r.pages, rejected=r.rejected)
+        else:
+            console.print(text, markup=False, highlight=False)
 
 
 def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
@@ -173,43 +232,79 @@ def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
 
 
 def export(
-    stream: Annotated[str, typer.Argument(help="events, alerts, threat-detections, flows or all")],
+    ctx: typer.Context,
+    stream: Annotated[
+        str,
+        typer.Argument(metavar="STREAM", help=_STREAM_HELP, autocompletion=_complete_streams),
+    ],
     output: Annotated[
-        str | None, typer.Option("--output", "-o", help="JSON lines file, or - for stdout.")
+        str | None,
+        typer.Option("--output", "-o", metavar="PATH", help="JSON lines file, or - for stdout."),
     ] = None,
     to: Annotated[
-        str | None, typer.Option("--to", help="Sink URL instead of --output (see gta sinks).")
+        str | None,
+        typer.Option(
+            "--to", metavar="URL", help="Sink URL instead of --output (list: gta sinks list)."
+        ),
     ] = None,
-    fmt: Annotated[str, typer.Option("--format", "-f", help="annotation, nested, ocsf or ecs.")] = (
-        "annotation"
-    ),
+    schema: Annotated[
+        str | None,
+        typer.Option(
+            "--schema",
+            metavar=f"[{'|'.join(FORMAT_NAMES)}]",
+            autocompletion=_complete_schemas,
+            help="Record schema.  [default: annotation]",
+        ),
+    ] = None,
+    old_format: Annotated[
+        str | None,
+        typer.Option("--format", "-f", hidden=True, help="Deprecated name of --schema."),
+    ] = None,
     state: StateOpt = None,
     from_start: Annotated[
         bool, typer.Option("--from-start", help="Ignore the checkpoint; start from the beginning.")
     ] = False,
-    page_size: Annotated[int, typer.Option("--page-size", min=1, max=1000)] = 1000,
+    page_size: Annotated[
+        int, typer.Option("--page-size", min=1, max=1000, help="Objects per API request.")
+    ] = 1000,
     job_name: Annotated[
-        str | None, typer.Option("--job", help="Checkpoint name (default: format + destination).")
+        str | None,
+        typer.Option(
+            "--job", metavar="NAME", help="Checkpoint name (default: schema + destination)."
+        ),
     ] = None,
     quiet: QuietOpt = False,
     lease_ttl: LeaseTtlOpt = None,
     profile: Annotated[
         str | None,
         typer.Option(
-            "--profile", "-p", help="Settings profile (default: $GTA_PROFILE or 'default')."
+            "--profile",
+            "-p",
+            metavar="NAME",
+            help="Settings profile (default: $GTA_PROFILE or 'default').",
         ),
     ] = None,
     timeout: TimeoutOpt = None,
+    log_format: LogFormatOpt = "text",
+    log_level: LogLevelOpt = None,
 ) -> None:
-    """Export new and changed records once, from the saved checkpoint, until drained."""
+    """Export new and changed records once, from the saved checkpoint, until drained.
+
+    Examples:
+      gta export events --output events.jsonl
+      gta export all --output - --schema nested
+      gta export alerts --to splunk-hec+https://splunk:8088 --schema ocsf
+    """
+    setup_logging(ctx, log_format, log_level)
     if (output is None) == (to is None):
         raise UsageError("give exactly one of --output PATH|- and --to URL")
     ttl = lease_ttl_seconds(lease_ttl)
     target = output if output is not None else to
     assert target is not None
     client_options = timeout_option(timeout)
+    fmt = _schema(schema, old_format)
     try:
-        streams = expand_streams(stream)
+        streams = _streams(stream)
         job = Job(
             name=job_name or export_job_name(fmt, target),
             streams=streams,
@@ -225,7 +320,7 @@ def export(
     with sync_tuning(), client, _open_store(state, ttl) as store, _stop_on_signals() as stop:
         with _reporting(quiet) as reporter:
             results = _run(client, job, store, from_start=from_start, reporter=reporter, stop=stop)
-        if not quiet:
+        if isinstance(reporter, RichReporter):
             _summary(results, _err())
     _raise_if_interrupted(stop, results)
     rejected = sum(r.rejected for r in results)
@@ -272,6 +367,7 @@ def _sync_pass(
     summaries: bool,
     keep_going: bool,
     timeout: float | None = None,
+    metrics: SyncMetrics | None = None,
 ) -> _PassOutcome:
     """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
     console = _err()
@@ -291,32 +387,33 @@ def _sync_pass(
         try:
             # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
             deadline = timeout or config.timeout_seconds(spec.tenant)
-            client = _client_for(config.tenants[spec.tenant], deadline)
-            with client, _reporting(not progress) as reporter:
+            with (
+                bound(tenant=spec.tenant, job=name),
+                _client_for(config.tenants[spec.tenant], deadline) as client,
+                _reporting(not progress) as progress_reporter,
+            ):
+                observe_client(client, metrics)
+                reporter: Reporter = progress_reporter
+                if metrics is not None:
+                    reporter = TeeReporter(progress_reporter, metrics.reporter(spec.tenant, name))
                 results = _run(client, job, store, reporter=reporter, stop=stop)
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
                 raise
             reason = str(exc).splitlines()[0] if str(exc) else repr(exc)
             outcome.failed.append(name)
-            _line(f"{_stamp()} job {name}: error: {reason}")
+            if metrics is not None:
+                metrics.job_done(spec.tenant, name, error=reason)
+            with bound(tenant=spec.tenant, job=name):
+                service_line(f"job {name}: error: {reason}", logging.ERROR, error=reason)
             continue
+        if metrics is not None and not stop.is_set():
+            metrics.job_done(spec.tenant, name)
         outcome.records += sum(r.records for r in results)
         outcome.results += results
-        if summaries:
+        if summaries and isinstance(reporter, RichReporter):  # plain progress has its own
             _summary(results, console)
     return outcome
-
-
-def _line(text: str) -> None:
-    """One service log line on stderr, never wrapped or styled (log collectors read these)."""
-    sys.stderr.write(text + "\n")
-    sys.stderr.flush()
-
-
-def _stamp(when: datetime | None = None) -> str:
-    """UTC, to the second, as every service log line starts."""
-    return (when or datetime.now(UTC)).strftime("%Y-%m-%dT%H:%M:%SZ")
 
 
 def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: float) -> str:
@@ -328,16 +425,23 @@ def _pass_line(number: int, outcome: _PassOutcome, seconds: float, interval: flo
             gaps[kind] = gaps.get(kind, 0) + count
     incomplete = f", enrichment incomplete: {describe_gaps(gaps)}" if gaps else ""
     return (
-        f"{_stamp()} pass {number}: {outcome.records:,} records in {seconds:.1f}s"
+        f"pass {number}: {outcome.records:,} records in {seconds:.1f}s"
         f"{failed}{incomplete}; next at {nxt.strftime('%H:%M:%S')}Z"
     )
 
 
 def sync(
-    config_path: Annotated[Path, typer.Option("--config", "-c", help="TOML file (docs/sync.md).")],
+    ctx: typer.Context,
+    config_path: Annotated[
+        Path,
+        typer.Option("--config", "-c", metavar="FILE", help="TOML file of jobs (gta help sync)."),
+    ],
     once: Annotated[bool, typer.Option("--once", help="One pass, then exit.")] = False,
     every: Annotated[
-        str | None, typer.Option("--every", help="Run a pass every interval (30s, 5m, 1h).")
+        str | None,
+        typer.Option(
+            "--every", metavar="DURATION", help="Run a pass every interval (30s, 5m, 1h)."
+        ),
     ] = None,
     state: StateOpt = None,
     quiet: QuietOpt = False,
@@ -349,12 +453,21 @@ def sync(
     ] = False,
     lease_ttl: LeaseTtlOpt = None,
     timeout: TimeoutOpt = None,
+    metrics_address: MetricsAddressOpt = None,
+    log_format: LogFormatOpt = "text",
+    log_level: LogLevelOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
     With a schedule each pass that delivered something (or failed) prints one timestamped line;
     SIGTERM finishes the page in flight, commits it and exits 0 (a service stop); SIGINT does the
-    same and exits 130."""
+    same and exits 130.
+
+    Examples:
+      gta sync --config gta.toml --once
+      gta sync --config gta.toml --every 5m
+    """
+    setup_logging(ctx, log_format, log_level)
     if once and every:
         raise UsageError("give --once or --every, not both")
     deadline = timeout_option(timeout).get("timeout")
@@ -366,7 +479,15 @@ def sync(
     ttl = lease_ttl_seconds(lease_ttl) or config.lease_ttl_seconds()
     state_path = state or (Path(config.state).expanduser() if config.state else None)
     scheduled = interval is not None
-    with sync_tuning(), _open_store(state_path, ttl) as store, _stop_on_signals() as stop:
+    address = metrics_address or config.metrics_address
+    check_metrics_address(address)  # before the state file is opened
+    tenants = {name: spec.tenant for name, spec in config.jobs.items()}
+    with (
+        sync_tuning(),
+        _open_store(state_path, ttl) as store,
+        _stop_on_signals() as stop,
+        metrics_endpoint(address, interval, tenants) as metrics,
+    ):
         number = 0
         while True:
             number += 1
@@ -379,15 +500,22 @@ def sync(
                 summaries=not quiet and (not scheduled or verbose),
                 keep_going=scheduled,
                 timeout=deadline,
+                metrics=metrics,
             )
             if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
                 assert interval is not None
-                _line(_pass_line(number, outcome, time.monotonic() - started, interval))
+                service_line(
+                    _pass_line(number, outcome, time.monotonic() - started, interval),
+                    logging.WARNING if outcome.failed else logging.INFO,
+                    records=outcome.records,
+                    failed=outcome.failed,
+                    **{"pass": number},
+                )
             if stop.is_set() or interval is None or stop.wait(interval):
                 break
     if stop.signum is not None:
-        _line(
-            f"{_stamp()} stopped by {_signal_name(stop.signum)} in pass {number} after "
+        service_line(
+            f"stopped by {_signal_name(stop.signum)} in pass {number} after "
             f"committing {outcome.records:,} records; the next start resumes there"
         )
         if stop.signum != signal.SIGTERM:  # SIGTERM is a service stop, not a failure
@@ -395,22 +523,46 @@ def sync(
 
 
 @state_app.command("show")
-def state_show(state: StateOpt = None) -> None:
+def state_show(
+    state: StateOpt = None,
+    fmt: Annotated[
+        ReportFormat,
+        typer.Option("--format", "-f", help="table: for people; json: every field, for scripts."),
+    ] = ReportFormat.table,
+) -> None:
     """List checkpoints: job, customer, stream, cursor, records delivered, last commit.
 
-    A table on a terminal; tab-separated lines otherwise (for scripts)."""
-    columns = ("job", "customer", "stream", "cursor", "records", "updated (UTC)", "format")
-    if not (state or default_state_path()).exists():
-        typer.echo(f"no state file at {state or default_state_path()} yet")
+    A table on a terminal; tab-separated lines otherwise; --format json for scripts.
+
+    Examples:
+      gta state show
+      gta state show --format json
+    """
+    columns = ("job", "customer", "stream", "cursor", "records", "updated (UTC)", "schema")
+    path = state or default_state_path()
+    if not path.exists():
+        if fmt is ReportFormat.json:
+            write_json(sys.stdout, {"state_file": str(path), "exists": False, "checkpoints": []})
+            return
+        typer.echo(f"no state file at {path} yet")
         return
     with _open_store(state) as store:
-        rows = [
-            (cp.job, cp.customer_id, cp.stream, _show_cursor(cp.stream, cp.cursor),
-             str(cp.records), cp.updated_at, cp.format or "-")
-            for cp in checked(store.list)
-        ]  # fmt: skip
+        checkpoints = checked(store.list)
         leases = lease_lines(store)
         path = store.path
+    if fmt is ReportFormat.json:
+        document = {
+            "state_file": str(path),
+            "exists": True,
+            "checkpoints": [_checkpoint_json(cp) for cp in checkpoints],
+        }
+        write_json(sys.stdout, document)
+        return
+    rows = [
+        (cp.job, cp.customer_id, cp.stream, describe_cursor(cp.stream, cp.cursor),
+         str(cp.records), cp.updated_at, cp.format or "-")
+        for cp in checkpoints
+    ]  # fmt: skip
     console = Console()
     if not console.is_terminal:
         typer.echo(f"# state file: {path}")
@@ -425,70 +577,117 @@ def state_show(state: StateOpt = None) -> None:
         console.print("no checkpoints yet")
     else:
         table = Table(*columns)
+        table.columns[4].justify = "right"  # numbers line up on their last digit
         for row in rows:
-            table.add_row(*row)
+            table.add_row(*map(cell, row[:4]), f"{int(row[4]):,}", *map(cell, row[5:]))
         console.print(table)
     for line in leases:
         console.print(f"lease: {line}", markup=False, highlight=False)
 
 
-def _show_cursor(stream: str, cursor: str | None) -> str:
-    """An alerts cursor is JSON with a boundary set; show its time and whether a scan is open."""
-    if cursor is None:
-        return "-"
-    if stream != "alerts":
-        return cursor
-    try:
-        loaded = AlertCursor.loads(cursor)
-    except CursorFormatError:
-        return cursor
-    return f"since {loaded.since or '-'}" + (" (scan open)" if loaded.scan else "")
+def _checkpoint_json(cp: Any) -> dict[str, Any]:
+    """A checkpoint with its cursor whole (an alerts cursor as the JSON object it is)."""
+    cursor: Any = cp.cursor
+    if cp.stream == "alerts" and cursor is not None:
+        with contextlib.suppress(ValueError):
+            cursor = orjson.loads(cursor)
+    return {
+        "job": cp.job,
+        "customer_id": cp.customer_id,
+        "stream": cp.stream,
+        "cursor": cursor,
+        "records": cp.records,
+        "updated_at": cp.updated_at,
+        "schema": cp.format,
+    }
+
+
+def _schema(schema: str | None, old_format: str | None) -> str:
+    """The record schema from --schema, or from the deprecated --format with a warning."""
+    if old_format is not None:
+        if schema is not None:
+            raise UsageError("give --schema only (--format is its old, deprecated name)")
+        sys.stderr.write("warning: `gta export --format` is deprecated; use --schema\n")
+        schema = old_format
+    chosen = schema or "annotation"
+    if chosen not in FORMAT_NAMES:
+        raise UsageError(f"unknown schema {chosen!r}; choose one of: {', '.join(FORMAT_NAMES)}")
+    return chosen
 
 
 @state_app.command("reset")
 def state_reset(
-    stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
-    job: Annotated[str | None, typer.Option("--job", help="Only this job.")] = None,
+    stream: Annotated[
+        str | None,
+        typer.Option(
+            "--stream",
+            metavar="STREAM",
+            autocompletion=_complete_streams,
+            help=f"Only this stream: {_STREAM_HELP}",
+        ),
+    ] = None,
+    job: Annotated[str | None, typer.Option("--job", metavar="NAME", help="Only this job.")] = None,
     state: StateOpt = None,
     yes: YesOption = False,
 ) -> None:
-    """Delete checkpoints, so the next run starts from the beginning (asks first)."""
+    """Delete checkpoints, so the next run starts from the beginning (asks first).
+
+    Examples:
+      gta state reset --stream alerts
+      gta state reset --job nightly
+    """
     if stream is not None:
-        try:
-            expand_streams(stream)
-        except UnknownStreamError as exc:
-            raise UsageError(str(exc)) from None
+        _streams(stream)
     if not (state or default_state_path()).exists():
-        typer.echo("removed 0 checkpoint(s)")
+        typer.echo(f"removed {plural(0, 'checkpoint')}")
         return
     with _open_store(state) as store:
         chosen = None if stream == "all" else stream
         found = len(store.list(job=job, stream=chosen))
         if not found:
-            typer.echo("removed 0 checkpoint(s)")
+            typer.echo("removed 0 checkpoints")
             return
-        confirm_destructive(f"delete {found} checkpoint(s) from {store.path}", yes)
+        confirm_destructive(f"delete {plural(found, 'checkpoint')} from {store.path}", yes)
         try:
             count = store.reset(job=job, stream=chosen)
         except StateError as exc:
             raise CommandError(str(exc)) from None
-    typer.echo(f"removed {count} checkpoint(s)")
+    typer.echo(f"removed {plural(count, 'checkpoint')}")
 
 
 @state_app.command("set")
 def state_set(
-    stream: Annotated[str, typer.Option("--stream", help="The stream whose cursor to set.")],
-    cursor: Annotated[str, typer.Option("--cursor", help="MSN cursor, or a time for alerts.")],
-    job: Annotated[str | None, typer.Option("--job", help="Job (needed if several).")] = None,
+    stream: Annotated[
+        str,
+        typer.Option(
+            "--stream",
+            metavar="STREAM",
+            autocompletion=_complete_streams,
+            help="The stream whose cursor to set (one, not all).",
+        ),
+    ],
+    cursor: Annotated[
+        str,
+        typer.Option("--cursor", metavar="CURSOR", help="A sequence number, or a time for alerts."),
+    ],
+    job: Annotated[
+        str | None, typer.Option("--job", metavar="NAME", help="Job (needed if several).")
+    ] = None,
     customer: Annotated[
-        str | None, typer.Option("--customer", help="Customer id (default: $GTA_CUSTOMER_ID).")
+        str | None,
+        typer.Option("--customer", metavar="ID", help="Customer id (default: $GTA_CUSTOMER_ID)."),
     ] = None,
     state: StateOpt = None,
     yes: YesOption = False,
 ) -> None:
-    """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point."""
+    """Set a checkpoint by hand, e.g. to skip history or to replay from an earlier point.
+
+    Examples:
+      gta state set --stream events --cursor 25717281 --job nightly
+      gta state set --stream alerts --cursor 2026-01-31T12:00:00Z
+    """
     try:
-        if expand_streams(stream) != [stream]:
+        if _streams(stream) != [stream]:
             raise UsageError("--stream needs one stream, not 'all'")
         value = _checked_cursor(stream, cursor)
     except (UnknownStreamError, CursorFormatError) as exc:
@@ -538,3 +737,6 @@ def _checked_cursor(stream: str, cursor: str) -> str:
             f"(a non-negative whole number), got {text!r}"
         )
     return text
+
+
+state_app.command("unlock")(state_unlock)

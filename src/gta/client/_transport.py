@@ -10,7 +10,7 @@ or any header. Each attempt has its own whole-request deadline and its answer a 
 from __future__ import annotations
 
 import logging
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import httpx
@@ -75,6 +75,10 @@ class Transport:
         self.connect_retries = connect_retries
         self.max_retry_wait = max_retry_wait
         self.auth: httpx.Auth | None = None
+        # Observers for metrics, called on the thread that sent the request (they must not
+        # raise): every answer's status code, retries included, and every retry's cause.
+        self.on_response: Callable[[int], None] | None = None
+        self.on_retry: Callable[[str], None] | None = None
 
     def build(
         self,
@@ -103,6 +107,8 @@ class Transport:
         while True:
             try:
                 response = self._attempt(request, auth)
+                if self.on_response is not None:
+                    self.on_response(response.status_code)
             except httpx.HTTPError as exc:
                 budget = self._budget_for(exc)
                 delay = retry_delay(attempt, None, self.runtime.random())
@@ -186,6 +192,8 @@ class Transport:
     def _log_retry(
         self, request: httpx.Request, cause: str, attempt: int, budget: int, delay: float
     ) -> None:
+        if self.on_retry is not None:
+            self.on_retry(cause)
         log.warning(
             "retrying %s after %s (retry %d of %d) in %.2f s",
             describe(request),

@@ -33,13 +33,6 @@ _SCHEMES: dict[str, str] = {
 SCHEMES = tuple(_SCHEMES)
 
 # -- What a scheme list (``gta sinks list``) shows: scheme -> (description, option names). ------
-from gta.sinks import _sentinel_config as _sentinel  # noqa: E402  (stdlib only, cheap)
-
-SCHEME_HELP: dict[str, tuple[str, tuple[str, ...]]] = {
-    "sentinel+https": (_sentinel.DESCRIPTION, _sentinel.OPTIONS),
-}
-
-
 def open_sink(url: str, **options: Any) -> Sink:
     """Open the sink for ``url``: ``-`` is stdout, a bare path or ``jsonl:PATH`` a JSON lines
     file, otherwise the scheme picks the sink. An unknown scheme lists the valid ones."""

@@ -127,6 +127,8 @@ class SyncConfig(_Strict):
     lease_ttl: str | None = None  # "60s": a holder silent this long loses its leases
     timeout: str | float | None = None
     """Deadline of each API request attempt, for tenants that set none (client default: 60 s)."""
+    # Where ``gta sync`` serves /metrics, /healthz and /readyz (off when absent).
+    metrics_address: str | None = None
     tenants: dict[str, TenantConfig] = Field(min_length=1)
     jobs: dict[str, JobConfig] = Field(min_length=1)
 
@@ -143,16 +145,27 @@ class SyncConfig(_Strict):
         if value is not None:
             check_lease_ttl(parse_interval(value))
         return value
+
     @field_validator("timeout")
     @classmethod
     def _timeout(cls, value: str | float | None) -> str | float | None:
         return _checked_timeout(value)
+
+    @field_validator("metrics_address")
+    @classmethod
+    def _address(cls, value: str | None) -> str | None:
+        if value is not None:  # imported here: prometheus_client loads only when metrics run
+            from gta.sync._health import parse_metrics_address
+
+            parse_metrics_address(value)
+        return value
 
     def every_seconds(self) -> float | None:
         return None if self.every is None else parse_interval(self.every)
 
     def lease_ttl_seconds(self) -> float | None:
         return None if self.lease_ttl is None else parse_interval(self.lease_ttl)
+
     def timeout_seconds(self, tenant: str) -> float | None:
         """The request deadline for ``tenant``: its own ``timeout``, else the top-level one."""
         value = self.tenants[tenant].timeout

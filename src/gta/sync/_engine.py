@@ -21,11 +21,14 @@ from collections import deque
 from collections.abc import Callable, Generator, Iterable
 from concurrent.futures import Future, ThreadPoolExecutor
 from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
+from gta._context import bound, in_context
 from gta.formats._base import Format
 from gta.sinks._base import Record, Sink
 from gta.sync._enrich import Enricher, PageContext
+from gta.sync._freshness import newest_time
 from gta.sync._state import CheckpointStore
 from gta.sync._streams import FetchedPage, Stream
 
@@ -67,6 +70,14 @@ class Reporter(Protocol):
     def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None: ...
 
     def stream_done(self, result: StreamResult) -> None: ...
+
+
+class FreshnessReporter(Reporter, Protocol):
+    """A reporter that also wants the time of the newest object of each delivered page (the
+    engine calls ``page_newest`` after ``page_done`` only on reporters that have it, so older
+    reporters keep working unchanged)."""
+
+    def page_newest(self, stream: str, newest: datetime) -> None: ...
 
 
 class NullReporter:
@@ -115,7 +126,7 @@ def prefetch(
             return
         put(_DONE)
 
-    thread = threading.Thread(target=run, name=f"gta-{name}", daemon=True)
+    thread = threading.Thread(target=in_context(run), name=f"gta-{name}", daemon=True)
     thread.start()
     try:
         while True:
@@ -157,7 +168,7 @@ def ordered_map(
             except Exception as exc:  # deliver what was already taken, then fail
                 failure = exc
                 break
-            pending.append(pool.submit(fn, item))
+            pending.append(pool.submit(in_context(fn), item))
             if len(pending) >= workers:
                 yield pending.popleft().result()
         while pending:
@@ -219,8 +230,9 @@ def run_stream(
         assert pool is not None
         enricher = Enricher(client, pool)
     rejected_before = _rejected(sink)
+    page_newest = getattr(reporter, "page_newest", None)
     try:
-        with store.lease(job, customer_id, stream.name) as lease:
+        with bound(stream=stream.name), store.lease(job, customer_id, stream.name) as lease:
             saved = store.get(job, customer_id, stream.name)
             cursor = None if from_start or saved is None else saved.cursor
             result.cursor = cursor
@@ -274,6 +286,10 @@ def run_stream(
                         _short(cursor),
                     )
                     reporter.page_done(stream.name, page.fetched, len(records), cursor)
+                    if page_newest is not None and records:
+                        newest = newest_time(page.items)
+                        if newest is not None:
+                            page_newest(stream.name, newest)
                     if stop.is_set():
                         break
             removals = getattr(stream, "removals", None)

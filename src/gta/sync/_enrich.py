@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from typing import Any
 
+from gta._context import in_context
 from gta.formats._base import ApiObject
 from gta.formats._ids import string_list, unique
 
@@ -209,7 +210,7 @@ class Enricher:
         return found
 
     def _submit(self, fn: Callable[[], dict[str, ApiObject]]) -> Future[dict[str, ApiObject]]:
-        return self._executor.submit(fn)
+        return self._executor.submit(in_context(fn))  # lookups keep the page's job and stream
 
     def for_events(self, events: Sequence[ApiObject]) -> PageContext:
         """Detections (with alert ids) and assets, then alerts and threat-intel records."""

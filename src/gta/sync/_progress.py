@@ -18,7 +18,27 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from gta.sync._engine import NullReporter, Reporter, StreamResult
+from gta.sync._alert_cursor import AlertCursor, CursorFormatError
+from gta.sync._engine import NullReporter, Reporter, StreamResult, describe_gaps
+
+
+def plural(count: int, noun: str) -> str:
+    """``1 page``, ``2 pages``, ``1,000 records``."""
+    return f"{count:,} {noun}{'' if count == 1 else 's'}"
+
+
+def describe_cursor(stream: str, cursor: str | None) -> str:
+    """A cursor as a person reads it: an MSN whole; an alerts cursor (JSON with a boundary set)
+    summarised as its time and whether a scan is open, never cut into a fragment."""
+    if cursor is None:
+        return "-"
+    if stream != "alerts":
+        return cursor
+    try:
+        loaded = AlertCursor.loads(cursor)
+    except CursorFormatError:
+        return cursor
+    return f"since {loaded.since or '-'}" + (" (scan open)" if loaded.scan else "")
 
 
 class PlainReporter:
@@ -32,18 +52,29 @@ class PlainReporter:
         self._out.flush()
 
     def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None:
-        shown = cursor if cursor is None or len(cursor) <= 40 else cursor[:37] + "..."
-        self._out.write(f"{stream}: +{fetched} objects, +{records} records, cursor {shown}\n")
+        shown = describe_cursor(stream, cursor)
+        self._out.write(
+            f"{stream}: +{plural(fetched, 'object')}, +{plural(records, 'record')}, "
+            f"cursor {shown}\n"
+        )
         self._out.flush()
 
     def stream_done(self, result: StreamResult) -> None:
-        self._out.write(
-            f"{result.stream}: done, {result.records} records from {result.fetched} objects "
-            f"in {result.pages} pages, {result.seconds:.1f}s"
-            f"{f', {result.rejected} rejected by the sink' if result.rejected else ''}"
-            f"{' (stopped)' if result.stopped else ''}\n"
-        )
+        self._out.write(f"{result.stream}: done, {describe_result(result)}\n")
         self._out.flush()
+
+
+def describe_result(r: StreamResult) -> str:
+    """What a stream's run did, for its summary line: counts, time, and whatever went wrong."""
+    rate = r.records / r.seconds if r.seconds > 0 else 0.0
+    return (
+        f"{plural(r.records, 'record')} from {plural(r.fetched, 'object')} in "
+        f"{plural(r.pages, 'page')}, {r.seconds:.1f}s ({rate:,.0f} records/s)"
+        + (f", {r.rejected:,} rejected by the sink" if r.rejected else "")
+        + (f", enrichment incomplete: {describe_gaps(r.gaps)}" if r.gaps else "")
+        + (f", {plural(r.tombstones, 'removed alert')} as tombstones" if r.tombstones else "")
+        + (" (stopped)" if r.stopped else "")
+    )
 
 
 class RichReporter:
