@@ -209,7 +209,7 @@ def test_a_bad_timeout_is_a_usage_error(
 
 
 def test_sync_timeout_precedence(monkeypatch: pytest.MonkeyPatch, tmp_path: Any) -> None:
-    from gta.cli import _sync_cmds
+    from gta.cli import _service_cmd as _sync_cmds
     from gta.sync import load_config
 
     config_file = tmp_path / "gta.toml"

@@ -21,7 +21,7 @@ class _Root(LazyGroup):
             "Export new and changed records once, from the saved checkpoint, until drained.",
         ),
         "sync": LazyCommand(
-            "gta.cli._sync_cmds",
+            "gta.cli._service_cmd",
             "sync",
             "Run the jobs of a config file once or on a schedule.",
         ),
@@ -35,7 +35,7 @@ class _Root(LazyGroup):
             "gta.cli._emulator_cmd", "app", "Run a faithful offline server of the GTA API."
         ),
         "state": LazyCommand(
-            "gta.cli._sync_cmds", "state_app", "Show or change saved checkpoints."
+            "gta.cli._state_cmds", "state_app", "Show or change saved checkpoints."
         ),
         "configure": LazyCommand(
             "gta.cli._configure",

@@ -1,0 +1,187 @@
+"""What ``gta export`` and ``gta sync`` share: the state and quiet options, stream names, the
+signal handling that stops a run at the page in flight, progress, and the run's summary.
+
+Progress and summaries go to stderr so that ``--output -`` keeps stdout for records only.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import signal
+import threading
+from collections.abc import Iterator
+from enum import StrEnum
+from pathlib import Path
+from typing import TYPE_CHECKING, Annotated, Any
+
+import typer
+from rich.console import Console
+
+from gta._context import bound
+from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._logging import final_line, json_logging, service_line
+from gta.formats import FORMAT_NAMES
+from gta.sinks import SinkConfigError
+from gta.sync import (
+    CheckpointStore,
+    Job,
+    LeaseHeldError,
+    StateError,
+    StreamResult,
+    UnknownStreamError,
+    expand_streams,
+    run_job,
+)
+from gta.sync._engine import Reporter
+from gta.sync._leases import DEFAULT_LEASE_TTL_S
+from gta.sync._progress import (
+    RichReporter,
+    choose_reporter,
+    describe_result,
+)
+
+if TYPE_CHECKING:
+    pass
+
+
+StateOpt = Annotated[
+    Path | None,
+    typer.Option(
+        "--state",
+        metavar="FILE",
+        help="State file (default: $GTA_STATE_DIR/state.db, else "
+        "$XDG_STATE_HOME/gta/state.db, else ~/.local/state/gta/state.db).",
+    ),
+]
+QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+_STREAM_HELP = "events, alerts, threat-detections, flows, or all of them."
+
+
+class ReportFormat(StrEnum):
+    """How a report is printed: for people, or one JSON document for scripts."""
+
+    table = "table"
+    json = "json"
+
+
+def _complete_streams(incomplete: str) -> list[str]:
+    from gta.sync import STREAM_NAMES
+
+    return [name for name in (*STREAM_NAMES, "all") if name.startswith(incomplete)]
+
+
+def _complete_schemas(incomplete: str) -> list[str]:
+    return [name for name in FORMAT_NAMES if name.startswith(incomplete)]
+
+
+def _streams(name: str) -> list[str]:
+    """``all`` or one stream, as a list; an unknown name is a usage error listing ``all`` too."""
+    try:
+        return expand_streams(name)
+    except UnknownStreamError:
+        from gta.sync import STREAM_NAMES
+
+        raise UsageError(
+            f"unknown stream {name!r}; choose one of: {', '.join((*STREAM_NAMES, 'all'))}"
+        ) from None
+
+
+def _err() -> Console:
+    return Console(stderr=True)
+
+
+def _open_store(path: Path | None, lease_ttl: float | None = None) -> CheckpointStore:
+    try:
+        return CheckpointStore(path, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL_S)
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+
+
+class Stop(threading.Event):
+    """Set by SIGTERM/SIGINT: the engine finishes and commits the page in flight and ends.
+
+    ``signum`` says which signal, for the exit code and the closing line."""
+
+    signum: int | None = None
+
+
+@contextlib.contextmanager
+def _stop_on_signals() -> Iterator[Stop]:
+    """SIGTERM/SIGINT set a ``Stop``: the page in flight is finished and committed, then we exit.
+
+    A stage waiting for a slow answer does not wait on: it notices the stop within a tenth of a
+    second. A second signal stops at once; the checkpoint is still consistent (commits are
+    atomic), only the page in flight will be delivered again."""
+    stop = Stop()
+    if threading.current_thread() is not threading.main_thread():
+        yield stop
+        return
+
+    def handler(signum: int, frame: Any) -> None:
+        if stop.is_set():
+            # A second signal: do not wait for requests in flight (worker threads would hold
+            # an orderly exit). Like a crash, this is safe: commits are atomic and the page in
+            # flight is simply delivered again by the next run.
+            os.write(2, final_line("error: interrupted again; exiting now"))
+            os._exit(128 + signum)
+        stop.signum = signum
+        stop.set()
+
+    previous = {sig: signal.signal(sig, handler) for sig in (signal.SIGTERM, signal.SIGINT)}
+    try:
+        yield stop
+    finally:
+        for sig, old in previous.items():
+            signal.signal(sig, old)
+
+
+def _signal_name(signum: int) -> str:
+    return signal.Signals(signum).name
+
+
+@contextlib.contextmanager
+def _reporting(quiet: bool) -> Iterator[Reporter]:
+    # JSON logs own stderr: progress is then the engine's info records, not bars or lines.
+    reporter = choose_reporter(quiet=quiet or json_logging())
+    if isinstance(reporter, RichReporter):
+        with reporter:
+            yield reporter
+    else:
+        yield reporter
+
+
+def _run(client: Any, job: Job, store: CheckpointStore, **kwargs: Any) -> list[StreamResult]:
+    """Run a job, mapping the failures a user can act on to one line."""
+    try:
+        return run_job(client, job, store, **kwargs)
+    except LeaseHeldError as exc:
+        raise CommandError(str(exc)) from None
+    except SinkConfigError as exc:
+        raise UsageError(str(exc)) from None
+    except StateError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _summary(results: list[StreamResult], console: Console) -> None:
+    """One line per stream after the bars; without a terminal the plain reporter's own
+    ``done`` line is the summary, so this is not printed twice."""
+    for r in results:
+        text = f"{r.stream}: {describe_result(r)}"
+        if json_logging():
+            with bound(stream=r.stream):
+                service_line(text, records=r.records, pages=r.pages, rejected=r.rejected)
+        else:
+            console.print(text, markup=False, highlight=False)
+
+
+def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
+    """A run a signal stopped did not deliver everything: say so, with the shell's exit code."""
+    if stop.signum is None:
+        return
+    delivered = sum(r.records for r in results)
+    raise Interrupted(
+        f"interrupted ({_signal_name(stop.signum)}) after {delivered:,} records; "
+        "run the same command to resume",
+        128 + stop.signum,
+    )
