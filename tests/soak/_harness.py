@@ -318,7 +318,7 @@ class Driver:
             if tick % 3 == 0:
                 self.change_note()
 
-    def _api(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
+    def api(self, method: str, path: str, **kwargs: Any) -> httpx.Response | None:
         """One API call with a fresh token, retried through injected faults (bounded)."""
         for _ in range(30):
             try:
@@ -347,7 +347,7 @@ class Driver:
     def change_note(self) -> None:
         """A note on an alert not noted before; keep the version the change made."""
         base = f"/alert-management/customer/{self.env['GTA_CUSTOMER_ID']}/alerts"
-        listing = self._api("GET", base, params={"size": 200})
+        listing = self.api("GET", base, params={"size": 200})
         if listing is None or listing.status_code != 200:
             return
         fresh = [a["id"] for a in listing.json()["items"] if a["id"] not in self._noted]
@@ -355,7 +355,7 @@ class Driver:
             return
         alert_id = self.rng.choice(fresh)
         note = f"soak note {len(self.notes) + 1}"
-        changed = self._api("PATCH", f"{base}/{alert_id}/note", json={"note": note})
+        changed = self.api("PATCH", f"{base}/{alert_id}/note", json={"note": note})
         if changed is not None and changed.status_code == 200:
             self._noted.add(alert_id)
             self.notes.append((alert_id, changed.json()["modifiedAt"]))
