@@ -1,9 +1,9 @@
 """Tools of the soak test: the sync service in its own PID namespace, small tmpfs disks that can
-be filled, a driver that makes activity and note changes, pass outcomes read from the service's
-log, and the comparison of what was delivered with the emulator's history.
+be filled, a driver that makes activity and note changes, and pass outcomes read from the
+service's log (the judgement of the end state is in ``_compare``).
 
-Like ``tests/reliability/rel_support.py`` (whose emulator process and readers are reused), the
-expected data comes over plain httpx, never through ``gta.client`` or ``gta.sync``.
+Like ``tests/reliability/rel_support.py`` (whose emulator process and readers are reused),
+nothing here goes through ``gta.client`` or ``gta.sync``: the emulator is driven over httpx.
 """
 
 from __future__ import annotations
@@ -379,116 +379,3 @@ def started(driver: Driver) -> Iterator[Driver]:
     finally:
         driver.finish()
         driver.http.close()
-
-
-# -- the comparison ------------------------------------------------------------------------------
-
-
-def truth(api: Any) -> dict[str, dict[str, str]]:
-    """Latest version (id -> modifiedAt) of every object that exists now, per stream."""
-    cid = api.cid
-    events = api.objects(
-        f"/threat-detection/customer/{cid}/enriched-events-with-threat-detection-ids",
-        {"sort": "modificationSequenceNumber"},
-    )
-    tds = api.objects(
-        f"/threat-detection/customer/{cid}/threat-detections",
-        {"sort": "modificationSequenceNumber"},
-    )
-    alerts = api.objects(f"/alert-management/customer/{cid}/alerts")
-    return {
-        "events": {o["id"]: o["modifiedAt"] for o in events},
-        "threat-detections": {o["id"]: o["modifiedAt"] for o in tds},
-        "alerts": {o["id"]: o["modifiedAt"] for o in alerts},
-    }
-
-
-_VERSION_KEYS = {
-    "events": ("eventId", "eventModifiedAt"),
-    "threat-detections": ("threatDetectionId", "modifiedAt"),
-    "alerts": ("alertId", "modifiedAt"),
-}
-
-
-def is_tombstone(row: dict[str, Any]) -> bool:
-    return row.get("removed") is True
-
-
-def compare(
-    rows: list[dict[str, Any]],
-    latest: dict[str, dict[str, str]],
-    history: list[dict[str, Any]],
-    notes: list[tuple[str, str]],
-) -> dict[str, Any]:
-    """Figures of the end state: what was lost, tombstoned, duplicated (see the test)."""
-    delivered: dict[str, set[tuple[str, str]]] = {s: set() for s in _VERSION_KEYS}
-    rows_per_version: Counter[tuple[str, str]] = Counter()
-    tombstoned: set[str] = set()
-    for row in rows:
-        stream = row.get("stream")
-        if is_tombstone(row):
-            tombstoned.add(str(row.get("alertId") or row.get("id")))
-            continue
-        if stream in _VERSION_KEYS:
-            id_key, version_key = _VERSION_KEYS[stream]
-            version = (str(row.get(id_key)), str(row.get(version_key)))
-            delivered[stream].add(version)
-            if stream == "events":
-                rows_per_version[version] += 1
-    lost = {
-        stream: sorted(set(versions.items()) - delivered[stream])
-        for stream, versions in latest.items()
-    }
-    removed = {r["id"] for r in history if r["kind"] == "alert" and "removedAt" in r}
-    alert_rows = [r for r in history if r["kind"] == "alert"]
-    notes_lost, notes_superseded = [], 0
-    for alert_id, version in notes:
-        if (alert_id, version) in delivered["alerts"]:
-            continue
-        made = next(
-            (
-                r["seq"]
-                for r in alert_rows
-                if r["id"] == alert_id and r.get("modifiedAt") == version
-            ),
-            None,
-        )
-        later = made is not None and any(
-            r["id"] == alert_id and r["seq"] > made for r in alert_rows
-        )
-        if later:
-            notes_superseded += 1
-        else:
-            notes_lost.append((alert_id, version))
-    ids = Counter(str(r.get("recordId")) for r in rows)
-    history_latest: dict[tuple[str, str], str] = {}
-    for r in history:
-        if "modifiedAt" in r and r["kind"] in ("event", "threatDetection", "alert"):
-            history_latest[(r["kind"], r["id"])] = r["modifiedAt"]
-        elif "removedAt" in r:
-            history_latest.pop((r["kind"], r["id"]), None)
-    kinds = {"event": "events", "threatDetection": "threat-detections", "alert": "alerts"}
-    history_disagrees = sorted(
-        (kind, oid)
-        for (kind, oid), version in history_latest.items()
-        if latest[kinds[kind]].get(oid) != version
-    )
-    return {
-        "lines": len(rows),
-        "distinct_records": len(ids),
-        "duplicates": sum(n - 1 for n in ids.values() if n > 1),
-        "latest_versions": {s: len(v) for s, v in latest.items()},
-        "lost": {s: len(v) for s, v in lost.items()},
-        "lost_examples": {s: v[:5] for s, v in lost.items() if v},
-        "removed_alerts": len(removed),
-        "tombstoned": len(removed & tombstoned),
-        "untombstoned": sorted(removed - tombstoned)[:10],
-        "notes": len(notes),
-        "notes_delivered": len(notes) - notes_superseded - len(notes_lost),
-        "notes_superseded": notes_superseded,
-        "notes_lost": notes_lost[:10],
-        "notes_lost_count": len(notes_lost),
-        "history_rows": len(history),
-        "history_disagrees": history_disagrees[:10],
-        "max_rows_per_event": max(rows_per_version.values(), default=1),
-    }

@@ -33,18 +33,10 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _compare import compare, problems_of, truth
 from rel_support import RawApi, emulator_process, read_records
 
-from _harness import (
-    Driver,
-    PassLog,
-    SyncService,
-    Tmpfs,
-    compare,
-    namespaces_permitted,
-    started,
-    truth,
-)
+from _harness import Driver, PassLog, SyncService, Tmpfs, namespaces_permitted, started
 
 HERE = Path(__file__).resolve().parent
 pytestmark = [pytest.mark.soak, pytest.mark.slow]
@@ -231,7 +223,7 @@ def test_soak_unattended(
                 service.ensure_stopped()
     figures["wall_seconds"] = round(time.monotonic() - began, 1)
     figures["skipped_episodes"] = skipped
-    figures["problems"] = _problems(figures)
+    figures["problems"] = problems_of(figures)
     _report(figures)
     assert not figures["problems"], "\n".join(figures["problems"])
 
@@ -370,42 +362,3 @@ def _report(figures: dict[str, Any]) -> None:
     stored["recorded_at"] = time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime())
     stored["command"] = " ".join(["python", "-m", "pytest", *sys.argv[1:]])
     (results / "soak.json").write_text(json.dumps(stored, indent=2, sort_keys=True) + "\n")
-
-
-def _problems(figures: dict[str, Any]) -> list[str]:
-    """Each broken promise, one line each (empty when the soak passed)."""
-    problems: list[str] = []
-    for stream, count in figures["lost"].items():
-        if count:
-            examples = figures["lost_examples"][stream]
-            problems.append(f"{count} latest {stream} versions lost, e.g. {examples}")
-    if figures["removed_alerts"] == 0:
-        problems.append("no alert was removed: the tombstone check measured nothing")
-    if figures["untombstoned"]:
-        problems.append(f"removed alerts without a tombstone: {figures['untombstoned']}")
-    if figures["notes_lost"]:
-        problems.append(
-            f"{figures['notes_lost_count']} note changes never delivered, e.g. "
-            f"{figures['notes_lost'][:3]}"
-        )
-    if figures["history_disagrees"]:
-        problems.append(f"emulator history disagrees with its data: {figures['history_disagrees']}")
-    if figures["duplicates"] > figures["duplicate_bound"]:
-        problems.append(f"{figures['duplicates']} duplicates > bound {figures['duplicate_bound']}")
-    for episode in figures["episodes"]:
-        if episode["episode"].startswith("a second service"):
-            if not episode["recovered_within_one_pass"]:
-                problems.append(f"two services synced at once: {episode['first_pass_after']}")
-        elif not episode["recovered_within_one_pass"]:
-            problems.append(
-                f"not back within one pass after {episode['episode']}: "
-                f"{episode['first_pass_after']}"
-            )
-    if figures["kills_in_a_pass"] < figures["kills"]:
-        problems.append(
-            f"only {figures['kills_in_a_pass']} of {figures['kills']} kills landed inside a pass"
-            " (holding leases): the takeover was not exercised by the others"
-        )
-    if figures["sigterm_exit_code"] != 0:
-        problems.append(f"SIGTERM: exit code {figures['sigterm_exit_code']}")
-    return problems

@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from _harness import PassLog, compare
+from _compare import compare
+
+from _harness import PassLog
 
 T1, T2, T3 = "2026-01-01T00:00:01.000Z", "2026-01-01T00:00:02.000Z", "2026-01-01T00:00:03.000Z"
 
