@@ -406,8 +406,9 @@ failed by a full disk.
 
 Found while the soak was written (history, not measured by this run; those runs left out
 `--lease-ttl`, which did not exist yet): on main before the alerts and leases work landed it
-failed. A 2099-stamped alert froze the alerts cursor (92 latest alert versions and 54 of 102 note
-changes never delivered); removed alerts got no tombstone (0 of 21); a service restarted after
+failed. A 2099-stamped alert froze the alerts cursor (92 latest alert versions lost in one
+run, 54 of 102 note changes in another); removed alerts got no tombstone (0 of 21); a service
+restarted after
 the SIGKILL of PID 1 was refused for good (`being synced by pid 1`, heartbeat 150 s old and
 counting); and two services in separate PID namespaces, both PID 1, synced at the same time (5 of
 6 and 5 of 5 passes). A 4 MB state tmpfs, the first size tried, was filled by SQLite's WAL alone
