@@ -66,16 +66,17 @@ def export(emu: RunningEmulator, tmp: Path, name: str) -> tuple[Any, Path, Path,
 
 
 def spikes(url: str, stop: threading.Event, count: list[int]) -> Callable[[], None]:
-    """Latency 0.8 s for 1 s, then none for 0.3 s, and again, until stopped."""
+    """Latency 0.8 s for 0.5 s, then none for 0.2 s, and again, until stopped (short enough
+    that even a fast export meets at least two spikes)."""
 
     def run() -> None:
         while not stop.is_set():
             httpx.put(f"{url}/_emulator/faults", json={"latency_ms": 800})
             count[0] += 1
-            if stop.wait(1.0):
+            if stop.wait(0.5):
                 return
             httpx.put(f"{url}/_emulator/faults", json={"latency_ms": 0})
-            stop.wait(0.3)
+            stop.wait(0.2)
 
     return run
 

@@ -4,6 +4,7 @@ metrics and health, signals).
 
 from __future__ import annotations
 
+import contextlib
 import logging
 import signal
 import threading
@@ -39,6 +40,7 @@ from gta.sync import (
 )
 from gta.sync._config import SyncConfig, TenantConfig, parse_interval
 from gta.sync._engine import Reporter, describe_gaps
+from gta.sync._jobs import DestinationLeases
 from gta.sync._memory import sync_tuning
 from gta.sync._progress import (
     RichReporter,
@@ -93,6 +95,7 @@ def _sync_pass(
     keep_going: bool,
     timeout: float | None = None,
     metrics: SyncMetrics | None = None,
+    destinations: DestinationLeases | None = None,
 ) -> _PassOutcome:
     """Run every job once; with ``keep_going`` a failed job is one line and the others run."""
     console = _err()
@@ -121,7 +124,16 @@ def _sync_pass(
                 reporter: Reporter = progress_reporter
                 if metrics is not None:
                     reporter = TeeReporter(progress_reporter, metrics.reporter(spec.tenant, name))
-                results = _run(client, job, store, reporter=reporter, stop=stop)
+                if destinations is not None:  # held from this job's first pass until we stop
+                    destinations.ensure(job)
+                results = _run(
+                    client,
+                    job,
+                    store,
+                    reporter=reporter,
+                    stop=stop,
+                    destination_held=destinations is not None,
+                )
         except Exception as exc:
             if not keep_going or isinstance(exc, UsageError):
                 raise
@@ -212,6 +224,7 @@ def sync(
         _open_store(state_path, ttl) as store,
         _stop_on_signals() as stop,
         metrics_endpoint(address, interval, tenants) as metrics,
+        contextlib.closing(DestinationLeases(store)) as destinations,
     ):
         number = 0
         while True:
@@ -226,6 +239,7 @@ def sync(
                 keep_going=scheduled,
                 timeout=deadline,
                 metrics=metrics,
+                destinations=destinations,
             )
             if scheduled and not quiet and (outcome.records or outcome.failed or verbose):
                 assert interval is not None

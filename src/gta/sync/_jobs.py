@@ -18,7 +18,7 @@ from gta.formats import Format, get_format
 from gta.sinks import Record, Sink, destination_key, open_sink, redact_url
 from gta.sync._engine import Reporter, StreamResult, run_stream
 from gta.sync._enrich import Enricher
-from gta.sync._state import CheckpointStore
+from gta.sync._state import CheckpointStore, Lease
 from gta.sync._streams import STREAM_NAMES, get_stream
 
 
@@ -68,17 +68,19 @@ def run_job(
     stop: threading.Event | None = None,
     sink: Sink | None = None,
     on_records: Callable[[str, list[Record]], None] | None = None,
+    destination_held: bool = False,
 ) -> list[StreamResult]:
     """Run each stream of ``job`` once, in order, until drained or stopped.
 
     The sink is opened here (unless given) and closed at the end; assets and threat-intel
     records are cached across the job's streams. The job holds a lease on its destination for
     the whole run, so a second job writing the same place is refused (``LeaseHeldError``)
-    instead of delivering every record twice.
+    instead of delivering every record twice; ``destination_held`` says the caller already
+    holds it for longer (a service, between its passes too: ``DestinationLeases``).
     """
     fmt = get_format(job.format)
     stop = stop or threading.Event()
-    destination = destination_key(job.sink_url, job.sink_options)
+    destination = None if destination_held else destination_key(job.sink_url, job.sink_options)
     with (
         store.destination_lease(destination, job.name)
         if destination is not None
@@ -134,3 +136,40 @@ def _run_streams(
         if own_sink:
             target.close()
     return results
+
+
+class DestinationLeases:
+    """The destinations a service writes, each leased from its job's first pass until the
+    service stops: between two passes nobody else may write there either (a ``gta export`` to
+    the sync job's file would deliver every record twice). A lease the service lost (its
+    heartbeat failed past the time-to-live and another run took over) is taken again, or
+    refused, at the job's next pass. Safe to use from several threads."""
+
+    def __init__(self, store: CheckpointStore) -> None:
+        self._store = store
+        self._held: dict[str, tuple[contextlib.ExitStack, Lease]] = {}
+        self._lock = threading.Lock()
+
+    def ensure(self, job: Job) -> None:
+        """Hold ``job``'s destination (no-op for stdout); another live writer ->
+        ``LeaseHeldError`` naming it."""
+        key = destination_key(job.sink_url, job.sink_options)
+        if key is None:
+            return
+        with self._lock:
+            held = self._held.get(key)
+            if held is not None and not held[1].lost:
+                return
+            if held is not None:
+                del self._held[key]
+                held[0].close()
+            stack = contextlib.ExitStack()
+            lease = stack.enter_context(self._store.destination_lease(key, job.name))
+            self._held[key] = (stack, lease)
+
+    def close(self) -> None:
+        """Release every destination (the service is stopping)."""
+        with self._lock:
+            held, self._held = list(self._held.values()), {}
+        for stack, _ in held:
+            stack.close()
