@@ -70,6 +70,9 @@ def test_alerts_list_imports_the_sdk_but_not_sync_sinks_or_the_emulator(
     assert "gta.client" in modules and "rich.table" in modules
     for unused in ("gta.sync", "gta.emulator", "gta.sinks", "fastapi", "uvicorn"):
         assert unused not in modules, unused
+    # nor httpx's own command line, and what only it needs (gta.cli.main: ~20 ms)
+    for unused in ("httpx._main", "click", "pygments", "rich.progress", "rich.syntax"):
+        assert unused not in modules, unused
 
 
 def test_the_root_listing_matches_each_loaded_command() -> None:
@@ -90,3 +93,32 @@ def test_a_mistyped_command_suggests_one_that_is_not_loaded_yet(gta: object) -> 
 
     run = run_gta("alrts")
     assert run.code == 2 and "Did you mean 'alerts'?" in run.err
+
+
+_MODELS_PROBE = """
+import json, sys
+from gta.cli import main
+try:
+    main(sys.argv[1:])
+except SystemExit:
+    pass
+from gta.client import _models
+built = [n for n in _models.__all__ if getattr(_models, n).__pydantic_complete__]
+import httpx._main  # importable again: the command's block on httpx's CLI ended with it
+print("\\n" + json.dumps(built), file=sys.stderr)
+"""
+
+
+def test_alerts_list_builds_no_alert_model(emulator: RunningEmulator) -> None:
+    """The listing works on the API's dicts: of the SDK's models (validators built on first
+    use, pydantic's ``defer_build``), only the page's own are built."""
+    run = subprocess.run(
+        [sys.executable, "-c", _MODELS_PROBE, "alerts", "list", "--limit", "2"],
+        env={**os.environ, **emulator.env()},
+        capture_output=True,
+        text=True,
+        timeout=60,
+        check=False,
+    )
+    built = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    assert "Alert" not in built and built <= {"Page", "PageInfo"}, built

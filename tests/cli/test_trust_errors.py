@@ -188,7 +188,11 @@ def test_sync_every_too_long_is_refused() -> None:
         ({"GTA_API_URL": "http://[::1"}, "(from environment variable GTA_API_URL)"),
         ({"GTA_API_URL": "ftp://x"}, "(from environment variable GTA_API_URL)"),
         ({"GTA_APP_URL": "http://host:port"}, "(from environment variable GTA_APP_URL)"),
-        ({"SSL_CERT_FILE": "/nonexistent/ca.pem"}, "SSL_CERT_FILE=/nonexistent/ca.pem"),
+        # The CA bundle is read only by a client that speaks TLS (an https URL).
+        (
+            {"SSL_CERT_FILE": "/nonexistent/ca.pem", "GTA_API_URL": "https://127.0.0.1:9"},
+            "SSL_CERT_FILE=/nonexistent/ca.pem",
+        ),
         ({"SECUREX_VISIBILITY_HOST_NAME": "bad!host"}, "invalid host name 'bad!host'"),
         ({"GTA_CUSTOMER_ID": "../other"}, "(from environment variable GTA_CUSTOMER_ID)"),
     ],

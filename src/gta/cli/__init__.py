@@ -2,10 +2,12 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import select
 import sys
 import threading
+from collections.abc import Iterator
 
 import typer
 from typer.exceptions import TyperException
@@ -23,7 +25,8 @@ def main(argv: list[str] | None = None) -> None:
     debug = "--debug" in args
     try:
         # Without standalone mode click returns (not raises) the code of ``typer.Exit(n)``.
-        result = app(args=args, prog_name="gta", standalone_mode=False)
+        with _httpx_without_its_command_line():
+            result = app(args=args, prog_name="gta", standalone_mode=False)
         if isinstance(result, int) and result:
             sys.exit(result)
     except typer.Exit as exc:
@@ -62,6 +65,29 @@ def main(argv: list[str] | None = None) -> None:
         if not isinstance(exc, _operational_errors()):
             raise
         _fail(exc, 1, debug)
+
+
+@contextlib.contextmanager
+def _httpx_without_its_command_line() -> Iterator[None]:
+    """Let a command import httpx without httpx's own command line (``httpx._main``).
+
+    httpx's ``__init__`` imports its CLI whenever click, pygments and rich are installed (uvicorn
+    needs click, rich needs pygments), some 20 ms of a command's start-up for code gta never
+    runs. ``None`` in ``sys.modules`` is the import system's documented "cannot be imported"
+    entry: httpx then loads as it does when installed without its ``cli`` extra, and its own
+    fallback ``httpx.main`` says how to install that extra. Only when this command is the first
+    to import httpx; the entry is removed when the command ends, so ``import httpx._main``
+    works again afterwards.
+    """
+    if "httpx" in sys.modules or "httpx._main" in sys.modules:
+        yield
+        return
+    sys.modules["httpx._main"] = None  # type: ignore[assignment]
+    try:
+        yield
+    finally:
+        if "httpx._main" in sys.modules and sys.modules["httpx._main"] is None:
+            del sys.modules["httpx._main"]
 
 
 def _operational_errors() -> tuple[type[BaseException], ...]:

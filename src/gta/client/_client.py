@@ -70,16 +70,17 @@ def _positive_number(value: object) -> bool:
     return isinstance(value, int | float) and not isinstance(value, bool) and value > 0
 
 
-def new_http_client(*, bounded: bool = False, **options: Any) -> httpx.Client:
+def new_http_client(*, bounded: bool = False, tls: bool = True, **options: Any) -> httpx.Client:
     """httpx's client, with a CA bundle that cannot be loaded as one clear error.
 
     httpx reads ``SSL_CERT_FILE`` and ``SSL_CERT_DIR`` (and certifi otherwise) when it builds its
     TLS context; a path that does not exist would surface as a bare ``FileNotFoundError``.
-    ``bounded`` gives it the transport whose socket operations keep to the request's deadline.
+    ``bounded`` gives it the transport whose socket operations keep to the request's deadline;
+    with ``tls=False`` that transport makes its TLS context only if an https request comes.
     """
     try:
         if bounded:
-            options["transport"] = DeadlineTransport()
+            options["transport"] = DeadlineTransport(tls=tls)
         return httpx.Client(**options)
     except (OSError, ValueError) as exc:  # ssl.SSLError is an OSError
         names = [name for name in ("SSL_CERT_FILE", "SSL_CERT_DIR") if os.environ.get(name)]
@@ -180,7 +181,13 @@ class Client:
         self._customer_id = customer_id
         self._customer_lock = threading.Lock()
         self._owns_http = http_client is None
-        self._http = http_client if http_client is not None else new_http_client(bounded=True)
+        if http_client is None:
+            # Only the URLs above are ever asked, so a client of http:// URLs (the emulator)
+            # needs no TLS context: reading a CA bundle is a good part of start-up.
+            urls = (self.securex_host, self.api_url, self.app_url)
+            plain = all(urlsplit(url).scheme == "http" for url in urls)
+            http_client = new_http_client(bounded=True, tls=not plain)
+        self._http = http_client
         runtime = _runtime or Runtime()
         self.transport = Transport(
             self._http,

@@ -42,6 +42,9 @@ class ApiModel(BaseModel):
         populate_by_name=True,
         extra="allow",
         coerce_numbers_to_str=True,
+        # Validators are built on first use: a program that needs only some models (the CLI's
+        # listings need none but PageInfo) does not pay for building all of them at import.
+        defer_build=True,
     )
 
 
@@ -143,7 +146,7 @@ class PageInfo(ApiModel):
 class Page(BaseModel, Generic[T]):
     """One page of a collection: its items (models, or dicts from ``raw()``) and page info."""
 
-    model_config = ConfigDict(arbitrary_types_allowed=True)
+    model_config = ConfigDict(arbitrary_types_allowed=True, defer_build=True)
 
     items: list[T]
     page_info: PageInfo

@@ -132,14 +132,17 @@ def _adapter(model: type[Any]) -> TypeAdapter[list[Any]]:
 
 
 class ModelParser(Generic[M]):
-    """Builds ``model`` instances from a page's items in one validation pass."""
+    """Builds ``model`` instances from a page's items in one validation pass.
+
+    The validator is built when the first page comes: a pager turned into ``raw()`` (the CLI's
+    listings) never pays for it.
+    """
 
     def __init__(self, model: type[M]) -> None:
         self.model = model
-        self._adapter = _adapter(model)
 
     def __call__(self, items: list[Any]) -> list[M]:
-        result: list[M] = self._adapter.validate_python(items)
+        result: list[M] = _adapter(self.model).validate_python(items)
         return result
 
 

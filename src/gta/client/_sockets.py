@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import contextlib
 import ssl
+import threading
 import typing
 from collections.abc import Iterable, Iterator
 from contextvars import ContextVar
@@ -107,13 +108,59 @@ class _BoundedBackend(httpcore.NetworkBackend):
         self._inner.sleep(seconds)
 
 
-class DeadlineTransport(httpx.HTTPTransport):
-    """httpx's default transport, its socket operations bounded by the current deadline."""
+class DeadlineTransport(httpx.BaseTransport):
+    """httpx's default transport, its socket operations bounded by the current deadline.
 
-    def __init__(self) -> None:
-        super().__init__()
-        pool = self._pool
-        # httpx builds a plain pool when no proxy is given; httpcore takes the backend only in
-        # its constructor, so the one it made is wrapped in place.
-        if isinstance(pool, httpcore.ConnectionPool):
-            pool._network_backend = _BoundedBackend(pool._network_backend)
+    Plain-http and https requests go to two pools of httpx's own transport. The https pool, and
+    with it the TLS context (reading a CA bundle costs 25-50 ms), is made on the first https
+    request, or at once with ``tls=True``: a client of ``http://`` URLs (the emulator) never
+    reads a CA bundle. The plain pool gets a TLS context with no trust anchors, which it never
+    uses (an https request never reaches it; were one to, no certificate could be verified).
+    The pools are made under a lock: one client is shared between threads.
+    """
+
+    def __init__(self, *, tls: bool = False) -> None:
+        self._lock = threading.Lock()
+        self._plain: httpx.HTTPTransport | None = None
+        self._tls: httpx.HTTPTransport | None = None
+        if tls:
+            self._pool_for("https")
+
+    @property
+    def tls_ready(self) -> bool:
+        """Whether the https pool (and its TLS context) has been made."""
+        return self._tls is not None
+
+    def handle_request(self, request: httpx.Request) -> httpx.Response:
+        return self._pool_for(request.url.scheme).handle_request(request)
+
+    def close(self) -> None:
+        with self._lock:
+            made = [pool for pool in (self._plain, self._tls) if pool is not None]
+        for pool in made:
+            pool.close()
+
+    def _pool_for(self, scheme: str) -> httpx.HTTPTransport:
+        tls = scheme != "http"  # https, and anything else: the full transport, as before
+        pool = self._tls if tls else self._plain
+        if pool is not None:
+            return pool
+        with self._lock:
+            if tls:
+                if self._tls is None:
+                    self._tls = _bounded(httpx.HTTPTransport())  # reads SSL_CERT_FILE/_DIR
+                return self._tls
+            if self._plain is None:
+                self._plain = _bounded(
+                    httpx.HTTPTransport(verify=ssl.SSLContext(ssl.PROTOCOL_TLS_CLIENT))
+                )
+            return self._plain
+
+
+def _bounded(transport: httpx.HTTPTransport) -> httpx.HTTPTransport:
+    pool = transport._pool
+    # httpx builds a plain pool when no proxy is given; httpcore takes the backend only in its
+    # constructor, so the one it made is wrapped in place.
+    if isinstance(pool, httpcore.ConnectionPool):
+        pool._network_backend = _BoundedBackend(pool._network_backend)
+    return transport
