@@ -23,6 +23,15 @@ from gta.emulator import EmulatorSettings, RunningEmulator, run_in_thread
 SESSION_EVENTS = 2_000
 
 
+def pytest_addoption(parser: pytest.Parser) -> None:
+    parser.addoption(
+        "--soak-minutes",
+        type=float,
+        default=None,
+        help="length of the soak test (tests/soak) in minutes; default GTA_SOAK_SECONDS or 180 s",
+    )
+
+
 @pytest.fixture(autouse=True)
 def _isolated_environment(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> None:
     for name in list(os.environ):

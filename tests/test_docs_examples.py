@@ -173,8 +173,10 @@ def test_emulator_bash_examples_run(served: Served, tmp_path: Path) -> None:
     before = orjson.loads(_run('curl -sf "$GTA_API_URL/_emulator/stats"', served, tmp_path).stdout)
     result = _run("\n".join(blocks), served, tmp_path)
     answers = _json_documents(result.stdout)  # curl adds no newline between answers
-    assert len(answers) == 6
-    stats = answers[-1]
+    assert len(answers) == 7
+    stats = answers[5]
+    history = answers[6]  # the activity above made versions: the history lists them
+    assert history["items"] and {"seq", "kind", "id"} <= history["items"][0].keys()
     assert stats["counts"]["events"] == before["counts"]["events"] + 5
     assert stats["now"] > before["now"]  # the clock moved a day
     assert {"error_rate": 0.1, "latency_ms": 20}.items() <= answers[3].items()

@@ -14,6 +14,7 @@ import orjson
 
 from gta.emulator import _alerts as ops
 from gta.emulator import _catalog as cat
+from gta.emulator import _history as history
 from gta.emulator._clock import DAY_MS, format_ms
 from gta.emulator._documents import (
     alert_doc,
@@ -77,7 +78,8 @@ class Activity:
 
     def timeouts(self) -> tuple[list[str], list[str]]:
         """Remove detections idle for 45 days, then alerts left with none; return their ids."""
-        cutoff = self.store.clock.now_ms() - TIMEOUT_DAYS * DAY_MS
+        now = self.store.clock.now_ms()
+        cutoff = now - TIMEOUT_DAYS * DAY_MS
         conn = self.store.conn
         removed_tds: list[str] = []
         removed_alerts: list[str] = []
@@ -94,6 +96,7 @@ class Activity:
                 ).fetchall():
                     touched.add((cust, alert_id))
                 conn.execute("DELETE FROM td_alerts WHERE cust = ? AND td_id = ?", (cust, td_id))
+                history.record_removed(conn, cust, "threatDetection", td_id, now)
                 removed_tds.append(td_id)
             for cust, alert_id in sorted(touched):
                 left = conn.execute(
@@ -102,6 +105,7 @@ class Activity:
                 ).fetchone()
                 if left is None:
                     conn.execute("DELETE FROM alerts WHERE cust = ? AND id = ?", (cust, alert_id))
+                    history.record_removed(conn, cust, "alert", alert_id, now)
                     removed_alerts.append(alert_id)
                 else:
                     ops.recalculate(self.store, cust, alert_id)
@@ -148,10 +152,12 @@ class Activity:
             return
         doc = orjson.loads(row[1])
         doc["modifiedAt"] = format_ms(now)
+        msn = self.store.take_msn()
         conn.execute(
             "UPDATE tds SET msn = ?, modified_at = ?, doc = ? WHERE cust = ? AND msn = ?",
-            (self.store.take_msn(), now, orjson.dumps(doc), cust, row[0]),
+            (msn, now, orjson.dumps(doc), cust, row[0]),
         )
+        history.record(conn, cust, "threatDetection", td_id, msn, now)
         if td_id not in changes.updated_tds and td_id not in changes.new_tds:
             changes.updated_tds.append(td_id)
 
@@ -178,17 +184,19 @@ class Activity:
                 " doc) VALUES (?, ?, ?, ?, ?, ?, ?)",
                 (cust, alert_id, rank, now, now, asset, doc),
             )
+            history.record(conn, cust, "alert", alert_id, None, now)
             changes.new_alerts.append(alert_id)
         conn.execute(
             "INSERT INTO td_alerts (cust, alert_id, td_id) VALUES (?, ?, ?)",
             (cust, alert_id, td_id),
         )
+        msn = self.store.take_msn()
         conn.execute(
             "INSERT INTO tds (cust, msn, id, asset_id, modified_at, alert_ids, doc)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 cust,
-                self.store.take_msn(),
+                msn,
                 td_id,
                 asset,
                 now,
@@ -196,6 +204,7 @@ class Activity:
                 td_doc(td_id, asset, rng.choice(cat.CONFIDENCES), threat.id, now, now),
             ),
         )
+        history.record(conn, cust, "threatDetection", td_id, msn, now)
         changes.new_tds.append(td_id)
         return td_id
 
@@ -220,12 +229,13 @@ class Activity:
             annotate = rng.random() < 0.3
         event_id = new_uuid(rng)
         subtitle, annotation = event_text(rng, etype, annotate)
+        msn = self.store.take_msn()
         conn.execute(
             "INSERT INTO events (cust, msn, id, asset_id, modified_at, td_ids, doc)"
             " VALUES (?, ?, ?, ?, ?, ?, ?)",
             (
                 cust,
-                self.store.take_msn(),
+                msn,
                 event_id,
                 asset,
                 now,
@@ -233,6 +243,7 @@ class Activity:
                 event_doc(event_id, now, now, etype, subtitle, asset, annotation),
             ),
         )
+        history.record(conn, cust, "event", event_id, msn, now)
         changes.new_events.append(event_id)
         whole = int(self.flows_per_event)
         count = whole + (1 if rng.random() < self.flows_per_event - whole else 0)
@@ -248,6 +259,7 @@ class Activity:
             conn.executemany(
                 "INSERT INTO flows (cust, msn, id, event_id, doc) VALUES (?, ?, ?, ?, ?)", rows
             )
+            history.record_many(conn, [(cust, "flow", r[2], r[1], now) for r in rows])
             changes.new_flows += count
 
     def _update_events(self, cust: int, count: int, changes: Changes) -> None:
@@ -276,9 +288,11 @@ class Activity:
                 self._touch_td(cust, td_id, now, changes)
             doc = orjson.loads(doc_raw)
             doc["modifiedAt"] = format_ms(now)
+            new_msn = self.store.take_msn()
             conn.execute(
                 "UPDATE events SET msn = ?, modified_at = ?, td_ids = ?, doc = ?"
                 " WHERE cust = ? AND msn = ?",
-                (self.store.take_msn(), now, orjson.dumps(td_ids), orjson.dumps(doc), cust, msn),
+                (new_msn, now, orjson.dumps(td_ids), orjson.dumps(doc), cust, msn),
             )
+            history.record(conn, cust, "event", str(event_id), new_msn, now)
             changes.updated_events.append(str(event_id))

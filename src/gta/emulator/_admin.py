@@ -1,4 +1,5 @@
-"""The admin API under ``/_emulator`` (never faulted): activity, clock, faults, stats.
+"""The admin API under ``/_emulator`` (never faulted): activity, clock, an alert's
+``modifiedAt``, faults, stats and history.
 
 It exists for tests and demos; it is part of the OpenAPI document, tagged ``admin``. Whoever
 reaches it can move the clock (removing every alert) or switch faults on, so when the emulator
@@ -11,12 +12,14 @@ from __future__ import annotations
 
 import hmac
 import ipaddress
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Request
+import orjson
+from fastapi import APIRouter, Depends, Query, Request
 from starlette.responses import Response
 
 from gta.emulator import _alerts as ops
+from gta.emulator import _history as history
 from gta.emulator import _models as m
 from gta.emulator._clock import DAY_MS, format_ms, parse_rfc3339
 from gta.emulator._problems import Problem
@@ -156,3 +159,23 @@ async def stats(request: Request) -> m.Stats:
         counts=m.CollectionCounts(**store.counts()),
         customers=[i.customer_id for i in store.identities],
     )
+
+
+@router.get("/history", response_model=m.HistoryPage)
+async def get_history(
+    request: Request,
+    after: Annotated[
+        int, Query(ge=0, le=2**63 - 1, description="Rows with a greater seq (0: the start).")
+    ] = 0,
+    size: Annotated[int, Query(ge=1, le=10_000, description="Rows per page.")] = 10_000,
+) -> Response:
+    """Every version created or modified since the server started, and every removal (paged).
+
+    What existed, not what was served: see ``gta.emulator._history``. The generated data set
+    is the starting point and is not listed; read it from the collections.
+    """
+    store = state_of(request).store
+    names = {i.index: i.customer_id for i in store.identities}
+    # Built by hand (fields that do not apply are absent, not null); the model documents it.
+    page = history.read(store.conn, names, after, size)
+    return Response(orjson.dumps(page), media_type="application/json")

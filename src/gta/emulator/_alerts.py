@@ -11,6 +11,7 @@ from typing import Any
 
 import orjson
 
+from gta.emulator import _history as history
 from gta.emulator._catalog import RISK_BY_RANK, RISK_RANK
 from gta.emulator._clock import format_ms
 from gta.emulator._documents import STATE_OF_STATUS
@@ -43,6 +44,7 @@ def update_alert(
         "UPDATE alerts SET doc = ?, modified_at = ?, risk_rank = ? WHERE cust = ? AND id = ?",
         (encoded, now, RISK_RANK.get(str(doc["risk"]), 3), cust, alert_id),
     )
+    history.record(store.conn, cust, "alert", alert_id, None, now)
     return encoded
 
 
@@ -58,6 +60,7 @@ def stamp_modified_at(store: Store, cust: int, alert_id: str, ms: int) -> bytes 
         "UPDATE alerts SET doc = ?, modified_at = ? WHERE cust = ? AND id = ?",
         (encoded, ms, cust, alert_id),
     )
+    history.record(store.conn, cust, "alert", alert_id, None, ms)
     return encoded
 
 

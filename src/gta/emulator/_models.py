@@ -272,3 +272,27 @@ class Stats(BaseModel):
     tokensIssued: int
     counts: CollectionCounts
     customers: list[str]
+
+
+class HistoryItem(BaseModel):
+    seq: int
+    customerId: str
+    kind: Literal["event", "threatDetection", "flow", "alert"]
+    id: str
+    msn: int | None = Field(
+        default=None, description="Sequence number of this version (events, detections, flows)."
+    )
+    modifiedAt: str | None = Field(
+        default=None, description="When this version was made (absent for a removal)."
+    )
+    removedAt: str | None = Field(default=None, description="When the object was removed.")
+
+
+class HistoryPage(BaseModel):
+    items: list[HistoryItem]
+    firstSeq: int | None = Field(
+        description="Oldest row kept (older ones were dropped beyond the limit); null if none."
+    )
+    nextAfter: int | None = Field(
+        description="Pass as ``after`` for the next page; null at the end."
+    )
