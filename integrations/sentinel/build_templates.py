@@ -21,7 +21,10 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 
 # fmt: off
-COMMON = [("recordId", "string"), ("stream", "string"), ("indexTime", "datetime")]
+COMMON = [
+    ("recordId", "string"), ("stream", "string"), ("indexTime", "datetime"),
+    ("customerId", "string"),
+]
 STREAMS: dict[str, dict[str, object]] = {
     "events": {
         "dcr_stream": "Custom-GtaEvents", "table": "GtaEvents_CL", "time": "eventDetectedAt",

@@ -77,9 +77,10 @@ def test_sigkill_at_random_moments_loses_nothing(make_emulator: Any, tmp_path: P
             if out.exists() and out.stat().st_size > size:
                 break
             time.sleep(0.01)
-        # Up to 0.4 s of progress per run: twenty runs must not finish the backlog (an export
-        # here delivers 100k events in about ten seconds), or the last kills have nothing to hit.
-        time.sleep(rng.uniform(0.0, 0.4))
+        # Up to 0.25 s of progress per run: twenty runs must not finish the backlog (an export
+        # here delivers 100k events in a few seconds, and more is under way than is written:
+        # pages fetched and enriched ahead), or the last kills have nothing to hit.
+        time.sleep(rng.uniform(0.0, 0.25))
         if proc.poll() is not None:  # finished before the kill: nothing left to interrupt
             break
         proc.send_signal(signal.SIGKILL)
