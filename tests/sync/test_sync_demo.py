@@ -57,3 +57,14 @@ def _imported(node: ast.AST) -> list[str]:
     if isinstance(node, ast.ImportFrom) and node.module:
         return [node.module]
     return []
+
+
+def test_the_demo_tables_right_align_their_numbers() -> None:
+    from gta.sync import StreamResult
+    from gta.sync._demo import _alerts_table, _results_table
+
+    result = StreamResult(stream="alerts", fetched=3, records=3, seconds=0.5)
+    result.status, result.risk, result.pairs = {"New": 3}, {"High": 3}, {("High", "New"): 3}
+    table = _results_table("first sync", [result])
+    assert [c.justify for c in table.columns] == ["left", "right", "right", "right", "right"]
+    assert [c.justify for c in _alerts_table([result]).columns] == ["left", "right", "right"]

@@ -114,7 +114,8 @@ def _sync_all(
 
 
 def _results_table(title: str, results: list[StreamResult]) -> Table:
-    table = Table("stream", "objects", "records", "seconds", "records/s", title=title)
+    numbers = ("objects", "records", "seconds", "records/s")
+    table = Table("stream", *(Column(header=h, justify="right") for h in numbers), title=title)
     for r in results:
         table.add_row(r.stream, f"{r.fetched:,}", f"{r.records:,}", f"{r.seconds:.1f}", _rate(r))
     total = StreamResult(
@@ -141,8 +142,8 @@ def _alerts_table(results: list[StreamResult]) -> Table:
     statuses = sorted(alerts.status) if alerts else []
     table = Table(
         "risk",
-        *(Column(header=cell(s)) for s in statuses),
-        "total",
+        *(Column(header=cell(s), justify="right") for s in statuses),
+        Column(header="total", justify="right"),
         title="alerts by risk and status",
     )
     if alerts is None:
