@@ -391,7 +391,7 @@ What ran: `gta sync --every {f["every_seconds"]:g}s --lease-ttl {f["lease_ttl_se
 instance as PID 1 of its own PID namespace (`unshare -fp --mount-proc`), against a file-db
 emulator with activity every second ({f["activity_calls"]} calls of 2 new and 1 updated event), a
 note change every 3 s through the API ({f["note_changes"]}), 5-second tokens and faults all along
-(3% 5xx, 3% 429, 2% resets, 10 ms; 150 ms during the kills, so that each kill lands inside a
+(3% 5xx, 3% 429, 2% resets, 10 ms; 300 ms during the kills, so that a kill lands inside a
 pass, while the service holds its leases), {f["steady_gap_seconds"]} s of steady syncing between
 episodes. An episode holds when the first pass that starts after it ends succeeds; after a kill,
 the first pass that starts once the lease TTL has run out (until then the restarted service is

@@ -277,13 +277,13 @@ def _episodes(
         soak.steady()
         # Slower answers make passes last long enough for a kill to land inside one, while
         # the service holds its leases (between passes it holds none).
-        driver.admin("PUT", "faults", {**FAULTS, "latency_ms": 150, "token_ttl": TOKEN_TTL})
+        driver.admin("PUT", "faults", {**FAULTS, "latency_ms": 300, "token_ttl": TOKEN_TTL})
         rng = random.Random(11)
         for number in range(KILLS):
             soak.steady(rng.uniform(0.5, 2.0))
             service = soak.service
             soak.log.wait_in_pass(service.number, timeout=15)
-            time.sleep(rng.uniform(0.0, 0.3))
+            time.sleep(rng.uniform(0.0, 0.1))
             in_pass = soak.log.in_pass.get(service.number, False)
             service.kill()
             killed = time.monotonic()
