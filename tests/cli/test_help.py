@@ -43,6 +43,10 @@ def test_help_has_no_python_types_and_has_an_example(gta: Gta, path: tuple[str, 
     for bad in ("<bool>", "<str>", "<int", "<path>", "list[", "<float>", "x>="):
         assert bad not in text, f"{bad!r} in help of {path}"
     assert "{" not in text and "}" not in text, f"a {{name}} metavar in help of {path}"
+    # Typer's fallback metavar is the parameter's name in capitals (METRICS_ADDRESS): say
+    # what the value is instead (HOST:PORT, LEVEL, [text|json]).
+    fallback = re.search(r"--[a-z][a-z-]* ([A-Z]+_[A-Z_]+)\b", text)
+    assert fallback is None, f"metavar {fallback.group(1)} in help of {path}"
     assert re.search(r"^Examples?:$", text, re.MULTILINE), f"no example in help of {path}"
     examples = text.split("Examples:")[-1] if "Examples:" in text else text.split("Example:")[-1]
     assert "gta " in examples

@@ -89,6 +89,7 @@ def serve(
         str | None,
         typer.Option(
             envvar="GTA_EMULATOR_ADMIN_TOKEN",
+            metavar="TOKEN",
             show_envvar=True,
             help="Bearer token the /_emulator admin API requires (16+ characters); "
             "needed to listen beyond loopback. Prefer the variable.",

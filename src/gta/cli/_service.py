@@ -33,14 +33,14 @@ __all__ = [
 LogFormatOpt = Annotated[
     str,
     typer.Option(
-        "--log-format", envvar="GTA_LOG_FORMAT",
+        "--log-format", envvar="GTA_LOG_FORMAT", metavar="[text|json]",
         help="text, or json (one JSON object per stderr line, for log collectors).",
     ),
 ]  # fmt: skip
 LogLevelOpt = Annotated[
     str | None,
     typer.Option(
-        "--log-level", envvar="GTA_LOG_LEVEL",
+        "--log-level", envvar="GTA_LOG_LEVEL", metavar="LEVEL",
         help="debug, info, warning or error (default: warning; debug with --debug).",
     ),
 ]  # fmt: skip
@@ -48,6 +48,7 @@ MetricsAddressOpt = Annotated[
     str | None,
     typer.Option(
         "--metrics-address",
+        metavar="HOST:PORT",
         help="Serve /metrics, /healthz and /readyz on HOST:PORT (a port alone: loopback; "
         "port 0 picks a free one). Off by default.",
     ),
