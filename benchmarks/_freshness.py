@@ -38,6 +38,7 @@ from typing import TYPE_CHECKING
 import httpx
 import orjson
 
+from benchmarks._sections import MarkedSection
 from benchmarks._server import gta_command
 
 if TYPE_CHECKING:
@@ -327,28 +328,8 @@ def render(result: FreshnessResult) -> str:
     ]) + "\n"  # fmt: skip
 
 
-def keep_section(old: str, new: str) -> str:
-    """*new* page text with the freshness section of *old* kept (or *new*'s own, if it has one)."""
-    section = _section(new) or _section(old)
-    body = _without_section(new).rstrip("\n")
-    return body + "\n\n" + section if section else body + "\n"
-
-
-def _section(text: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        return ""
-    return text[start : end + len(END)] + "\n"
-
-
-def _without_section(text: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        return text
-    return text[:start].rstrip("\n") + "\n" + text[end + len(END) :].lstrip("\n")
-
-
-def write_section(report: Path, section: str) -> None:
-    """Put *section* into *report*, replacing the old one; the rest of the page is untouched."""
-    old = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
-    report.write_text(_without_section(old).rstrip("\n") + "\n\n" + section, encoding="utf-8")
+_SECTION = MarkedSection(BEGIN, END)
+keep_section = _SECTION.keep
+"""*new* page text with this benchmark's section of *old* kept (or *new*'s own, if it has one)."""
+write_section = _SECTION.write
+"""Put a section into the report, replacing the old one; the rest of the page is untouched."""

@@ -25,6 +25,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from benchmarks._sections import MarkedSection
 from benchmarks._server import gta_command
 
 BEGIN = "<!-- startup:begin -->"
@@ -145,28 +146,8 @@ def render(rows: Sequence[StartupRow], rounds: int) -> str:
     return "\n".join(lines) + "\n"
 
 
-def keep_section(old: str, new: str) -> str:
-    """*new* page text with the start-up section of *old* kept (or replaced when *new* has one)."""
-    section = _section(new) or _section(old)
-    body = _without_section(new).rstrip("\n")
-    return body + "\n\n" + section if section else body + "\n"
-
-
-def _section(text: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        return ""
-    return text[start : end + len(END)] + "\n"
-
-
-def _without_section(text: str) -> str:
-    start, end = text.find(BEGIN), text.find(END)
-    if start < 0 or end < start:
-        return text
-    return text[:start].rstrip("\n") + "\n" + text[end + len(END) :].lstrip("\n")
-
-
-def write_section(report: Path, section: str) -> None:
-    """Put *section* into *report*, replacing the old one; the rest of the page is untouched."""
-    old = report.read_text(encoding="utf-8") if report.exists() else "# Benchmarks\n"
-    report.write_text(_without_section(old).rstrip("\n") + "\n\n" + section, encoding="utf-8")
+_SECTION = MarkedSection(BEGIN, END)
+keep_section = _SECTION.keep
+"""*new* page text with this benchmark's section of *old* kept (or *new*'s own, if it has one)."""
+write_section = _SECTION.write
+"""Put a section into the report, replacing the old one; the rest of the page is untouched."""
