@@ -49,3 +49,23 @@ def test_a_tiny_real_run_writes_the_section(tmp_path: Path) -> None:
     for case in ("gta --version", "gta --help", "gta alerts list --limit 10"):
         assert f"| `{case}` |" in text
     assert main(["startup", "--rounds", "0", "--report", str(report)]) == 2
+
+
+def test_the_timed_processes_read_compiled_bytecode(monkeypatch) -> None:
+    """With ``PYTHONDONTWRITEBYTECODE`` set, no run writes ``.pyc`` files: the benchmark compiles
+    gta itself (as ``pip install`` does) and lets the timed processes write the rest."""
+    import importlib.util
+
+    import gta
+    from benchmarks._startup import compile_bytecode
+
+    env = {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"}
+    compile_bytecode(env)
+    assert "PYTHONDONTWRITEBYTECODE" not in env and env["PATH"] == "/usr/bin"
+    package = Path(gta.__file__).parent
+    sources = sorted(package.rglob("*.py"))
+    assert sources
+    for source in sources:
+        cached = Path(importlib.util.cache_from_source(str(source)))
+        assert cached.exists(), f"no bytecode for {source.relative_to(package)}"
+        assert cached.stat().st_mtime >= source.stat().st_mtime
