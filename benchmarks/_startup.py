@@ -144,7 +144,9 @@ def render(rows: Sequence[StartupRow], rounds: int) -> str:
         "baseline, as the shell finds `python3`) and then each command once, as fresh "
         "processes. `gta alerts list --limit 10` runs against an emulator started by the "
         "benchmark (a token request and one page of alerts). The budget is the most a command "
-        "may take, as a multiple of the baseline.",
+        "may take, as a multiple of the baseline. gta's bytecode is compiled first, as "
+        "`pip install` leaves it (with `PYTHONDONTWRITEBYTECODE` set, nothing would write it "
+        "and each start would compile gta anew).",
         "",
         f"- Baseline `{' '.join(baseline_command())}`: {base * 1000:.0f} ms; this "
         f"interpreter alone (`{Path(sys.executable).name} -c pass`): {python * 1000:.0f} ms",
