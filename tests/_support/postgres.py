@@ -23,6 +23,7 @@ import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 from urllib.parse import urlsplit, urlunsplit
 
 PASSWORD = "pg-test-" + uuid.uuid4().hex[:12]
@@ -46,10 +47,15 @@ class PostgresServer:
             (parts.scheme, f"{name}@{netloc}" if name else netloc, "/" + database, parts.query, "")
         )
 
-    def admin(self) -> object:
+    def admin(self) -> Any:
+        return self.connect(self.admin_url)
+
+    def connect(self, url: str) -> Any:
+        """An autocommit connection as the admin role to ``url`` (whatever PGPASSFILE says)."""
         import psycopg
 
-        return psycopg.connect(self.admin_url, autocommit=True, connect_timeout=10)
+        extra = {"password": self.password} if self.password else {}
+        return psycopg.connect(url, autocommit=True, connect_timeout=10, **extra)
 
     @contextlib.contextmanager
     def database(self) -> Iterator[str]:
@@ -57,17 +63,17 @@ class PostgresServer:
         name = "gta_t_" + uuid.uuid4().hex[:16]
         conn = self.admin()
         try:
-            conn.execute(f'CREATE DATABASE "{name}"')  # type: ignore[attr-defined]
+            conn.execute(f'CREATE DATABASE "{name}"')
         finally:
-            conn.close()  # type: ignore[attr-defined]
+            conn.close()
         try:
             yield self.url(name)
         finally:
             conn = self.admin()
             try:
-                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')  # type: ignore[attr-defined]
+                conn.execute(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)')
             finally:
-                conn.close()  # type: ignore[attr-defined]
+                conn.close()
 
 
 def required() -> bool:

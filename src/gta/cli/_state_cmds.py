@@ -18,6 +18,7 @@ from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._lease_cmds import checked, lease_lines, state_unlock
 from gta.cli._render import write_json
+from gta.cli._state_migrate import state_migrate
 from gta.sync import (
     AlertCursor,
     CursorFormatError,
@@ -259,3 +260,4 @@ def _checked_cursor(stream: str, cursor: str) -> str:
 
 
 state_app.command("unlock")(state_unlock)
+state_app.command("migrate")(state_migrate)

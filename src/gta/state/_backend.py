@@ -95,6 +95,9 @@ class StateTx(Protocol):
 
     def reconciled_at(self, job: str, customer_id: str) -> float | None: ...
 
+    def alert_rows(self) -> builtins.list[AlertRow]:
+        """Every alert set row (``gta state migrate``)."""
+
     def mark_reconciled(self, job: str, customer_id: str, when: float) -> None: ...
 
 

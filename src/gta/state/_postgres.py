@@ -165,6 +165,13 @@ class PostgresTx:
         )
         return [(aid, status, risk) for aid, status, risk in rows]
 
+    def alert_rows(self) -> builtins.list[AlertRow]:
+        rows = self._all(
+            "SELECT job, customer_id, alert_id, status, risk, updated_at FROM alert_set "
+            "ORDER BY job, customer_id, alert_id"
+        )
+        return [(j, c, a, s, r, float(u)) for j, c, a, s, r, u in rows]
+
     def reconciled_at(self, job: str, customer_id: str) -> float | None:
         rows = self._all(
             "SELECT reconciled_at FROM alert_reconcile WHERE job=%s AND customer_id=%s",

@@ -141,6 +141,13 @@ class SqliteTx:
         )
         return [(aid, status, risk) for aid, status, risk in rows.fetchall()]
 
+    def alert_rows(self) -> builtins.list[AlertRow]:
+        rows = self._alerts().execute(
+            "SELECT job, customer_id, alert_id, status, risk, updated_at FROM alert_set "
+            "ORDER BY job, customer_id, alert_id"
+        )
+        return [tuple(r) for r in rows.fetchall()]
+
     def reconciled_at(self, job: str, customer_id: str) -> float | None:
         row = (
             self._alerts()
