@@ -72,3 +72,50 @@ def make_emulator() -> Iterator[Callable[..., RunningEmulator]]:
             return stack.enter_context(run_in_thread(EmulatorSettings(**settings)))
 
         yield make
+
+
+# -- state backends ------------------------------------------------------------------------
+# A PostgreSQL server for the state tests: a throw-away cluster started once per session (or
+# GTA_TEST_POSTGRES_URL). Without server binaries the PostgreSQL cases skip, or fail when
+# GTA_POSTGRES_TEST=required (CI). ``state_url`` runs a test on both backends.
+
+_postgres_failure: list[str] = []
+
+
+@pytest.fixture(scope="session")
+def postgres_server() -> Iterator[Any]:
+    from _support.postgres import postgres_server as start
+    from _support.postgres import required
+
+    if _postgres_failure:
+        pytest.skip(_postgres_failure[0])
+    try:
+        import psycopg  # noqa: F401
+    except ImportError:
+        reason = "psycopg is not installed (pip install -e '.[test]')"
+        if required():
+            pytest.fail(reason)
+        pytest.skip(reason)
+    try:
+        with start() as server:
+            yield server
+    except RuntimeError as exc:
+        _postgres_failure.append(str(exc))
+        if required():
+            pytest.fail(f"{exc} (GTA_POSTGRES_TEST=required)")
+        pytest.skip(str(exc))
+
+
+@pytest.fixture
+def postgres_url(postgres_server: Any) -> Iterator[str]:
+    """A fresh, empty PostgreSQL database for this test (its URL, no password in it)."""
+    with postgres_server.database() as url:
+        yield url
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
+    """A state location on each backend: ``sqlite:///...`` in tmp_path, or a fresh database."""
+    if request.param == "sqlite":
+        return f"sqlite://{tmp_path / 'state.db'}"
+    return str(request.getfixturevalue("postgres_url"))

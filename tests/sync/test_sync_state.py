@@ -78,7 +78,8 @@ def test_reset_and_set_are_refused_while_leased(tmp_path: Path) -> None:
 def test_commit_after_reset_under_a_live_run_is_refused(tmp_path: Path) -> None:
     store = CheckpointStore(tmp_path / "s.db")
     with store.lease("job", "CTA1", "events") as lease:
-        store._conn.execute("DELETE FROM leases")  # what a forced takeover would do
+        with sqlite3.connect(tmp_path / "s.db") as conn:  # what a forced takeover would do
+            conn.execute("DELETE FROM leases")
         with pytest.raises(LeaseHeldError, match="lost the lease"):
             lease.commit("9")
     assert store.get("job", "CTA1", "events") is None

@@ -28,6 +28,7 @@ import pytest
 from gta.cli import main
 from gta.emulator import RunningEmulator
 from gta.sinks import destination_key
+from gta.state._rules import current_identity
 from gta.sync import (
     CheckpointStore,
     ConfigError,
@@ -36,7 +37,6 @@ from gta.sync import (
     StateError,
     load_config,
 )
-from gta.sync._leases import current_identity
 
 GTA = str(Path(sys.executable).with_name("gta"))
 

@@ -9,22 +9,20 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable
-from pathlib import Path
 from typing import Annotated
 
 import typer
 
 from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, UsageError
-from gta.sync import (
+from gta.cli._run_support import StateOpt, _open_store, state_location
+from gta.state import (
     Checkpoint,
-    CheckpointStore,
     LeaseInfo,
     StateError,
-    UnknownStreamError,
-    default_state_path,
-    expand_streams,
+    StateStore,
 )
+from gta.sync import UnknownStreamError, expand_streams
 from gta.sync._config import check_lease_ttl, parse_interval
 from gta.sync._progress import plural
 
@@ -61,7 +59,7 @@ def describe(info: LeaseInfo, now: float) -> str:
     return f"{info.what()}{whose}: {info.holder(now)}, {state}, fencing number {info.fence}"
 
 
-def lease_lines(store: CheckpointStore) -> list[str]:
+def lease_lines(store: StateStore) -> list[str]:
     """One line per lease held (for ``gta state show``)."""
     now = time.time()
     try:
@@ -74,15 +72,7 @@ def state_unlock(
     job: Annotated[str | None, typer.Option("--job", help="Only the leases of this job.")] = None,
     stream: Annotated[str | None, typer.Option("--stream", help="Only this stream.")] = None,
     yes: YesOption = False,
-    state: Annotated[
-        Path | None,
-        typer.Option(
-            "--state",
-            metavar="FILE",
-            help="State file (default: $GTA_STATE_DIR/state.db, else "
-            "$XDG_STATE_HOME/gta/state.db, else ~/.local/state/gta/state.db).",
-        ),
-    ] = None,
+    state: StateOpt = None,
 ) -> None:
     """Release leases by hand (a holder that is gone, without waiting for its TTL).
 
@@ -97,12 +87,12 @@ def state_unlock(
             expand_streams(stream)
         except UnknownStreamError as exc:
             raise UsageError(str(exc)) from None
-    path = state or default_state_path()
-    if not path.exists():
-        typer.echo(f"no state file at {path}; no lease held")
+    where = state_location(state)
+    if where.path is not None and not where.path.exists():
+        typer.echo(f"no state file at {where.path}; no lease held")
         return
     try:
-        with CheckpointStore(path) as store:
+        with _open_store(state) as store:
             found = store.leases(job=job, stream=None if stream == "all" else stream)
             if not found:
                 typer.echo("no lease held" + (" matching the filters" if job or stream else ""))

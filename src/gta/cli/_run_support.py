@@ -12,7 +12,6 @@ import signal
 import threading
 from collections.abc import Iterator
 from enum import StrEnum
-from pathlib import Path
 from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
@@ -23,6 +22,13 @@ from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._logging import final_line, json_logging, service_line
 from gta.formats import FORMAT_NAMES
 from gta.sinks import SinkConfigError
+from gta.state import (
+    DEFAULT_LEASE_TTL_S,
+    StateLocation,
+    StateUrlError,
+    open_state,
+    parse_state,
+)
 from gta.sync import (
     CheckpointStore,
     Job,
@@ -34,7 +40,6 @@ from gta.sync import (
     run_job,
 )
 from gta.sync._engine import Reporter
-from gta.sync._leases import DEFAULT_LEASE_TTL_S
 from gta.sync._progress import (
     PlainReporter,
     RichReporter,
@@ -46,15 +51,12 @@ if TYPE_CHECKING:
     pass
 
 
-StateOpt = Annotated[
-    Path | None,
-    typer.Option(
-        "--state",
-        metavar="FILE",
-        help="State file (default: $GTA_STATE_DIR/state.db, else "
-        "$XDG_STATE_HOME/gta/state.db, else ~/.local/state/gta/state.db).",
-    ),
-]
+STATE_HELP = (
+    "State: a file, sqlite:///PATH or postgresql://USER@HOST/DB (default: "
+    "$GTA_STATE_DIR/state.db, else $XDG_STATE_HOME/gta/state.db, else "
+    "~/.local/state/gta/state.db)."
+)
+StateOpt = Annotated[str | None, typer.Option("--state", metavar="FILE|URL", help=STATE_HELP)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
 _STREAM_HELP = "events, alerts, threat-detections, flows, or all of them."
 
@@ -92,9 +94,18 @@ def _err() -> Console:
     return Console(stderr=True)
 
 
-def _open_store(path: Path | None, lease_ttl: float | None = None) -> CheckpointStore:
+def state_location(state: str | None) -> StateLocation:
+    """Where ``--state`` (None: the default file) points; a malformed one is a usage error."""
     try:
-        return CheckpointStore(path, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL_S)
+        return parse_state(state)
+    except StateUrlError as exc:
+        raise UsageError(str(exc)) from None
+
+
+def _open_store(state: str | None, lease_ttl: float | None = None) -> CheckpointStore:
+    state_location(state)
+    try:
+        return open_state(state, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL_S)
     except StateError as exc:
         raise CommandError(str(exc)) from None
 

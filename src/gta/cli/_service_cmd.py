@@ -297,7 +297,7 @@ def sync(
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None
     ttl = lease_ttl_seconds(lease_ttl) or config.lease_ttl_seconds()
-    state_path = state or (Path(config.state).expanduser() if config.state else None)
+    state_path = state or config.state
     scheduled = interval is not None
     address = metrics_address or config.metrics_address
     check_metrics_address(address)  # before the state file is opened

@@ -18,12 +18,12 @@ from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._lease_cmds import checked, lease_lines, state_unlock
 from gta.cli._render import write_json
+from gta.cli._state_migrate import state_migrate
 from gta.sync import (
     AlertCursor,
     CursorFormatError,
     StateError,
     UnknownStreamError,
-    default_state_path,
 )
 from gta.sync._progress import (
     describe_cursor,
@@ -39,6 +39,7 @@ from gta.cli._run_support import (
     _complete_streams,
     _open_store,
     _streams,
+    state_location,
 )
 
 state_app = GtaTyper(
@@ -69,20 +70,21 @@ def state_show(
       gta state show --format json
     """
     columns = ("job", "customer", "stream", "cursor", "records", "updated (UTC)", "schema")
-    path = state or default_state_path()
-    if not path.exists():
+    where = state_location(state)
+    path = where.shown
+    if where.path is not None and not where.path.exists():
         if fmt is ReportFormat.json:
-            write_json(sys.stdout, {"state_file": str(path), "exists": False, "checkpoints": []})
+            write_json(sys.stdout, {"state_file": path, "exists": False, "checkpoints": []})
             return
         typer.echo(f"no state file at {path} yet")
         return
     with _open_store(state) as store:
         checkpoints = checked(store.list)
         leases = lease_lines(store)
-        path = store.path
+        path = store.location
     if fmt is ReportFormat.json:
         document = {
-            "state_file": str(path),
+            "state_file": path,
             "exists": True,
             "checkpoints": [_checkpoint_json(cp) for cp in checkpoints],
         }
@@ -155,7 +157,8 @@ def state_reset(
     """
     if stream is not None:
         _streams(stream)
-    if not (state or default_state_path()).exists():
+    where = state_location(state).path
+    if where is not None and not where.exists():
         typer.echo(f"removed {plural(0, 'checkpoint')}")
         return
     with _open_store(state) as store:
@@ -164,7 +167,7 @@ def state_reset(
         if not found:
             typer.echo("removed 0 checkpoints")
             return
-        confirm_destructive(f"delete {plural(found, 'checkpoint')} from {store.path}", yes)
+        confirm_destructive(f"delete {plural(found, 'checkpoint')} from {store.location}", yes)
         try:
             count = store.reset(job=job, stream=chosen)
         except StateError as exc:
@@ -257,3 +260,4 @@ def _checked_cursor(stream: str, cursor: str) -> str:
 
 
 state_app.command("unlock")(state_unlock)
+state_app.command("migrate")(state_migrate)

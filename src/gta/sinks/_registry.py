@@ -9,6 +9,7 @@ import re
 from collections.abc import Callable, Mapping
 from typing import Any
 
+from gta._urls import redact_url as redact_url  # moved below every package; re-exported here
 from gta.sinks._base import Sink, SinkConfigError
 
 SinkFactory = Callable[[str, dict[str, Any]], Sink]
@@ -31,6 +32,7 @@ _SCHEMES: dict[str, str] = {
 }
 
 SCHEMES = tuple(_SCHEMES)
+
 
 # -- What a scheme list (``gta sinks list``) shows: scheme -> (description, option names). ------
 def open_sink(url: str, **options: Any) -> Sink:
@@ -89,23 +91,3 @@ def _scheme_of(url: str) -> str:
     if not sep or "/" in head or "\\" in head or len(head) == 1:
         return "jsonl"
     return head.lower()
-
-
-def redact_url(url: str) -> str:
-    """The URL with any userinfo and query values that look secret replaced by ``***``."""
-    from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
-
-    try:
-        parts = urlsplit(url)
-    except ValueError:
-        return "<unparseable url>"
-    netloc = parts.netloc
-    if "@" in netloc:
-        netloc = "***@" + netloc.rsplit("@", 1)[1]
-    query = [
-        (k, "***" if any(w in k.lower() for w in ("token", "password", "secret", "key")) else v)
-        for k, v in parse_qsl(parts.query, keep_blank_values=True)
-    ]
-    return urlunsplit(
-        (parts.scheme, netloc, parts.path, urlencode(query, safe="*"), parts.fragment)
-    )

@@ -4,12 +4,7 @@ See docs/sync.md for the guarantees (no loss, bounded duplicates, bounded memory
 is kept; ``gta export``/``gta sync``/``gta demo`` are thin shells over ``run_job``.
 """
 
-from gta.sync._alert_cursor import AlertCursor, CursorFormatError
-from gta.sync._config import ConfigError, JobConfig, SyncConfig, TenantConfig, load_config
-from gta.sync._engine import NullReporter, Reporter, StreamResult, prefetch, run_stream
-from gta.sync._enrich import Enricher, LruCache, PageContext
-from gta.sync._jobs import Job, expand_streams, export_job_name, run_job
-from gta.sync._state import (
+from gta.state import (
     Checkpoint,
     CheckpointStore,
     LeaseHeldError,
@@ -18,6 +13,11 @@ from gta.sync._state import (
     StateError,
     default_state_path,
 )
+from gta.sync._alert_cursor import AlertCursor, CursorFormatError
+from gta.sync._config import ConfigError, JobConfig, SyncConfig, TenantConfig, load_config
+from gta.sync._engine import NullReporter, Reporter, StreamResult, prefetch, run_stream
+from gta.sync._enrich import Enricher, LruCache, PageContext
+from gta.sync._jobs import Job, expand_streams, export_job_name, run_job
 from gta.sync._streams import STREAM_NAMES, FetchedPage, Stream, UnknownStreamError, get_stream
 
 __all__ = [

@@ -7,28 +7,18 @@ page, never forgets an alert) and deleted after the tombstone was flushed (a cra
 two re-delivers the tombstone, with the same record id). The set stays bounded because the
 service removes alerts after 45 days and each removal deletes its row.
 
-The tables live in the state file but are created here, on first use, with ``IF NOT EXISTS``:
-an older gta opening the file ignores them, so the state schema version does not change.
+The rows live in the state store (``StateTx.remember_alerts`` and the like; the SQLite backend
+makes its tables on first use, so the state schema version does not change).
 """
 
 from __future__ import annotations
 
-import sqlite3
 import time
 from collections.abc import Iterable
 from typing import Any
 
-from gta.sync._state import CheckpointStore
+from gta.state import StateStore
 
-_TABLES = (
-    "CREATE TABLE IF NOT EXISTS alert_set ("
-    " job TEXT NOT NULL, customer_id TEXT NOT NULL, alert_id TEXT NOT NULL,"
-    " status TEXT, risk TEXT, updated_at REAL NOT NULL,"
-    " PRIMARY KEY (job, customer_id, alert_id)) WITHOUT ROWID",
-    "CREATE TABLE IF NOT EXISTS alert_reconcile ("
-    " job TEXT NOT NULL, customer_id TEXT NOT NULL, reconciled_at REAL NOT NULL,"
-    " PRIMARY KEY (job, customer_id))",
-)
 MAX_ID_LENGTH = 200
 """Longer "ids" are not alert ids (they are 64 hex characters); such an object is not tracked."""
 MAX_VALUE_LENGTH = 64
@@ -49,15 +39,10 @@ def status_of(alert: dict[str, Any]) -> str | None:
 class AlertSet:
     """The delivered, still-live alerts of one job and customer (see the module doc)."""
 
-    def __init__(self, store: CheckpointStore, job: str, customer_id: str) -> None:
+    def __init__(self, store: StateStore, job: str, customer_id: str) -> None:
         self.store = store
         self.job = job
         self.customer_id = customer_id
-
-    def _ready(self, conn: sqlite3.Connection) -> sqlite3.Connection:
-        for statement in _TABLES:
-            conn.execute(statement)
-        return conn
 
     def remember(self, alerts: Iterable[dict[str, Any]]) -> int:
         """Upsert the delivered alerts (last status and risk); returns how many rows."""
@@ -69,53 +54,28 @@ class AlertSet:
         ]
         if not rows:
             return 0
-        with self.store.transaction() as conn:
-            self._ready(conn).executemany(
-                "INSERT INTO alert_set VALUES (?, ?, ?, ?, ?, ?) "
-                "ON CONFLICT (job, customer_id, alert_id) DO UPDATE SET "
-                "status=excluded.status, risk=excluded.risk, updated_at=excluded.updated_at",
-                rows,
-            )
+        with self.store.transaction() as tx:
+            tx.remember_alerts(rows)
         return len(rows)
 
     def forget(self, alert_ids: Iterable[str]) -> None:
         """Delete rows (their tombstones were delivered)."""
-        rows = [(self.job, self.customer_id, aid) for aid in alert_ids]
-        if rows:
-            with self.store.transaction() as conn:
-                self._ready(conn).executemany(
-                    "DELETE FROM alert_set WHERE job=? AND customer_id=? AND alert_id=?", rows
-                )
+        ids = list(alert_ids)
+        if ids:
+            with self.store.transaction() as tx:
+                tx.forget_alerts(self.job, self.customer_id, ids)
 
     def live(self) -> Known:
         """Every remembered alert id with its last status and risk."""
-        with self.store.transaction() as conn:
-            rows = (
-                self._ready(conn)
-                .execute(
-                    "SELECT alert_id, status, risk FROM alert_set WHERE job=? AND customer_id=?",
-                    (self.job, self.customer_id),
-                )
-                .fetchall()
-            )
+        with self.store.transaction() as tx:
+            rows = tx.live_alerts(self.job, self.customer_id)
         return {aid: (status, risk) for aid, status, risk in rows}
 
     def last_reconcile(self) -> float | None:
         """When the set was last checked against the API (our clock, epoch seconds)."""
-        with self.store.transaction() as conn:
-            row = (
-                self._ready(conn)
-                .execute(
-                    "SELECT reconciled_at FROM alert_reconcile WHERE job=? AND customer_id=?",
-                    (self.job, self.customer_id),
-                )
-                .fetchone()
-            )
-        return None if row is None else float(row[0])
+        with self.store.transaction() as tx:
+            return tx.reconciled_at(self.job, self.customer_id)
 
     def mark_reconciled(self, when: float) -> None:
-        with self.store.transaction() as conn:
-            self._ready(conn).execute(
-                "INSERT OR REPLACE INTO alert_reconcile VALUES (?, ?, ?)",
-                (self.job, self.customer_id, when),
-            )
+        with self.store.transaction() as tx:
+            tx.mark_reconciled(self.job, self.customer_id, when)

@@ -19,7 +19,7 @@ from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, f
 
 from gta._secrets import is_reference, resolve_secret
 from gta.sinks import destination_key
-from gta.sync._leases import MIN_LEASE_TTL_S
+from gta.state import MIN_LEASE_TTL_S
 
 StreamName = Literal["events", "alerts", "threat-detections", "flows"]
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")

@@ -21,10 +21,10 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from gta._text import cell, visible
+from gta.state import CheckpointStore
 from gta.sync._engine import NullReporter, Reporter, StreamResult
 from gta.sync._jobs import Job, run_job
 from gta.sync._progress import PlainReporter, RichReporter
-from gta.sync._state import CheckpointStore
 from gta.sync._streams import STREAM_NAMES
 
 DEMO_SEED = 7

@@ -27,9 +27,9 @@ from typing import Any, Protocol, TypeVar
 from gta._context import bound, in_context
 from gta.formats._base import Format
 from gta.sinks._base import Record, Sink
+from gta.state import StateStore
 from gta.sync._enrich import Enricher, PageContext
 from gta.sync._freshness import newest_time
-from gta.sync._state import CheckpointStore
 from gta.sync._streams import FetchedPage, Stream
 
 log = logging.getLogger("gta.sync")
@@ -196,7 +196,7 @@ def run_stream(
     stream: Stream,
     fmt: Format,
     sink: Sink,
-    store: CheckpointStore,
+    store: StateStore,
     job: str,
     sink_label: str | None = None,
     from_start: bool = False,

@@ -16,9 +16,9 @@ from typing import Any
 
 from gta.formats import Format, get_format
 from gta.sinks import Record, Sink, destination_key, open_sink, redact_url
+from gta.state import Lease, StateStore
 from gta.sync._engine import Reporter, StreamResult, run_stream
 from gta.sync._enrich import Enricher
-from gta.sync._state import CheckpointStore, Lease
 from gta.sync._streams import STREAM_NAMES, get_stream
 
 
@@ -61,7 +61,7 @@ def export_job_name(fmt: str, target: str) -> str:
 def run_job(
     client: Any,
     job: Job,
-    store: CheckpointStore,
+    store: StateStore,
     *,
     from_start: bool = False,
     reporter: Reporter | None = None,
@@ -92,7 +92,7 @@ def run_job(
 def _run_streams(
     client: Any,
     job: Job,
-    store: CheckpointStore,
+    store: StateStore,
     fmt: Format,
     from_start: bool,
     reporter: Reporter | None,
@@ -145,7 +145,7 @@ class DestinationLeases:
     heartbeat failed past the time-to-live and another run took over) is taken again, or
     refused, at the job's next pass. Safe to use from several threads."""
 
-    def __init__(self, store: CheckpointStore) -> None:
+    def __init__(self, store: StateStore) -> None:
         self._store = store
         self._held: dict[str, tuple[contextlib.ExitStack, Lease]] = {}
         self._lock = threading.Lock()

@@ -17,6 +17,7 @@ from typing import Any, Protocol
 from gta.formats._base import ApiObject, Format
 from gta.formats._ids import is_tombstone
 from gta.sinks._base import Record
+from gta.state import StateStore
 from gta.sync._alert_cursor import (
     DEFAULT_BOUNDARY_CAP,
     DEFAULT_OVERLAP,
@@ -28,7 +29,6 @@ from gta.sync._alert_cursor import (
 from gta.sync._alert_removals import page_time, removals
 from gta.sync._alert_set import AlertSet
 from gta.sync._enrich import Enricher, PageContext
-from gta.sync._state import CheckpointStore
 
 log = logging.getLogger("gta.sync")
 FUTURE_TOLERANCE = timedelta(seconds=2)
@@ -163,7 +163,7 @@ class AlertsStream:
         yield FetchedPage(items=[], cursor=done.dumps(), fetched=0)
 
     def after_flush(
-        self, store: CheckpointStore, job: str, customer_id: str, items: Sequence[ApiObject]
+        self, store: StateStore, job: str, customer_id: str, items: Sequence[ApiObject]
     ) -> None:
         """The page's alerts reached the sink: remember them live, forget the tombstoned."""
         alert_set = AlertSet(store, job, customer_id)
@@ -173,7 +173,7 @@ class AlertsStream:
     def removals(
         self,
         client: Any,
-        store: CheckpointStore,
+        store: StateStore,
         job: str,
         customer_id: str,
         *,

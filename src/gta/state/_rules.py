@@ -3,8 +3,8 @@
 A lease is the right to feed one checkpoint (a stream of a job) or one destination. Its row
 records the holder (an owner token made per acquisition, pid, host, PID namespace, boot id), a
 heartbeat renewed every ``ttl / 3`` by a thread, the holder's time-to-live, and a fencing number
-that grows at every acquisition. The rules here are pure and apart from the SQL, so another
-store (PostgreSQL) can apply the same ones:
+that grows at every acquisition. The rules here are pure and apart from any storage: the store
+(``_store``) applies them the same way over every backend (SQLite, PostgreSQL):
 
 - a row whose heartbeat is older than its TTL is free, whatever its pid and host say;
 - the pid is trusted only when the holder ran on this host, this boot, in this PID namespace
@@ -23,27 +23,16 @@ import threading
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import TYPE_CHECKING
+from typing import Protocol
 
-from gta.sync._state_file import StateError
-
-if TYPE_CHECKING:
-    from gta.sync._state import CheckpointStore
+from gta.state._errors import StateError
 
 DEFAULT_LEASE_TTL_S = 60.0
 """A holder that has not renewed its heartbeat for this long has lost its lease."""
 MIN_LEASE_TTL_S = 1.0
 """The shortest TTL a user may set: the heartbeat runs every third of it."""
 
-log = logging.getLogger("gta.sync")
-
-
-class LeaseHeldError(StateError):
-    """Another live run holds the lease (of a stream or of a destination)."""
-
-
-class LeaseLostError(LeaseHeldError):
-    """Our lease was taken over (expired, unlocked, reset): this run must not move a cursor."""
+log = logging.getLogger("gta.sync")  # the name operators filter on, kept from before the move
 
 
 @dataclass(frozen=True)
@@ -113,12 +102,26 @@ class LeaseInfo:
         return now - self.heartbeat >= self.ttl
 
 
+class FencedCommitter(Protocol):
+    """What a lease commits through: the store's fenced commit."""
+
+    def commit(
+        self,
+        lease: Lease,
+        cursor: str | None,
+        *,
+        added: int = 0,
+        format: str | None = None,
+        sink: str | None = None,
+    ) -> None: ...
+
+
 @dataclass
 class Lease:
     """The right to advance one checkpoint (or write one destination); ``commit`` moves the
     checkpoint, fenced by the owner token and fencing number of this acquisition."""
 
-    store: CheckpointStore
+    store: FencedCommitter
     key: str
     job: str
     customer_id: str
@@ -145,7 +148,7 @@ class Lease:
         sink: str | None = None,
     ) -> None:
         """Save ``cursor`` atomically. Call only after the sink's ``flush`` returned."""
-        self.store._commit(self, cursor, added, format, sink)
+        self.store.commit(self, cursor, added=added, format=format, sink=sink)
 
 
 def _what(job: str, stream: str, destination: str) -> str:

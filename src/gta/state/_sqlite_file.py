@@ -19,6 +19,9 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from gta.state._backend import stream_key
+from gta.state._errors import StateError
+
 APP_ID = "gta-state"
 SCHEMA_VERSION = "2"
 BUSY_TIMEOUT_MS = 10_000
@@ -56,10 +59,6 @@ _TABLES = (
 )
 
 
-class StateError(Exception):
-    """The state file cannot be used (corrupt, foreign, unwritable, full); nothing was changed."""
-
-
 def state_error(path: Path, exc: sqlite3.Error) -> StateError:
     """The one line for a failed SQLite call: the file and SQLite's own words for the cause.
 
@@ -77,10 +76,6 @@ def _no_space_left(path: Path) -> bool:
     except (OSError, AttributeError):  # no statvfs on Windows
         return False
     return stat.f_bavail * stat.f_frsize < 64 * 1024
-
-
-def stream_key(job: str, customer_id: str, stream: str) -> str:
-    return "\x1f".join(("stream", job, customer_id, stream))
 
 
 def open_state_file(path: Path) -> sqlite3.Connection:
