@@ -13,54 +13,25 @@ from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from gta.sinks._base import SinkConfigError, split_sink_url
-from gta.sinks._registry import redact_url
+from gta.sinks._registry import check_sink
+from gta.sinks._spec import Check
+from gta.sinks._tls import http_verify, tls_context
 
-
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: what was checked, whether it passed, and what we saw."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
-    """Run the checks for ``url``; raises ``SinkConfigError`` for a URL that cannot work."""
-    scheme = split_sink_url(url).scheme.lower()
-    if scheme.startswith("splunk-hec+"):
-        return check_hec(url, options)
-    if scheme.startswith("syslog+"):
-        return check_syslog(url, options)
-    if scheme.startswith(("elasticsearch+", "opensearch+")):
-        from gta.sinks._es_check import check_elasticsearch
-
-        return check_elasticsearch(url, options)
-    if scheme == "sentinel+https":
-        from gta.sinks._sentinel_check import check_sentinel
-
-        return check_sentinel(url, options)
-    raise SinkConfigError(
-        f"nothing to check for {redact_url(url)!r}: checks cover splunk-hec+https://, "
-        "splunk-hec+http://, syslog+udp|tcp|tls://, elasticsearch|opensearch+https:// and "
-        "sentinel+https:// URLs"
-    )
+__all__ = ["Check", "check_hec", "check_sink", "check_syslog"]
 
 
 def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._hec_config import TOKEN_ENV, parse_hec_url, tls_verify
+    from gta.sinks._hec_config import TOKEN_ENV, parse_hec_url
     from gta.sinks._splunk_hec import EVENT_PATH, HEALTH_PATH
 
     config, token = parse_hec_url(url, options)
     checks: list[Check] = []
     tls = config.base_url.startswith("https://")
-    verify = tls_verify(config.verify)
+    verify = http_verify("splunk-hec", config.verify)
     with httpx.Client(base_url=config.base_url, verify=verify, timeout=10.0) as client:
         try:
             response = client.get(HEALTH_PATH)
@@ -104,7 +75,7 @@ def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
 
 
 def check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._syslog import SyslogSink, parse_syslog_url
+    from gta.sinks._syslog_config import parse_syslog_url
 
     config = parse_syslog_url(url, options)
     target = f"{config.host}:{config.port}"
@@ -125,7 +96,7 @@ def check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
         if config.transport != "tls":
             checks.append(Check("tls", True, "plain TCP: no TLS"))
             return checks
-        context = SyslogSink(config)._ssl_context()
+        context = tls_context("syslog", config.ca_bundle, insecure=config.insecure)
         try:
             with context.wrap_socket(sock, server_hostname=config.host) as tls_sock:
                 version = tls_sock.version()

@@ -25,7 +25,6 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
 import time
 from collections.abc import Callable, Sequence
 from datetime import UTC, datetime
@@ -34,10 +33,11 @@ from typing import Any
 import httpx
 import orjson
 
-from gta.client._retry import backoff_delay, parse_retry_after
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._es_config import API_KEY_ENV, EsAuth, EsConfig, parse_es_url
-from gta.sinks._splunk_hec import _untrusted, event_time
+from gta.sinks._retrying import Backoff, Verdict, deliver, done, retry, split
+from gta.sinks._splunk_hec import event_time
+from gta.sinks._tls import http_verify
 
 log = logging.getLogger("gta.sinks.elasticsearch")
 
@@ -53,16 +53,6 @@ _SETUP_ERRORS = (
 _REASON_MAX = 300
 
 Item = tuple[Record, bytes]  # (record, its two NDJSON lines)
-
-
-def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    """What httpx wants for ``verify``: a context trusting ``ca_bundle`` when one is given."""
-    if isinstance(verify, str):
-        try:
-            return ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as exc:
-            raise SinkConfigError(f"elasticsearch ca_bundle could not be loaded: {exc}") from None
-    return verify
 
 
 def _text(value: Any) -> str:
@@ -93,7 +83,8 @@ class ElasticsearchSink:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config = config
-        self._sleep, self._rand = sleep, rand
+        self._retry = Backoff(config.flavour, log, config.max_retries, config.backoff_base,
+                              config.backoff_cap, sleep, rand)  # fmt: skip
         headers = {"Content-Type": NDJSON, "Accept": "application/json"}
         if auth.header:
             headers["Authorization"] = auth.header
@@ -101,7 +92,7 @@ class ElasticsearchSink:
         self._client = httpx.Client(
             base_url=config.base_url,
             headers=headers,
-            verify=tls_verify(config.verify),
+            verify=http_verify("elasticsearch", config.verify),
             timeout=config.timeout,
             transport=transport,
         )
@@ -182,55 +173,46 @@ class ElasticsearchSink:
 
     def _bulk(self, batch: list[Item]) -> None:
         """Deliver ``batch``: retry what the server could not take yet, drop what it never will."""
-        attempt = 0
+        untrusted = (
+            f"{self.config.flavour} TLS certificate of {self.config.base_url} is not "
+            "trusted; set ca_bundle to the CA that signed it"
+        )
+        deliver(batch, self._post, self._answer, self._retry, untrusted=untrusted)
+
+    def _post(self, batch: list[Item]) -> httpx.Response:
         params = {"pipeline": self.config.pipeline} if self.config.pipeline else None
-        while batch:
-            body = b"".join(lines for _, lines in batch)
-            self.requests += 1
-            try:
-                response = self._client.post(BULK_PATH, content=body, params=params)
-            except httpx.TransportError as exc:
-                if _untrusted(exc):
-                    raise SinkConfigError(
-                        f"{self.config.flavour} TLS certificate of {self.config.base_url} is not "
-                        "trusted; set ca_bundle to the CA that signed it"
-                    ) from None
-                attempt = self._backoff(attempt, f"network error: {type(exc).__name__}")
-                continue
-            status = response.status_code
-            if status == 200:
-                retry = self._items(batch, response)
-                if retry and len(retry) == len(batch):
-                    attempt = self._backoff(attempt, f"all {len(retry)} item(s) throttled")
-                elif retry:
-                    attempt = self._backoff(attempt, f"{len(retry)} item(s) throttled", None, 0)
-                batch = retry
-                continue
-            reason = self._error_reason(response)
-            if status in (401, 403):
-                raise SinkConfigError(
-                    f"{self.config.flavour} refused the credentials (HTTP {status}: {reason}); "
-                    f"check api_key / {API_KEY_ENV} or username/password"
-                )
-            if status == 404:
-                raise SinkConfigError(
-                    f"{self.config.flavour}: no _bulk endpoint at {self.config.base_url} "
-                    f"(HTTP 404: {reason})"
-                )
-            if status == 413 and len(batch) > 1:
-                half = len(batch) // 2
-                self._bulk(batch[:half])
-                batch = batch[half:]
-                continue
-            if status == 413:
-                self._reject(batch[0][0], 413, "request_entity_too_large", reason)
-                return
-            if status == 429 or status >= 500:
-                attempt = self._backoff(attempt, f"HTTP {status}: {reason}", response)
-                continue
-            raise SinkError(
-                f"{self.config.flavour} rejected a bulk request: HTTP {status}: {reason}"
+        self.requests += 1
+        body = b"".join(lines for _, lines in batch)
+        return self._client.post(BULK_PATH, content=body, params=params)
+
+    def _answer(self, batch: list[Item], response: httpx.Response) -> Verdict[Item]:
+        status = response.status_code
+        if status == 200:
+            again = self._items(batch, response)
+            if again and len(again) == len(batch):
+                return retry(f"all {len(again)} item(s) throttled", rest=again)
+            if again:  # progress was made: the count starts again
+                return retry(f"{len(again)} item(s) throttled", rest=again, reset=True)
+            return done()
+        reason = self._error_reason(response)
+        if status in (401, 403):
+            raise SinkConfigError(
+                f"{self.config.flavour} refused the credentials (HTTP {status}: {reason}); "
+                f"check api_key / {API_KEY_ENV} or username/password"
             )
+        if status == 404:
+            raise SinkConfigError(
+                f"{self.config.flavour}: no _bulk endpoint at {self.config.base_url} "
+                f"(HTTP 404: {reason})"
+            )
+        if status == 413 and len(batch) > 1:
+            return split()
+        if status == 413:
+            self._reject(batch[0][0], 413, "request_entity_too_large", reason)
+            return done()
+        if status == 429 or status >= 500:
+            return retry(f"HTTP {status}: {reason}", response)
+        raise SinkError(f"{self.config.flavour} rejected a bulk request: HTTP {status}: {reason}")
 
     def _items(self, batch: list[Item], response: httpx.Response) -> list[Item]:
         """Read the per-item results; return the items to send again."""
@@ -247,7 +229,7 @@ class ElasticsearchSink:
                 f"{self.config.flavour}: _bulk answered {count} item result(s) for "
                 f"{len(batch)} action(s)"
             )
-        retry: list[Item] = []
+        resend: list[Item] = []
         for item, result in zip(batch, items, strict=True):
             outcome = next(iter(result.values()), None) if isinstance(result, dict) else None
             status = outcome.get("status") if isinstance(outcome, dict) else None
@@ -263,14 +245,14 @@ class ElasticsearchSink:
             if status == 409:
                 self.already_delivered += 1
             elif status == 429 or status >= 500:
-                retry.append(item)
+                resend.append(item)
             elif kind in _SETUP_ERRORS or status in (401, 403):
                 raise SinkConfigError(
                     f"{self.config.flavour} cannot write to {self.config.index!r}: {kind}: {reason}"
                 )
             else:
                 self._reject(item[0], status, kind, reason)
-        return retry
+        return resend
 
     def _error_reason(self, response: httpx.Response) -> str:
         try:
@@ -294,29 +276,6 @@ class ElasticsearchSink:
             kind,
             reason,
         )
-
-    def _backoff(
-        self,
-        attempt: int,
-        reason: str,
-        response: httpx.Response | None = None,
-        reset: int | None = None,
-    ) -> int:
-        """Sleep before the next try; ``reset`` restarts the count (progress was made)."""
-        if attempt >= self.config.max_retries:
-            raise SinkError(
-                f"{self.config.flavour}: giving up after {attempt + 1} attempts ({reason})"
-            )
-        delay = backoff_delay(
-            attempt, self._rand(), base=self.config.backoff_base, cap=self.config.backoff_cap
-        )
-        if response is not None:
-            told = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-            if told is not None:
-                delay = min(told, self.config.backoff_cap)
-        log.warning("%s: %s; retrying in %.2fs", self.config.flavour, reason, delay)
-        self._sleep(delay)
-        return (reset if reset is not None else attempt) + 1
 
 
 def open_elasticsearch(url: str, options: dict[str, Any]) -> ElasticsearchSink:

@@ -9,8 +9,9 @@ from typing import Any
 import httpx
 
 from gta.sinks._check import Check, _json
-from gta.sinks._elasticsearch import _text, tls_verify
+from gta.sinks._elasticsearch import _text
 from gta.sinks._es_config import API_KEY_ENV, parse_es_url
+from gta.sinks._tls import http_verify
 
 
 def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
@@ -22,7 +23,10 @@ def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
     tls = config.base_url.startswith("https://")
     checks: list[Check] = []
     with httpx.Client(
-        base_url=config.base_url, headers=headers, verify=tls_verify(config.verify), timeout=10.0
+        base_url=config.base_url,
+        headers=headers,
+        verify=http_verify("elasticsearch", config.verify),
+        timeout=10.0,
     ) as client:
         try:
             response = client.get("/")
