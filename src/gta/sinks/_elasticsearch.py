@@ -35,9 +35,9 @@ import orjson
 
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._es_config import API_KEY_ENV, EsAuth, EsConfig, parse_es_url
+from gta.sinks._http_sink import HttpSink, Item
 from gta.sinks._retrying import Backoff, Verdict, deliver, done, retry, split
 from gta.sinks._splunk_hec import event_time
-from gta.sinks._tls import http_verify
 
 log = logging.getLogger("gta.sinks.elasticsearch")
 
@@ -51,8 +51,6 @@ _SETUP_ERRORS = (
     "invalid_index_name_exception",
 )
 _REASON_MAX = 300
-
-Item = tuple[Record, bytes]  # (record, its two NDJSON lines)
 
 
 def _text(value: Any) -> str:
@@ -70,7 +68,7 @@ def _timestamp(record: Record) -> str | None:
     )
 
 
-class ElasticsearchSink:
+class ElasticsearchSink(HttpSink):
     """Sends records to ``POST /_bulk``; see the module docstring for the guarantees."""
 
     def __init__(
@@ -88,23 +86,22 @@ class ElasticsearchSink:
         headers = {"Content-Type": NDJSON, "Accept": "application/json"}
         if auth.header:
             headers["Authorization"] = auth.header
-        self.name = f"{config.flavour} {config.base_url}/{config.index}"
-        self._client = httpx.Client(
+        super().__init__(
+            config.flavour,
+            log,
             base_url=config.base_url,
-            headers=headers,
-            verify=http_verify("elasticsearch", config.verify),
+            verify=config.verify,
             timeout=config.timeout,
             transport=transport,
+            headers=headers,
+            batch_bytes=config.batch_bytes,
+            batch_items=config.batch_events,
         )
+        self.name = f"{config.flavour} {config.base_url}/{config.index}"
         self._action_prefix = orjson.dumps({"_index": config.index})[:-1]
-        self._batch: list[Item] = []
-        self._batch_size = 0
         self.sent_events = 0
         self.already_delivered = 0
-        self.rejected = 0
-        self.rejected_ids: list[str] = []
         self.requests = 0
-        self._closed = False
         if config.base_url.startswith("http://") and auth.header:
             log.warning(
                 "%s over plain http: credentials and records travel unencrypted", config.flavour
@@ -118,33 +115,11 @@ class ElasticsearchSink:
     # -- the Sink protocol -------------------------------------------------------------------
     def write(self, records: Sequence[Record]) -> None:
         for record in records:
-            lines = self._lines(record)
-            if self._batch and (
-                self._batch_size + len(lines) > self.config.batch_bytes
-                or len(self._batch) >= self.config.batch_events
-            ):
-                self._send_batch()
-            self._batch.append((record, lines))
-            self._batch_size += len(lines)
+            self._add(record, self._lines(record))
 
     def flush(self) -> None:
         if self._batch:
             self._send_batch()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._client.close()
-
-    def __enter__(self) -> ElasticsearchSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- sending -----------------------------------------------------------------------------
     def _lines(self, record: Record) -> bytes:
@@ -159,9 +134,8 @@ class ElasticsearchSink:
         return b'{"create":' + action + b"}\n" + orjson.dumps(record) + b"\n"
 
     def _send_batch(self) -> None:
-        batch, self._batch, self._batch_size = self._batch, [], 0
         before = self.already_delivered
-        self._bulk(batch)
+        self._bulk(self._take_batch())
         replayed = self.already_delivered - before
         if replayed:
             log.warning(
@@ -208,7 +182,7 @@ class ElasticsearchSink:
         if status == 413 and len(batch) > 1:
             return split()
         if status == 413:
-            self._reject(batch[0][0], 413, "request_entity_too_large", reason)
+            self._reject(batch[0][0], f"HTTP 413 request_entity_too_large: {reason}")
             return done()
         if status == 429 or status >= 500:
             return retry(f"HTTP {status}: {reason}", response)
@@ -251,7 +225,7 @@ class ElasticsearchSink:
                     f"{self.config.flavour} cannot write to {self.config.index!r}: {kind}: {reason}"
                 )
             else:
-                self._reject(item[0], status, kind, reason)
+                self._reject(item[0], f"HTTP {status} {kind}: {reason}")
         return resend
 
     def _error_reason(self, response: httpx.Response) -> str:
@@ -263,19 +237,6 @@ class ElasticsearchSink:
         if isinstance(error, dict):
             return _text(f"{error.get('type', '')}: {error.get('reason', '')}")
         return _text(error if error is not None else body)
-
-    def _reject(self, record: Record, status: int, kind: str, reason: str) -> None:
-        rid = _text(record.get("recordId", "?"))
-        self.rejected += 1
-        self.rejected_ids.append(rid)
-        log.error(
-            "%s rejected record %s (HTTP %s %s: %s); dropped as undeliverable",
-            self.config.flavour,
-            rid,
-            status,
-            kind,
-            reason,
-        )
 
 
 def open_elasticsearch(url: str, options: dict[str, Any]) -> ElasticsearchSink:

@@ -38,6 +38,7 @@ import orjson
 from gta.client import Runtime, is_retryable_status
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._entra import EntraToken, one_line, sentinel_backoff
+from gta.sinks._http_sink import HttpSink
 from gta.sinks._retrying import Verdict, again, deliver, done, retry
 from gta.sinks._sentinel_config import (
     API_MAX_BYTES,
@@ -45,7 +46,6 @@ from gta.sinks._sentinel_config import (
     SentinelConfig,
     parse_sentinel_url,
 )
-from gta.sinks._tls import http_verify
 
 log = logging.getLogger("gta.sinks.sentinel")
 
@@ -92,7 +92,7 @@ def _error(response: httpx.Response) -> tuple[str, str]:
     return one_line(code, 100), one_line(str(body), 200)
 
 
-class SentinelSink:
+class SentinelSink(HttpSink):
     """Sends rows to a DCR stream; see the module docstring for the guarantees."""
 
     def __init__(
@@ -106,21 +106,14 @@ class SentinelSink:
         self.config = config
         self._rt = runtime or Runtime()
         self._retry = sentinel_backoff(config, self._rt)
+        super().__init__("sentinel", log, base_url=config.endpoint, verify=config.verify,
+                         timeout=config.timeout, transport=transport)  # fmt: skip
         self.name = f"sentinel {config.endpoint} dcr={config.dcr}"
-        self._client = httpx.Client(
-            base_url=config.endpoint,
-            verify=http_verify("sentinel", config.verify),
-            timeout=config.timeout,
-            transport=transport,
-        )
         self._token = EntraToken(config, client_secret, self._client, self._rt)
         self._batches: dict[str, Batch] = {}
         self._sizes: dict[str, int] = {}
         self.sent_records = 0
         self.requests = 0
-        self.rejected = 0
-        self.rejected_ids: list[str] = []
-        self._closed = False
         if config.verify is False:
             log.warning("sentinel TLS certificate verification is OFF")
 
@@ -135,7 +128,7 @@ class SentinelSink:
             row = orjson.dumps(sentinel_row(record))
             if len(row) > limit:
                 too_big = f"{len(row)} bytes alone, over the {limit}-byte batch limit"
-                self._reject(record, "RecordTooLarge", too_big)
+                self._reject(record, f"RecordTooLarge: {too_big}")
                 continue
             batch = self._batches.setdefault(stream, [])
             size = self._sizes.get(stream, 0)
@@ -149,21 +142,6 @@ class SentinelSink:
         for stream in list(self._batches):
             if self._batches[stream]:
                 self._send(stream)
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._client.close()
-
-    def __enter__(self) -> SentinelSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- sending -----------------------------------------------------------------------------
     def _send(self, stream: str) -> None:
@@ -208,7 +186,7 @@ class SentinelSink:
                 if len(part) > 1:
                     self._split(stream, part)
                 else:
-                    self._reject(part[0][0], code, message)
+                    self._reject(part[0][0], f"{code}: {message}")
                 return done()
             if is_retryable_status(status):
                 return retry(f"HTTP {status} {code}: {message}", response)
@@ -247,13 +225,6 @@ class SentinelSink:
             )
         if status == 400 and code in _CONFIG_CODES:
             raise SinkConfigError(f"sentinel configuration error (HTTP 400 {code}: {message})")
-
-    def _reject(self, record: Record, code: str, message: str) -> None:
-        rid = str(record.get("recordId", "?"))
-        self.rejected += 1
-        self.rejected_ids.append(rid)
-        log.error("sentinel rejected record %s (%s: %s); dropped as undeliverable",
-                  rid, code, message)  # fmt: skip
 
 
 def open_sentinel(url: str, options: dict[str, Any]) -> SentinelSink:

@@ -29,8 +29,8 @@ import orjson
 
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._hec_config import METADATA_KEYS, TOKEN_ENV, HecConfig, parse_hec_url
+from gta.sinks._http_sink import HttpSink
 from gta.sinks._retrying import Backoff, Verdict, deliver, done, next_part, retry, split
-from gta.sinks._tls import http_verify
 
 log = logging.getLogger("gta.sinks.splunk_hec")
 
@@ -85,7 +85,7 @@ def _hec_body(response: httpx.Response) -> tuple[int | None, str, dict[str, Any]
 Batch = list[tuple[Record, bytes]]
 
 
-class SplunkHecSink:
+class SplunkHecSink(HttpSink):
     """Sends records to ``/services/collector/event``; see the module docstring for guarantees."""
 
     def __init__(
@@ -107,21 +107,20 @@ class SplunkHecSink:
             "ca_bundle to the CA that signed it"
         )
         headers = {"Authorization": f"Splunk {token}", "X-Splunk-Request-Channel": config.channel}
-        self.name = f"splunk-hec {config.base_url}"
-        self._client = httpx.Client(
+        super().__init__(
+            "splunk-hec",
+            log,
             base_url=config.base_url,
-            headers=headers,
-            verify=http_verify("splunk-hec", config.verify),
+            verify=config.verify,
             timeout=config.timeout,
             transport=transport,
+            headers=headers,
+            batch_bytes=config.batch_bytes,
+            batch_items=config.batch_events,
         )
-        self._batch: Batch = []
-        self._batch_size = 0
+        self.name = f"splunk-hec {config.base_url}"
         self._unacked: dict[int, Batch] = {}
         self.sent_events = 0
-        self.rejected = 0
-        self.rejected_ids: list[str] = []
-        self._closed = False
         if config.base_url.startswith("http://"):
             log.warning("splunk-hec over plain http: the token and records travel unencrypted")
         if config.verify is False:
@@ -133,35 +132,13 @@ class SplunkHecSink:
     # -- the Sink protocol -------------------------------------------------------------------
     def write(self, records: Sequence[Record]) -> None:
         for record in records:
-            envelope = self._envelope(record)
-            if self._batch and (
-                self._batch_size + len(envelope) > self.config.batch_bytes
-                or len(self._batch) >= self.config.batch_events
-            ):
-                self._send_batch()
-            self._batch.append((record, envelope))
-            self._batch_size += len(envelope)
+            self._add(record, self._envelope(record))
 
     def flush(self) -> None:
         if self._batch:
             self._send_batch()
         if self.config.ack:
             self._await_acks()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._client.close()
-
-    def __enter__(self) -> SplunkHecSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
 
     # -- sending -----------------------------------------------------------------------------
     def _envelope(self, record: Record) -> bytes:
@@ -177,8 +154,7 @@ class SplunkHecSink:
         return orjson.dumps(envelope)
 
     def _send_batch(self) -> None:
-        batch, self._batch, self._batch_size = self._batch, [], 0
-        self._post_events(batch)
+        self._post_events(self._take_batch())
 
     def _post_events(self, batch: Batch) -> None:
         """Deliver ``batch`` (retrying, trimming the bad event of a partial failure); with acks
@@ -211,12 +187,12 @@ class SplunkHecSink:
         bad = reply.get("invalid-event-number")
         if status == 400 and isinstance(bad, int) and 0 <= bad < len(batch):
             self.sent_events += bad
-            self._reject(batch[bad][0], code, text)
+            self._reject(batch[bad][0], f"code {code}: {text}")
             return next_part(batch[bad + 1 :])
         if status == 413 and len(batch) > 1:
             return split()
         if status == 413 or (status == 400 and len(batch) == 1):
-            self._reject(batch[0][0], code, text)
+            self._reject(batch[0][0], f"code {code}: {text}")
             return done()
         if status == 429 or status >= 500:
             return retry(f"HTTP {status} code {code}: {text}", response)
@@ -236,14 +212,6 @@ class SplunkHecSink:
             )
         if status == 404:
             raise SinkConfigError(f"splunk-hec endpoint not found at {self.config.base_url}")
-
-    def _reject(self, record: Record, code: int | None, text: str) -> None:
-        rid = str(record.get("recordId", "?"))
-        self.rejected += 1
-        self.rejected_ids.append(rid)
-        log.error(
-            "splunk-hec rejected record %s (code %s: %s); dropped as undeliverable", rid, code, text
-        )
 
     # -- indexer acknowledgement ---------------------------------------------------------------
     def _await_acks(self) -> None:

@@ -1,0 +1,99 @@
+"""What the HTTP sinks (Splunk HEC, Elasticsearch, Sentinel) share: the httpx client built with
+the sink's TLS settings, the ``rejected`` count of the ``Sink`` protocol, a batch bounded by
+bytes and count, and ``close`` (flush, then release the client, once)."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+import httpx
+
+from gta.sinks._base import Record
+from gta.sinks._tls import http_verify
+
+Item = tuple[Record, bytes]  # (record, its encoded bytes)
+
+
+def _printable(value: Any, limit: int = 300) -> str:
+    return "".join(c if c.isprintable() else "?" for c in str(value))[:limit]
+
+
+class HttpSink:
+    """Base of the HTTP sinks; a subclass sets ``name``, implements ``flush`` and ``_send_batch``
+    (when it uses :meth:`_add`)."""
+
+    name: str
+
+    def __init__(
+        self,
+        label: str,
+        log: logging.Logger,
+        *,
+        base_url: str,
+        verify: bool | str,
+        timeout: float,
+        transport: httpx.BaseTransport | None,
+        headers: dict[str, str] | None = None,
+        batch_bytes: int = 0,
+        batch_items: int = 0,
+    ) -> None:
+        self._label, self._log = label, log
+        self._client = httpx.Client(
+            base_url=base_url,
+            headers=headers,
+            verify=http_verify(label, verify),
+            timeout=timeout,
+            transport=transport,
+        )
+        self._batch: list[Item] = []
+        self._batch_size = 0
+        self._batch_bytes, self._batch_items = batch_bytes, batch_items
+        self.rejected = 0
+        self.rejected_ids: list[str] = []
+        self._closed = False
+
+    # -- the Sink protocol -------------------------------------------------------------------
+    def flush(self) -> None:
+        raise NotImplementedError
+
+    def close(self) -> None:
+        if self._closed:
+            return
+        try:
+            self.flush()
+        finally:
+            self._closed = True
+            self._client.close()
+
+    def __enter__(self) -> HttpSink:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    # -- batching ------------------------------------------------------------------------------
+    def _add(self, record: Record, data: bytes) -> None:
+        """Buffer one encoded record; the batch goes first when it would grow past a limit."""
+        if self._batch and (
+            self._batch_size + len(data) > self._batch_bytes
+            or len(self._batch) >= self._batch_items
+        ):
+            self._send_batch()
+        self._batch.append((record, data))
+        self._batch_size += len(data)
+
+    def _take_batch(self) -> list[Item]:
+        batch, self._batch, self._batch_size = self._batch, [], 0
+        return batch
+
+    def _send_batch(self) -> None:
+        raise NotImplementedError
+
+    def _reject(self, record: Record, detail: str) -> None:
+        """Count and log a record the destination refuses alone: re-sending cannot help."""
+        rid = _printable(record.get("recordId", "?"))
+        self.rejected += 1
+        self.rejected_ids.append(rid)
+        self._log.error("%s rejected record %s (%s); dropped as undeliverable",
+                        self._label, rid, detail)  # fmt: skip
