@@ -21,7 +21,32 @@ from gta.sinks._registry import check_sink
 from gta.sinks._spec import Check
 from gta.sinks._tls import http_verify, tls_context
 
-__all__ = ["Check", "check_hec", "check_sink", "check_syslog"]
+__all__ = ["Check", "check_hec", "check_sink", "check_syslog", "first_contact"]
+
+
+def first_contact(
+    client: httpx.Client, path: str, base_url: str, verify: bool | str, in_clear: str
+) -> tuple[httpx.Response | None, list[Check]]:
+    """``GET path``: the reachability and TLS lines of an HTTP sink's report, and the response
+    (``None`` when there was none: the report ends there). ``in_clear``: what plain http
+    exposes."""
+    tls = base_url.startswith("https://")
+    try:
+        response = client.get(path)
+    except httpx.ConnectError as exc:
+        trust = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
+        name = "tls" if tls and trust else "reachability"
+        return None, [Check(name, False, f"{base_url}: {exc}")]
+    except httpx.HTTPError as exc:
+        return None, [Check("reachability", False, f"{base_url}: {type(exc).__name__}: {exc}")]
+    checks = [Check("reachability", True, f"{base_url} answered")]
+    if not tls:
+        checks.append(Check("tls", True, f"plain http: no TLS ({in_clear} sent in clear)"))
+    elif verify is False:
+        checks.append(Check("tls", True, "TLS on, certificate NOT verified (insecure)"))
+    else:
+        checks.append(Check("tls", True, "TLS on, certificate verified"))
+    return response, checks
 
 
 def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
@@ -29,25 +54,13 @@ def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
     from gta.sinks._splunk_hec import EVENT_PATH, HEALTH_PATH
 
     config, token = parse_hec_url(url, options)
-    checks: list[Check] = []
-    tls = config.base_url.startswith("https://")
     verify = http_verify("splunk-hec", config.verify)
     with httpx.Client(base_url=config.base_url, verify=verify, timeout=10.0) as client:
-        try:
-            response = client.get(HEALTH_PATH)
-        except httpx.ConnectError as exc:
-            trust = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
-            name = "tls" if tls and trust else "reachability"
-            return [Check(name, False, f"{config.base_url}: {exc}")]
-        except httpx.HTTPError as exc:
-            return [Check("reachability", False, f"{config.base_url}: {type(exc).__name__}: {exc}")]
-        checks.append(Check("reachability", True, f"{config.base_url} answered"))
-        if not tls:
-            checks.append(Check("tls", True, "plain http: no TLS (token sent in clear)"))
-        elif config.verify is False:
-            checks.append(Check("tls", True, "TLS on, certificate NOT verified (insecure)"))
-        else:
-            checks.append(Check("tls", True, "TLS on, certificate verified"))
+        response, checks = first_contact(
+            client, HEALTH_PATH, config.base_url, config.verify, "token"
+        )
+        if response is None:
+            return checks
         body = _json(response)
         healthy = response.status_code == 200
         checks.append(

@@ -96,18 +96,13 @@ class ElasticsearchSink(HttpSink):
             headers=headers,
             batch_bytes=config.batch_bytes,
             batch_items=config.batch_events,
+            in_clear="credentials and records" if auth.header else None,
         )
         self.name = f"{config.flavour} {config.base_url}/{config.index}"
         self._action_prefix = orjson.dumps({"_index": config.index})[:-1]
         self.sent_events = 0
         self.already_delivered = 0
         self.requests = 0
-        if config.base_url.startswith("http://") and auth.header:
-            log.warning(
-                "%s over plain http: credentials and records travel unencrypted", config.flavour
-            )
-        if config.verify is False:
-            log.warning("%s TLS certificate verification is OFF (insecure=true)", config.flavour)
 
     def __repr__(self) -> str:
         return f"ElasticsearchSink(base_url={self.config.base_url!r}, index={self.config.index!r})"

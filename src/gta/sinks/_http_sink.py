@@ -37,8 +37,14 @@ class HttpSink:
         headers: dict[str, str] | None = None,
         batch_bytes: int = 0,
         batch_items: int = 0,
+        in_clear: str | None = None,
     ) -> None:
+        """``in_clear``: what travels unencrypted over plain http (warned about once)."""
         self._label, self._log = label, log
+        if in_clear and base_url.startswith("http://"):
+            log.warning("%s over plain http: %s travel unencrypted", label, in_clear)
+        if verify is False:
+            log.warning("%s TLS certificate verification is OFF (insecure=true)", label)
         self._client = httpx.Client(
             base_url=base_url,
             headers=headers,

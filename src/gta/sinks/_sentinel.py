@@ -114,8 +114,6 @@ class SentinelSink(HttpSink):
         self._sizes: dict[str, int] = {}
         self.sent_records = 0
         self.requests = 0
-        if config.verify is False:
-            log.warning("sentinel TLS certificate verification is OFF")
 
     def __repr__(self) -> str:
         return f"SentinelSink(endpoint={self.config.endpoint!r}, dcr={self.config.dcr!r})"

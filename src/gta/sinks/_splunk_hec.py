@@ -117,14 +117,11 @@ class SplunkHecSink(HttpSink):
             headers=headers,
             batch_bytes=config.batch_bytes,
             batch_items=config.batch_events,
+            in_clear="the token and records",
         )
         self.name = f"splunk-hec {config.base_url}"
         self._unacked: dict[int, Batch] = {}
         self.sent_events = 0
-        if config.base_url.startswith("http://"):
-            log.warning("splunk-hec over plain http: the token and records travel unencrypted")
-        if config.verify is False:
-            log.warning("splunk-hec TLS certificate verification is OFF (insecure=true)")
 
     def __repr__(self) -> str:
         return f"SplunkHecSink(base_url={self.config.base_url!r}, index={self.config.index!r})"
