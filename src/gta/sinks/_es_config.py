@@ -24,6 +24,7 @@ from gta.sinks._base import Sink, SinkConfigError, split_sink_url
 from gta.sinks._options import (
     PositiveInt,
     RetryOptions,
+    RetrySettings,
     Text,
     TlsOptions,
     option,
@@ -58,7 +59,7 @@ class EsOptions(TlsOptions, RetryOptions):
 
 
 @dataclass(frozen=True)
-class EsConfig:
+class EsConfig(RetrySettings):
     """Everything the sink needs except the credentials."""
 
     base_url: str
@@ -67,10 +68,6 @@ class EsConfig:
     verify: bool | str = True
     batch_bytes: int = 5_000_000
     batch_events: int = 1000
-    timeout: float = 30.0
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
     pipeline: str | None = None
 
 
@@ -124,16 +121,13 @@ def parse_es_url(url: str, options: Mapping[str, Any]) -> tuple[EsConfig, EsAuth
     path = re.sub(r"/_bulk/?$", "", parts.path).rstrip("/")
     http_scheme = "https" if scheme.endswith("+https") else "http"
     config = EsConfig(
+        **given.retry_settings(),
         base_url=f"{http_scheme}://{parts.hostname}{port}{path}",
         index=index,
         flavour=scheme.split("+")[0],
         verify=verify_setting("elasticsearch", given.ca_bundle, given.insecure),
         batch_bytes=given.batch_bytes,
         batch_events=given.batch_events,
-        timeout=given.timeout,
-        max_retries=given.max_retries,
-        backoff_base=given.backoff_base,
-        backoff_cap=given.backoff_cap,
         pipeline=given.pipeline or None,
     )
     return config, _auth(given)

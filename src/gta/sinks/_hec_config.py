@@ -20,6 +20,7 @@ from gta.sinks._options import (
     Positive,
     PositiveInt,
     RetryOptions,
+    RetrySettings,
     Text,
     TlsOptions,
     option,
@@ -55,7 +56,7 @@ class HecOptions(TlsOptions, RetryOptions):
 
 
 @dataclass(frozen=True)
-class HecConfig:
+class HecConfig(RetrySettings):
     """Everything a HEC sink needs except the token, parsed from the URL and options."""
 
     base_url: str
@@ -68,13 +69,9 @@ class HecConfig:
     batch_bytes: int = 1_000_000
     batch_events: int = 1000
     gzip: bool = True
-    timeout: float = 30.0
     ack_timeout: float = 300.0
     ack_poll_interval: float = 10.0
     ack_resends: int = 3
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
     channel: str = field(default_factory=lambda: str(uuid.uuid4()))
 
 
@@ -107,6 +104,7 @@ def parse_hec_url(url: str, options: Mapping[str, Any]) -> tuple[HecConfig, str 
     port = f":{parts.port}" if parts.port else ""
     path = _ENDPOINT_PATH.sub("", parts.path).rstrip("/")
     config = HecConfig(
+        **given.retry_settings(),
         base_url=f"{http_scheme}://{parts.hostname}{port}{path}",
         index=given.index or None,
         sourcetype=given.sourcetype or None,
@@ -117,13 +115,9 @@ def parse_hec_url(url: str, options: Mapping[str, Any]) -> tuple[HecConfig, str 
         batch_bytes=given.batch_bytes,
         batch_events=given.batch_events,
         gzip=given.gzip,
-        timeout=given.timeout,
         ack_timeout=given.ack_timeout,
         ack_poll_interval=given.ack_poll_interval,
         ack_resends=given.ack_resends,
-        max_retries=given.max_retries,
-        backoff_base=given.backoff_base,
-        backoff_cap=given.backoff_cap,
         channel=given.channel or str(uuid.uuid4()),
     )
     token = given.token or os.environ.get(TOKEN_ENV) or None

@@ -10,6 +10,7 @@ what a config file does (``True``, ``30``).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
 from typing import Annotated, Any, TypeVar
 from urllib.parse import parse_qsl
 
@@ -195,6 +196,25 @@ class RetryOptions(SinkOptions):
     max_retries: Count = option(8, "retries of a failed send before giving up")
     backoff_base: Positive = option(0.5, "first retry delay, seconds (doubles, with jitter)")
     backoff_cap: Positive = option(30.0, "longest retry delay, seconds")
+
+    def retry_settings(self) -> dict[str, Any]:
+        """The fields of :class:`RetrySettings`, for a sink's config."""
+        return {
+            "timeout": self.timeout,
+            "max_retries": self.max_retries,
+            "backoff_base": self.backoff_base,
+            "backoff_cap": self.backoff_cap,
+        }
+
+
+@dataclass(frozen=True, kw_only=True)
+class RetrySettings:
+    """Base of a network sink's config: how long to wait, how often and how far apart to retry."""
+
+    timeout: float = 30.0
+    max_retries: int = 8
+    backoff_base: float = 0.5
+    backoff_cap: float = 30.0
 
 
 def _message(sink: str, exc: ValidationError) -> str:

@@ -25,6 +25,7 @@ from gta.sinks._options import (
     Flag,
     PositiveInt,
     RetryOptions,
+    RetrySettings,
     Text,
     option,
     read_options,
@@ -81,7 +82,7 @@ OPTIONS = tuple(SentinelOptions.model_fields)
 
 
 @dataclass(frozen=True)
-class SentinelConfig:
+class SentinelConfig(RetrySettings):
     """Everything the sink needs except the client secret."""
 
     endpoint: str  # https://HOST[:PORT][/prefix]
@@ -95,10 +96,6 @@ class SentinelConfig:
     gzip: bool = True
     batch_bytes: int = 1_000_000
     batch_records: int = 5000
-    timeout: float = 30.0
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
 
     def stream_for(self, gta_stream: Any) -> str:
         """The DCR stream a record of ``gta_stream`` goes to."""
@@ -167,6 +164,7 @@ def parse_sentinel_url(url: str, options: Mapping[str, Any]) -> tuple[SentinelCo
             f"sentinel batch_bytes {batch_bytes} is over the API's limit of {API_MAX_BYTES} bytes"
         )
     config = SentinelConfig(
+        **given.retry_settings(),
         endpoint=endpoint,
         dcr=dcr,
         stream=str(stream) if stream else None,
@@ -178,10 +176,6 @@ def parse_sentinel_url(url: str, options: Mapping[str, Any]) -> tuple[SentinelCo
         gzip=given.gzip,
         batch_bytes=batch_bytes,
         batch_records=given.batch_records,
-        timeout=given.timeout,
-        max_retries=given.max_retries,
-        backoff_base=given.backoff_base,
-        backoff_cap=given.backoff_cap,
     )
     raw = given.client_secret or os.environ.get(SECRET_ENV)
     raw = raw or os.environ.get("AZURE_CLIENT_SECRET")

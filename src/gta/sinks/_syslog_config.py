@@ -9,7 +9,15 @@ from dataclasses import dataclass
 from typing import Any
 
 from gta.sinks._base import Sink, SinkConfigError, split_sink_url
-from gta.sinks._options import PositiveInt, RetryOptions, Text, TlsOptions, option, read_options
+from gta.sinks._options import (
+    PositiveInt,
+    RetryOptions,
+    RetrySettings,
+    Text,
+    TlsOptions,
+    option,
+    read_options,
+)
 from gta.sinks._tls import ca_file
 
 FACILITIES = {
@@ -49,7 +57,7 @@ class SyslogOptions(TlsOptions, RetryOptions):
 
 
 @dataclass(frozen=True)
-class SyslogConfig:
+class SyslogConfig(RetrySettings):
     transport: str  # "udp" | "tcp" | "tls"
     host: str
     port: int
@@ -60,10 +68,6 @@ class SyslogConfig:
     ca_bundle: str | None = None
     insecure: bool = False
     max_message_bytes: int = 65536
-    timeout: float = 30.0
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
 
 
 def ascii_field(value: str, limit: int) -> str:
@@ -106,6 +110,7 @@ def parse_syslog_url(url: str, options: Mapping[str, Any]) -> SyslogConfig:
             "syslog max_message_bytes over UDP cannot exceed 65507 (one datagram)"
         )
     return SyslogConfig(
+        **given.retry_settings(),
         transport=transport,
         host=parts.hostname,
         port=port,
@@ -116,10 +121,6 @@ def parse_syslog_url(url: str, options: Mapping[str, Any]) -> SyslogConfig:
         ca_bundle=ca_bundle,
         insecure=given.insecure,
         max_message_bytes=max_bytes,
-        timeout=given.timeout,
-        max_retries=given.max_retries,
-        backoff_base=given.backoff_base,
-        backoff_cap=given.backoff_cap,
     )
 
 
