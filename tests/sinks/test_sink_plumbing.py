@@ -89,3 +89,21 @@ def test_option_errors_name_the_option_on_one_line(
 def test_options_win_over_the_url() -> None:
     parsed = read_options("x", _Opts, "size=3&on=yes", {"size": 7})
     assert (parsed.size, parsed.on) == (7, True)
+
+
+def test_sinks_list_reads_specs_without_loading_a_sink_or_httpx() -> None:
+    import json
+    import subprocess
+    import sys
+
+    probe = (
+        "import json, sys\nfrom gta.cli import main\ntry:\n    main(['sinks', 'list'])\n"
+        "except SystemExit:\n    pass\nprint(json.dumps(sorted(sys.modules)), file=sys.stderr)\n"
+    )
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=False)  # fmt: skip
+    assert "sentinel+https://" in run.stdout
+    modules = set(json.loads(run.stderr.strip().splitlines()[-1]))
+    heavy = {m for m in modules if m == "httpx" or m.startswith(("httpx.", "gta.client"))}
+    sinks = {"_jsonl", "_splunk_hec", "_syslog", "_elasticsearch", "_sentinel", "_check"}
+    assert heavy == set() and not {f"gta.sinks.{name}" for name in sinks} & modules
