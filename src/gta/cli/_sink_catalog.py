@@ -5,7 +5,6 @@ sink registered from outside shows up like a built-in. Reading a spec imports no
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
 
 __all__ = ["SinkInfo", "SinkOption", "catalogue"]
 
@@ -40,8 +39,3 @@ def catalogue() -> tuple[SinkInfo, ...]:
         for spec in sink_specs()
     )
 
-
-def __getattr__(name: str) -> Any:
-    if name == "SINKS":  # the catalogue as it stands now (a plugin may register later)
-        return catalogue()
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
