@@ -38,4 +38,3 @@ def catalogue() -> tuple[SinkInfo, ...]:
         )
         for spec in sink_specs()
     )
-
