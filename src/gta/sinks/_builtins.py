@@ -8,14 +8,13 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from gta.sinks._base import Sink
 from gta.sinks._es_config import SCHEMES as ES_SCHEMES
-from gta.sinks._es_config import EsOptions, open_es
-from gta.sinks._hec_config import TOKEN_ENV, HecOptions, hec_destination, open_hec
+from gta.sinks._es_config import EsOptions
+from gta.sinks._hec_config import TOKEN_ENV, HecOptions, hec_destination
 from gta.sinks._options import PositiveInt, SinkOptions, option
-from gta.sinks._sentinel_config import SentinelOptions, open_sentinel_sink
-from gta.sinks._spec import Check, SinkSpec
-from gta.sinks._syslog_config import SyslogOptions, open_syslog_sink, syslog_destination
+from gta.sinks._sentinel_config import SentinelOptions
+from gta.sinks._spec import SinkSpec, on_call
+from gta.sinks._syslog_config import SyslogOptions, syslog_destination
 
 __all__ = ["BUILTIN_SPECS", "JsonlOptions"]
 
@@ -26,42 +25,12 @@ class JsonlOptions(SinkOptions):
     rotate_bytes: PositiveInt | None = option(None, "start a new file after this many bytes")
 
 
-def _open_jsonl(url: str, options: dict[str, Any]) -> Sink:
-    from gta.sinks._jsonl import open_jsonl
-
-    return open_jsonl(url, options)
-
-
 def _jsonl_destination(url: str, options: Mapping[str, Any]) -> str | None:
     """The file's absolute path with symlinks resolved; ``None`` for stdout."""
     target = url[len("jsonl:") :] if url.startswith("jsonl:") else url
     if target == "-" or not target:
         return None
     return "file:" + os.path.realpath(os.path.expanduser(target))
-
-
-def _check_hec(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._check import check_hec
-
-    return check_hec(url, options)
-
-
-def _check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._check import check_syslog
-
-    return check_syslog(url, options)
-
-
-def _check_es(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._es_check import check_elasticsearch
-
-    return check_elasticsearch(url, options)
-
-
-def _check_sentinel(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._sentinel_check import check_sentinel
-
-    return check_sentinel(url, options)
 
 
 BUILTIN_SPECS = (
@@ -71,7 +40,7 @@ BUILTIN_SPECS = (
         summary="JSON lines: a file (fsync'ed before each checkpoint) or - for stdout",
         url="PATH | jsonl:PATH | -",
         options=JsonlOptions,
-        open=_open_jsonl,
+        open=on_call("gta.sinks._jsonl:open_jsonl"),
         destination_key=_jsonl_destination,
         path_scheme=True,
     ),
@@ -81,8 +50,8 @@ BUILTIN_SPECS = (
         summary=f"Splunk HTTP Event Collector (token: option token or ${TOKEN_ENV})",
         url="splunk-hec+https://HOST:8088[/PREFIX]?index=I&sourcetype=S",
         options=HecOptions,
-        open=open_hec,
-        check=_check_hec,
+        open=on_call("gta.sinks._splunk_hec:open_splunk_hec"),
+        check=on_call("gta.sinks._check:check_hec"),
         destination_key=hec_destination,
     ),
     SinkSpec(
@@ -91,8 +60,8 @@ BUILTIN_SPECS = (
         summary="syslog RFC 5424 over TLS (6514), TCP (514) or UDP (514, lossy)",
         url="syslog+tls://HOST:6514?format=json|cef",
         options=SyslogOptions,
-        open=open_syslog_sink,
-        check=_check_syslog,
+        open=on_call("gta.sinks._syslog:open_syslog"),
+        check=on_call("gta.sinks._check:check_syslog"),
         destination_key=syslog_destination,
     ),
     SinkSpec(
@@ -101,8 +70,8 @@ BUILTIN_SPECS = (
         summary="Elasticsearch / OpenSearch _bulk: create with _id = recordId (replays are 409s)",
         url="elasticsearch+https://HOST:9200?index=NAME",
         options=EsOptions,
-        open=open_es,
-        check=_check_es,
+        open=on_call("gta.sinks._elasticsearch:open_elasticsearch"),
+        check=on_call("gta.sinks._es_check:check_elasticsearch"),
     ),
     SinkSpec(
         name="sentinel",
@@ -110,7 +79,7 @@ BUILTIN_SPECS = (
         summary="Microsoft Sentinel / Azure Monitor Logs Ingestion API (Entra ID app credentials)",
         url="sentinel+https://DCE-HOST?dcr=dcr-ID&tenant_id=T&client_id=C[&stream=Custom-S]",
         options=SentinelOptions,
-        open=open_sentinel_sink,
-        check=_check_sentinel,
+        open=on_call("gta.sinks._sentinel:open_sentinel"),
+        check=on_call("gta.sinks._sentinel_check:check_sentinel"),
     ),
 )

@@ -17,6 +17,7 @@ from typing import Any
 
 import httpx
 
+from gta.sinks._http_sink import json_object
 from gta.sinks._registry import check_sink
 from gta.sinks._spec import Check
 from gta.sinks._tls import http_verify, tls_context
@@ -61,7 +62,7 @@ def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
         )
         if response is None:
             return checks
-        body = _json(response)
+        body = json_object(response)
         healthy = response.status_code == 200
         checks.append(
             Check("health", healthy, f"HTTP {response.status_code}: {body.get('text', '')}".strip())
@@ -75,7 +76,7 @@ def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
         except httpx.HTTPError as exc:
             checks.append(Check("token", False, f"request failed: {type(exc).__name__}"))
             return checks
-        code = _json(probe).get("code")
+        code = json_object(probe).get("code")
         if probe.status_code in (401, 403) or code in (1, 2, 3, 4):
             checks.append(Check("token", False, f"refused: HTTP {probe.status_code}, code {code}"))
         elif code in (5, 6, 10, 11) or probe.status_code in (200, 400):
@@ -122,11 +123,3 @@ def check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
     verified = "NOT verified (insecure)" if config.insecure else "verified"
     checks.append(Check("tls", True, f"{version}, certificate {verified}"))
     return checks
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -26,7 +26,7 @@ from __future__ import annotations
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -107,17 +107,8 @@ class ElasticsearchSink(HttpSink):
     def __repr__(self) -> str:
         return f"ElasticsearchSink(base_url={self.config.base_url!r}, index={self.config.index!r})"
 
-    # -- the Sink protocol -------------------------------------------------------------------
-    def write(self, records: Sequence[Record]) -> None:
-        for record in records:
-            self._add(record, self._lines(record))
-
-    def flush(self) -> None:
-        if self._batch:
-            self._send_batch()
-
     # -- sending -----------------------------------------------------------------------------
-    def _lines(self, record: Record) -> bytes:
+    def _encode(self, record: Record) -> bytes:
         rid = record.get("recordId")
         if not isinstance(rid, str) or not rid:
             raise SinkError("elasticsearch: a record without recordId cannot be sent idempotently")

@@ -11,13 +11,13 @@ network errors are retried with the client's backoff. The secret never reaches a
 from __future__ import annotations
 
 import logging
-from typing import Any
 
 import httpx
 
 from gta.client import Runtime, is_retryable_status, token_refresh_delay
 from gta.client._retry import RETRY_AFTER_CAP
 from gta.sinks._base import SinkConfigError, SinkError
+from gta.sinks._http_sink import json_object
 from gta.sinks._retrying import Backoff, Verdict, deliver, done, retry
 from gta.sinks._sentinel_config import SentinelConfig
 
@@ -61,7 +61,7 @@ class EntraToken:
             return self._client.post(self.url, data=form)
 
         def answer(_: list[str], response: httpx.Response) -> Verdict[str]:
-            body = _json(response)
+            body = json_object(response)
             if response.status_code == 200:
                 token = body.get("access_token")
                 if not isinstance(token, str) or not token:
@@ -107,11 +107,3 @@ def one_line(text: str, limit: int) -> str:
     collapsed to single spaces, cut at ``limit`` characters."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
     return " ".join(cleaned.split())[:limit]
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

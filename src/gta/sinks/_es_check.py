@@ -8,9 +8,10 @@ from typing import Any
 
 import httpx
 
-from gta.sinks._check import Check, _json, first_contact
+from gta.sinks._check import Check, first_contact
 from gta.sinks._elasticsearch import _text
 from gta.sinks._es_config import API_KEY_ENV, parse_es_url
+from gta.sinks._http_sink import json_object
 from gta.sinks._tls import http_verify
 
 
@@ -39,7 +40,7 @@ def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
                 )
             )
             return checks
-        body = _json(response)
+        body = json_object(response)
         version = body.get("version") if isinstance(body.get("version"), dict) else {}
         assert isinstance(version, dict)
         product = _text(version.get("distribution") or config.flavour)

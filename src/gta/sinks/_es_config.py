@@ -20,7 +20,7 @@ from urllib.parse import unquote
 
 from gta._secrets import SecretError
 from gta._secrets import resolve_secret as _resolve
-from gta.sinks._base import Sink, SinkConfigError, split_sink_url
+from gta.sinks._base import SinkConfigError, split_sink_url
 from gta.sinks._options import (
     PositiveInt,
     RetryOptions,
@@ -140,12 +140,6 @@ def _secret_in_url(name: str, value: str) -> str | None:
             f"password as an option (env:NAME or file:PATH) or set {API_KEY_ENV}"
         )
     return None
-
-
-def open_es(url: str, options: dict[str, Any]) -> Sink:
-    from gta.sinks._elasticsearch import open_elasticsearch
-
-    return open_elasticsearch(url, options)
 
 
 def _auth(given: EsOptions) -> EsAuth:

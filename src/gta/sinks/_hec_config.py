@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gta._secrets import SecretError, resolve_secret
-from gta.sinks._base import Sink, SinkConfigError, split_sink_url
+from gta.sinks._base import SinkConfigError, split_sink_url
 from gta.sinks._options import (
     Flag,
     Positive,
@@ -144,9 +144,3 @@ def hec_destination(url: str, options: Mapping[str, Any]) -> str | None:
     path = _ENDPOINT_PATH.sub("", parts.path).rstrip("/")
     host = (parts.hostname or "").lower()
     return f"splunk-hec://{host}:{parts.port or 8088}{path}?index={index}"
-
-
-def open_hec(url: str, options: dict[str, Any]) -> Sink:
-    from gta.sinks._splunk_hec import open_splunk_hec
-
-    return open_splunk_hec(url, options)

@@ -5,6 +5,7 @@ bytes and count, and ``close`` (flush, then release the client, once)."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Sequence
 from typing import Any
 
 import httpx
@@ -15,13 +16,22 @@ from gta.sinks._tls import http_verify
 Item = tuple[Record, bytes]  # (record, its encoded bytes)
 
 
+def json_object(response: httpx.Response) -> dict[str, Any]:
+    """The reply's JSON object, or ``{}`` for any other body (a proxy's HTML page, a list)."""
+    try:
+        body = response.json()
+    except ValueError:
+        return {}
+    return body if isinstance(body, dict) else {}
+
+
 def _printable(value: Any, limit: int = 300) -> str:
     return "".join(c if c.isprintable() else "?" for c in str(value))[:limit]
 
 
 class HttpSink:
-    """Base of the HTTP sinks; a subclass sets ``name``, implements ``flush`` and ``_send_batch``
-    (when it uses :meth:`_add`)."""
+    """Base of the HTTP sinks: a subclass sets ``name`` and implements ``_encode`` (one record's
+    bytes) and ``_send_batch``, or overrides ``write`` and ``flush``."""
 
     name: str
 
@@ -60,8 +70,13 @@ class HttpSink:
         self._closed = False
 
     # -- the Sink protocol -------------------------------------------------------------------
+    def write(self, records: Sequence[Record]) -> None:
+        for record in records:
+            self._add(record, self._encode(record))
+
     def flush(self) -> None:
-        raise NotImplementedError
+        if self._batch:
+            self._send_batch()
 
     def close(self) -> None:
         if self._closed:
@@ -92,6 +107,9 @@ class HttpSink:
     def _take_batch(self) -> list[Item]:
         batch, self._batch, self._batch_size = self._batch, [], 0
         return batch
+
+    def _encode(self, record: Record) -> bytes:
+        raise NotImplementedError
 
     def _send_batch(self) -> None:
         raise NotImplementedError

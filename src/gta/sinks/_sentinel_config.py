@@ -19,7 +19,7 @@ from typing import Any
 
 from gta._secrets import SecretError
 from gta._secrets import resolve_secret as _resolve
-from gta.sinks._base import Sink, SinkConfigError, split_sink_url
+from gta.sinks._base import SinkConfigError, split_sink_url
 from gta.sinks._options import (
     CaOptions,
     Flag,
@@ -190,9 +190,3 @@ def _secret_in_url(name: str, value: str) -> str | None:
             f"file:PATH or keyring:SERVICE:USERNAME, or set {SECRET_ENV}"
         )
     return None
-
-
-def open_sentinel_sink(url: str, options: dict[str, Any]) -> Sink:
-    from gta.sinks._sentinel import open_sentinel
-
-    return open_sentinel(url, options)

@@ -17,7 +17,7 @@ from typing import Any
 from gta.sinks._base import Sink
 from gta.sinks._options import SinkOptions
 
-__all__ = ["Check", "SinkSpec", "register_sink", "registered", "spec_for"]
+__all__ = ["Check", "SinkSpec", "on_call", "register_sink", "registered", "spec_for"]
 
 log = logging.getLogger("gta.sinks")
 
@@ -66,6 +66,20 @@ class SinkSpec:
     def scheme_form(self, scheme: str) -> str:
         """How a URL of ``scheme`` starts (``jsonl:``, ``syslog+tls://``)."""
         return f"{scheme}:" if self.path_scheme else f"{scheme}://"
+
+
+def on_call(target: str) -> Callable[[str, dict[str, Any]], Any]:
+    """``"module:function"`` as a function that imports the module when first called, so a
+    spec can name a sink's ``open`` or ``check`` without loading the sink (or httpx)."""
+    module_name, _, attribute = target.partition(":")
+
+    def call(url: str, options: dict[str, Any]) -> Any:
+        import importlib
+
+        return getattr(importlib.import_module(module_name), attribute)(url, options)
+
+    call.__name__ = call.__qualname__ = attribute
+    return call
 
 
 _BY_SCHEME: dict[str, SinkSpec] = {}

@@ -20,7 +20,7 @@ import gzip as gzip_module
 import logging
 import random
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -127,18 +127,13 @@ class SplunkHecSink(HttpSink):
         return f"SplunkHecSink(base_url={self.config.base_url!r}, index={self.config.index!r})"
 
     # -- the Sink protocol -------------------------------------------------------------------
-    def write(self, records: Sequence[Record]) -> None:
-        for record in records:
-            self._add(record, self._envelope(record))
-
     def flush(self) -> None:
-        if self._batch:
-            self._send_batch()
+        super().flush()
         if self.config.ack:
             self._await_acks()
 
     # -- sending -----------------------------------------------------------------------------
-    def _envelope(self, record: Record) -> bytes:
+    def _encode(self, record: Record) -> bytes:
         envelope: dict[str, Any] = {}
         when = event_time(record)
         if when is not None:

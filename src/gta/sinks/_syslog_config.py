@@ -8,7 +8,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from gta.sinks._base import Sink, SinkConfigError, split_sink_url
+from gta.sinks._base import SinkConfigError, split_sink_url
 from gta.sinks._options import (
     PositiveInt,
     RetryOptions,
@@ -135,9 +135,3 @@ def syslog_destination(url: str, options: Mapping[str, Any]) -> str | None:
     scheme = parts.scheme.lower()
     default = 6514 if scheme == "syslog+tls" else 514
     return f"{scheme}://{(parts.hostname or '').lower()}:{parts.port or default}"
-
-
-def open_syslog_sink(url: str, options: dict[str, Any]) -> Sink:
-    from gta.sinks._syslog import open_syslog
-
-    return open_syslog(url, options)
