@@ -56,7 +56,9 @@ PUBLIC = {
         "Format",
         "FormatContext",
         "UnknownFormatError",
+        "encode_cef",
         "get_format",
+        "record_risk",
     ],
 }
 

@@ -38,6 +38,7 @@ from gta.client._models import (
 )
 from gta.client._pagination import Pager, SearchResults
 from gta.client._retry import (
+    RETRY_AFTER_CAP,
     Runtime,
     backoff_delay,
     is_retryable_exception,
@@ -48,6 +49,7 @@ from gta.client._retry import (
 )
 
 __all__ = [
+    "RETRY_AFTER_CAP",
     "Alert",
     "AlertStatus",
     "ApiConnectionError",

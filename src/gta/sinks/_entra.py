@@ -14,8 +14,7 @@ import logging
 
 import httpx
 
-from gta.client import Runtime, is_retryable_status, token_refresh_delay
-from gta.client._retry import RETRY_AFTER_CAP
+from gta.client import RETRY_AFTER_CAP, Runtime, is_retryable_status, token_refresh_delay
 from gta.sinks._base import SinkConfigError, SinkError
 from gta.sinks._http_sink import json_object
 from gta.sinks._retrying import Backoff, Verdict, deliver, done, retry

@@ -32,7 +32,7 @@ from typing import Any
 import orjson
 
 from gta._version import __version__
-from gta.formats._cef import encode_cef, record_risk
+from gta.formats import encode_cef, record_risk
 from gta.sinks._base import Record, SinkConfigError
 from gta.sinks._retrying import Backoff
 from gta.sinks._syslog_config import SyslogConfig, ascii_field, parse_syslog_url
