@@ -107,3 +107,15 @@ def test_sinks_list_reads_specs_without_loading_a_sink_or_httpx() -> None:
     heavy = {m for m in modules if m == "httpx" or m.startswith(("httpx.", "gta.client"))}
     sinks = {"_jsonl", "_splunk_hec", "_syslog", "_elasticsearch", "_sentinel", "_check"}
     assert heavy == set() and not {f"gta.sinks.{name}" for name in sinks} & modules
+
+
+def test_syslog_backoff_does_not_overflow_after_a_thousand_retries() -> None:
+    from gta.sinks._syslog import SyslogSink, parse_syslog_url
+
+    slept: list[float] = []
+    config = parse_syslog_url("syslog+tcp://127.0.0.1:9?max_retries=5000&backoff_cap=5", {})
+    sink = SyslogSink(config, sleep=slept.append, rand=lambda: 0.5)
+    assert sink._backoff(1100, OSError("refused")) == 1101  # 0.5 * 2**1100 overflowed a float
+    assert slept == [2.5]
+    with pytest.raises(SinkError, match=r"^syslog 127.0.0.1:9 unreachable after 5001 attempts"):
+        sink._backoff(5000, OSError("refused"))
