@@ -200,6 +200,10 @@ def _install_plugin(root: Path) -> dict[str, str]:
     info.mkdir()
     (info / "METADATA").write_text("Metadata-Version: 2.1\nName: gta-filebox\nVersion: 0.1\n")
     (info / "entry_points.txt").write_text("[gta.sinks]\nfilebox = gta_filebox:SPEC\n")
+    broken = root / "gta_broken-0.1.dist-info"  # a plugin that fails must not take gta down
+    broken.mkdir()
+    (broken / "METADATA").write_text("Metadata-Version: 2.1\nName: gta-broken\nVersion: 0.1\n")
+    (broken / "entry_points.txt").write_text("[gta.sinks]\nbroken = gta_filebox:NOTHING\n")
     path = os.pathsep.join([str(root), os.environ.get("PYTHONPATH", "")]).rstrip(os.pathsep)
     return {"PYTHONPATH": path}
 
@@ -218,6 +222,7 @@ def test_entry_point_plugin_is_listed_and_exports(
     env = _install_plugin(tmp_path / "site")
     listed = _gta("sinks", "list", "--format", "json", env=env)
     assert listed.returncode == 0, listed.stderr
+    assert "sink plugin broken not loaded: AttributeError" in listed.stderr
     (entry,) = [item for item in json.loads(listed.stdout) if item["schemes"] == ["filebox"]]
     assert entry["options"] == [{"name": "label", "default": "plugin",
                                  "meaning": "a label kept with each record"}]  # fmt: skip

@@ -46,9 +46,6 @@ DEFAULT_STREAMS = {
     "threat-detections": "Custom-GtaThreatDetections",
     "flows": "Custom-GtaFlows",
 }
-DESCRIPTION = (
-    "Microsoft Sentinel / Azure Monitor Logs Ingestion API (DCE + DCR, Entra ID client credentials)"
-)
 _SECRET_REFERENCE = re.compile(r"^(env|file|keyring):.+$")
 _STREAM_NAME = re.compile(r"^Custom-[A-Za-z0-9_]{1,200}$|^Microsoft-[A-Za-z0-9_]{1,200}$")
 _DCR_ID = re.compile(r"^dcr-[0-9a-fA-F]{32}$")

@@ -10,6 +10,7 @@ the registry is read.
 from __future__ import annotations
 
 import logging
+import threading
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import Any
@@ -84,6 +85,7 @@ def on_call(target: str) -> Callable[[str, dict[str, Any]], Any]:
 
 _BY_SCHEME: dict[str, SinkSpec] = {}
 _loaded = False
+_loading = threading.RLock()
 
 
 def register_sink(spec: SinkSpec, *, replace: bool = False) -> None:
@@ -122,15 +124,20 @@ def spec_for(scheme: str) -> SinkSpec | None:
 
 
 def _load() -> None:
+    """Register the built-ins and the entry points once. Jobs open their sinks from several
+    threads: none may look a scheme up before the built-ins are in."""
     global _loaded
     if _loaded:
         return
-    _loaded = True
-    from gta.sinks._builtins import BUILTIN_SPECS
+    with _loading:
+        if _loaded:
+            return
+        from gta.sinks._builtins import BUILTIN_SPECS
 
-    for spec in BUILTIN_SPECS:
-        register_sink(spec)
-    _load_entry_points()
+        for spec in BUILTIN_SPECS:
+            register_sink(spec)
+        _load_entry_points()
+        _loaded = True
 
 
 def _load_entry_points() -> None:
