@@ -1,6 +1,8 @@
-"""The sinks gta ships, each one :class:`~gta.sinks.SinkSpec`, registered exactly as a third
-party's would be (``gta.sinks._spec``). Only names and options models load here; a sink's own
-module loads in its ``open`` and ``check``."""
+"""The sinks gta ships, each one :class:`~gta.sinks.SinkSpec` registered exactly as a third
+party's would be (``gta.sinks._spec``). Each spec lives with its options model in the sink's
+``_NAME_config`` module, imported the first time one of its schemes is used (so opening a HEC
+sink does not build the Sentinel options); a sink's own module loads only in its ``open`` and
+``check``."""
 
 from __future__ import annotations
 
@@ -8,15 +10,25 @@ import os
 from collections.abc import Mapping
 from typing import Any
 
-from gta.sinks._es_config import SCHEMES as ES_SCHEMES
-from gta.sinks._es_config import EsOptions
-from gta.sinks._hec_config import TOKEN_ENV, HecOptions, hec_destination
 from gta.sinks._options import PositiveInt, SinkOptions, option
-from gta.sinks._sentinel_config import SentinelOptions
 from gta.sinks._spec import SinkSpec, on_call
-from gta.sinks._syslog_config import SyslogOptions, syslog_destination
 
-__all__ = ["BUILTIN_SPECS", "JsonlOptions"]
+__all__ = ["BUILTINS", "JSONL", "JsonlOptions"]
+
+# scheme -> "module:attribute" of its spec, in the order `gta sinks list` shows them
+BUILTINS: dict[str, str] = {
+    "jsonl": "gta.sinks._builtins:JSONL",
+    "splunk-hec+https": "gta.sinks._hec_config:SPEC",
+    "splunk-hec+http": "gta.sinks._hec_config:SPEC",
+    "syslog+udp": "gta.sinks._syslog_config:SPEC",
+    "syslog+tcp": "gta.sinks._syslog_config:SPEC",
+    "syslog+tls": "gta.sinks._syslog_config:SPEC",
+    "elasticsearch+https": "gta.sinks._es_config:SPEC",
+    "elasticsearch+http": "gta.sinks._es_config:SPEC",
+    "opensearch+https": "gta.sinks._es_config:SPEC",
+    "opensearch+http": "gta.sinks._es_config:SPEC",
+    "sentinel+https": "gta.sinks._sentinel_config:SPEC",
+}
 
 
 class JsonlOptions(SinkOptions):
@@ -33,53 +45,13 @@ def _jsonl_destination(url: str, options: Mapping[str, Any]) -> str | None:
     return "file:" + os.path.realpath(os.path.expanduser(target))
 
 
-BUILTIN_SPECS = (
-    SinkSpec(
-        name="jsonl",
-        schemes=("jsonl",),
-        summary="JSON lines: a file (fsync'ed before each checkpoint) or - for stdout",
-        url="PATH | jsonl:PATH | -",
-        options=JsonlOptions,
-        open=on_call("gta.sinks._jsonl:open_jsonl"),
-        destination_key=_jsonl_destination,
-        path_scheme=True,
-    ),
-    SinkSpec(
-        name="splunk-hec",
-        schemes=("splunk-hec+https", "splunk-hec+http"),
-        summary=f"Splunk HTTP Event Collector (token: option token or ${TOKEN_ENV})",
-        url="splunk-hec+https://HOST:8088[/PREFIX]?index=I&sourcetype=S",
-        options=HecOptions,
-        open=on_call("gta.sinks._splunk_hec:open_splunk_hec"),
-        check=on_call("gta.sinks._check:check_hec"),
-        destination_key=hec_destination,
-    ),
-    SinkSpec(
-        name="syslog",
-        schemes=("syslog+udp", "syslog+tcp", "syslog+tls"),
-        summary="syslog RFC 5424 over TLS (6514), TCP (514) or UDP (514, lossy)",
-        url="syslog+tls://HOST:6514?format=json|cef",
-        options=SyslogOptions,
-        open=on_call("gta.sinks._syslog:open_syslog"),
-        check=on_call("gta.sinks._check:check_syslog"),
-        destination_key=syslog_destination,
-    ),
-    SinkSpec(
-        name="elasticsearch",
-        schemes=ES_SCHEMES,
-        summary="Elasticsearch / OpenSearch _bulk: create with _id = recordId (replays are 409s)",
-        url="elasticsearch+https://HOST:9200?index=NAME",
-        options=EsOptions,
-        open=on_call("gta.sinks._elasticsearch:open_elasticsearch"),
-        check=on_call("gta.sinks._es_check:check_elasticsearch"),
-    ),
-    SinkSpec(
-        name="sentinel",
-        schemes=("sentinel+https",),
-        summary="Microsoft Sentinel / Azure Monitor Logs Ingestion API (Entra ID app credentials)",
-        url="sentinel+https://DCE-HOST?dcr=dcr-ID&tenant_id=T&client_id=C[&stream=Custom-S]",
-        options=SentinelOptions,
-        open=on_call("gta.sinks._sentinel:open_sentinel"),
-        check=on_call("gta.sinks._sentinel_check:check_sentinel"),
-    ),
+JSONL = SinkSpec(
+    name="jsonl",
+    schemes=("jsonl",),
+    summary="JSON lines: a file (fsync'ed before each checkpoint) or - for stdout",
+    url="PATH | jsonl:PATH | -",
+    options=JsonlOptions,
+    open=on_call("gta.sinks._jsonl:open_jsonl"),
+    destination_key=_jsonl_destination,
+    path_scheme=True,
 )

@@ -30,6 +30,7 @@ from gta.sinks._options import (
     option,
     read_options,
 )
+from gta.sinks._spec import SinkSpec, on_call
 from gta.sinks._tls import verify_setting
 
 SCHEMES = ("elasticsearch+https", "elasticsearch+http", "opensearch+https", "opensearch+http")
@@ -161,3 +162,14 @@ def _auth(given: EsOptions) -> EsAuth:
         pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         return EsAuth(f"Basic {pair}")
     return EsAuth(None)
+
+
+SPEC = SinkSpec(
+    name="elasticsearch",
+    schemes=SCHEMES,
+    summary="Elasticsearch / OpenSearch _bulk: create with _id = recordId (replays are 409s)",
+    url="elasticsearch+https://HOST:9200?index=NAME",
+    options=EsOptions,
+    open=on_call("gta.sinks._elasticsearch:open_elasticsearch"),
+    check=on_call("gta.sinks._es_check:check_elasticsearch"),
+)

@@ -26,6 +26,7 @@ from gta.sinks._options import (
     option,
     read_options,
 )
+from gta.sinks._spec import SinkSpec, on_call
 from gta.sinks._tls import verify_setting
 
 TOKEN_ENV = "GTA_SPLUNK_HEC_TOKEN"
@@ -144,3 +145,15 @@ def hec_destination(url: str, options: Mapping[str, Any]) -> str | None:
     path = _ENDPOINT_PATH.sub("", parts.path).rstrip("/")
     host = (parts.hostname or "").lower()
     return f"splunk-hec://{host}:{parts.port or 8088}{path}?index={index}"
+
+
+SPEC = SinkSpec(
+    name="splunk-hec",
+    schemes=("splunk-hec+https", "splunk-hec+http"),
+    summary=f"Splunk HTTP Event Collector (token: option token or ${TOKEN_ENV})",
+    url="splunk-hec+https://HOST:8088[/PREFIX]?index=I&sourcetype=S",
+    options=HecOptions,
+    open=on_call("gta.sinks._splunk_hec:open_splunk_hec"),
+    check=on_call("gta.sinks._check:check_hec"),
+    destination_key=hec_destination,
+)

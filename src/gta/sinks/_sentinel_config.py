@@ -30,6 +30,7 @@ from gta.sinks._options import (
     option,
     read_options,
 )
+from gta.sinks._spec import SinkSpec, on_call
 from gta.sinks._tls import verify_setting
 
 SECRET_ENV = "GTA_SENTINEL_CLIENT_SECRET"
@@ -187,3 +188,14 @@ def _secret_in_url(name: str, value: str) -> str | None:
             f"file:PATH or keyring:SERVICE:USERNAME, or set {SECRET_ENV}"
         )
     return None
+
+
+SPEC = SinkSpec(
+    name="sentinel",
+    schemes=("sentinel+https",),
+    summary="Microsoft Sentinel / Azure Monitor Logs Ingestion API (Entra ID app credentials)",
+    url="sentinel+https://DCE-HOST?dcr=dcr-ID&tenant_id=T&client_id=C[&stream=Custom-S]",
+    options=SentinelOptions,
+    open=on_call("gta.sinks._sentinel:open_sentinel"),
+    check=on_call("gta.sinks._sentinel_check:check_sentinel"),
+)

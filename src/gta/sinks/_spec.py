@@ -2,9 +2,10 @@
 
 A spec is cheap to import (its options model and a few names); the sink's own module, and what
 it needs (httpx, sockets), loads only in ``open`` and ``check``. The built-in sinks are
-registered like any other (``gta.sinks._builtins``); a package of its own registers a spec with
-:func:`register_sink`, or names it in the ``gta.sinks`` entry point group, loaded the first time
-the registry is read.
+registered like any other, each the first time one of its schemes is used
+(``gta.sinks._builtins.BUILTINS``); a package of its own registers a spec with
+:func:`register_sink`, or names it in the ``gta.sinks`` entry point group, read the first time a
+scheme is not found or every sink is listed.
 """
 
 from __future__ import annotations
@@ -84,73 +85,104 @@ def on_call(target: str) -> Callable[[str, dict[str, Any]], Any]:
 
 
 _BY_SCHEME: dict[str, SinkSpec] = {}
-_loaded = False
+_plugins_loaded = False
 _loading = threading.RLock()
 
 
 def register_sink(spec: SinkSpec, *, replace: bool = False) -> None:
-    """Make ``spec``'s schemes open its sink. A scheme taken by another spec is refused unless
-    ``replace`` is set (a plugin cannot silently take over ``splunk-hec+https``)."""
+    """Make ``spec``'s schemes open its sink. A scheme taken by another spec (a built-in's too,
+    loaded or not) is refused unless ``replace`` is set: a plugin cannot silently take over
+    ``splunk-hec+https``."""
     if not spec.schemes:
         raise ValueError(f"sink {spec.name!r} names no scheme")
     schemes = [scheme.lower() for scheme in spec.schemes]
-    for scheme in schemes:
-        taken = _BY_SCHEME.get(scheme)
-        if taken is not None and taken is not spec and not replace:
-            raise ValueError(f"sink scheme {scheme!r} is already registered by {taken.name!r}")
-    for scheme in schemes:
-        _BY_SCHEME[scheme] = spec
+    with _loading:
+        for scheme in schemes:
+            taken = _BY_SCHEME.get(scheme) or _builtin(scheme)
+            if taken is not None and taken is not spec and not replace:
+                raise ValueError(f"sink scheme {scheme!r} is already registered by {taken.name!r}")
+        for scheme in schemes:
+            _BY_SCHEME[scheme] = spec
 
 
 def unregister_sink(spec: SinkSpec) -> None:
     """Remove ``spec``'s schemes (tests, plugins that are switched off)."""
-    for scheme, held in list(_BY_SCHEME.items()):
-        if held is spec:
-            del _BY_SCHEME[scheme]
+    with _loading:
+        for scheme, held in list(_BY_SCHEME.items()):
+            if held is spec:
+                del _BY_SCHEME[scheme]
 
 
 def registered() -> tuple[SinkSpec, ...]:
-    """Every registered spec once, built-ins first, in registration order."""
-    _load()
+    """Every registered spec once: the built-ins first (each loaded now), then the others in
+    registration order."""
+    from gta.sinks._builtins import BUILTINS
+
+    for scheme in BUILTINS:
+        spec_for(scheme)
+    _load_plugins()
+    order = [*BUILTINS, *(scheme for scheme in _BY_SCHEME if scheme not in BUILTINS)]
     seen: dict[int, SinkSpec] = {}
-    for spec in _BY_SCHEME.values():
-        seen.setdefault(id(spec), spec)
+    for scheme in order:
+        spec = _BY_SCHEME.get(scheme)
+        if spec is not None:
+            seen.setdefault(id(spec), spec)
     return tuple(seen.values())
 
 
 def spec_for(scheme: str) -> SinkSpec | None:
-    _load()
-    return _BY_SCHEME.get(scheme.lower())
+    """The spec of ``scheme``: registered, else a built-in (its module imported now), else one
+    from the ``gta.sinks`` entry points (read the first time a scheme is not found)."""
+    from gta.sinks._builtins import BUILTINS
+
+    scheme = scheme.lower()
+    spec = _BY_SCHEME.get(scheme)
+    if spec is not None:
+        return spec
+    with _loading:  # jobs open sinks from several threads
+        builtin = _builtin(scheme) if scheme in BUILTINS else None
+        if builtin is not None:
+            if scheme not in _BY_SCHEME:
+                register_sink(builtin)
+        else:
+            _load_plugins()
+    return _BY_SCHEME.get(scheme)
 
 
-def _load() -> None:
-    """Register the built-ins and the entry points once. Jobs open their sinks from several
-    threads: none may look a scheme up before the built-ins are in."""
-    global _loaded
-    if _loaded:
+def _builtin(scheme: str) -> SinkSpec | None:
+    """The built-in spec of ``scheme`` (its module imported now), if there is one."""
+    import importlib
+
+    from gta.sinks._builtins import BUILTINS
+
+    if scheme not in BUILTINS:
+        return None
+    module_name, _, attribute = BUILTINS[scheme].partition(":")
+    spec: SinkSpec = getattr(importlib.import_module(module_name), attribute)
+    return spec
+
+
+def _load_plugins() -> None:
+    """Specs named in the ``gta.sinks`` entry point group, once: a ``SinkSpec`` or a function
+    that returns one. A plugin that fails to load is logged and skipped: the other sinks still
+    work."""
+    global _plugins_loaded
+    if _plugins_loaded:
         return
     with _loading:
-        if _loaded:
+        if _plugins_loaded:
             return
-        from gta.sinks._builtins import BUILTIN_SPECS
+        _plugins_loaded = True
+        from importlib.metadata import entry_points
 
-        for spec in BUILTIN_SPECS:
-            register_sink(spec)
-        _load_entry_points()
-        _loaded = True
-
-
-def _load_entry_points() -> None:
-    """Specs named in the ``gta.sinks`` entry point group: a ``SinkSpec`` or a function that
-    returns one. A plugin that fails to load is logged and skipped: the other sinks still work."""
-    from importlib.metadata import entry_points
-
-    for point in entry_points(group=ENTRY_POINT_GROUP):
-        try:
-            loaded = point.load()
-            spec = loaded if isinstance(loaded, SinkSpec) else loaded()
-            if not isinstance(spec, SinkSpec):
-                raise TypeError(f"{point.value} is not a SinkSpec")
-            register_sink(spec)
-        except Exception as exc:  # a third party's bug must not take the built-ins down
-            log.warning("sink plugin %s not loaded: %s: %s", point.name, type(exc).__name__, exc)
+        for point in entry_points(group=ENTRY_POINT_GROUP):
+            try:
+                loaded = point.load()
+                spec = loaded if isinstance(loaded, SinkSpec) else loaded()
+                if not isinstance(spec, SinkSpec):
+                    raise TypeError(f"{point.value} is not a SinkSpec")
+                register_sink(spec)
+            except Exception as exc:  # a third party's bug must not take the built-ins down
+                log.warning(
+                    "sink plugin %s not loaded: %s: %s", point.name, type(exc).__name__, exc
+                )

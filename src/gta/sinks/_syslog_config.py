@@ -18,6 +18,7 @@ from gta.sinks._options import (
     option,
     read_options,
 )
+from gta.sinks._spec import SinkSpec, on_call
 from gta.sinks._tls import ca_file
 
 FACILITIES = {
@@ -135,3 +136,15 @@ def syslog_destination(url: str, options: Mapping[str, Any]) -> str | None:
     scheme = parts.scheme.lower()
     default = 6514 if scheme == "syslog+tls" else 514
     return f"{scheme}://{(parts.hostname or '').lower()}:{parts.port or default}"
+
+
+SPEC = SinkSpec(
+    name="syslog",
+    schemes=("syslog+udp", "syslog+tcp", "syslog+tls"),
+    summary="syslog RFC 5424 over TLS (6514), TCP (514) or UDP (514, lossy)",
+    url="syslog+tls://HOST:6514?format=json|cef",
+    options=SyslogOptions,
+    open=on_call("gta.sinks._syslog:open_syslog"),
+    check=on_call("gta.sinks._check:check_syslog"),
+    destination_key=syslog_destination,
+)
