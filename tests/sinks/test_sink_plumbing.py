@@ -119,3 +119,33 @@ def test_syslog_backoff_does_not_overflow_after_a_thousand_retries() -> None:
     assert slept == [2.5]
     with pytest.raises(SinkError, match=r"^syslog 127.0.0.1:9 unreachable after 5001 attempts"):
         sink._backoff(5000, OSError("refused"))
+
+
+def test_threads_opening_sinks_at_once_all_find_their_scheme() -> None:
+    import subprocess
+    import sys
+
+    probe = """
+import threading
+from gta.sinks import destination_key
+urls = ["splunk-hec+https://h:8088", "syslog+tls://h", "elasticsearch+https://h?index=x",
+        "sentinel+https://h", "-", "jsonl:/tmp/x"] * 4
+start, found, lock = threading.Barrier(len(urls)), [], threading.Lock()
+def key(url):
+    start.wait()
+    got = destination_key(url)
+    with lock:
+        found.append(got)
+threads = [threading.Thread(target=key, args=(u,)) for u in urls]
+for t in threads: t.start()
+for t in threads: t.join()
+print(sorted(set(map(str, found))))
+"""
+    run = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                         timeout=60, check=True)  # fmt: skip
+    import os
+
+    expected = {"splunk-hec://h:8088?index=", "syslog+tls://h:6514", "None",
+                "elasticsearch+https://h?index=x", "sentinel+https://h",
+                "file:" + os.path.realpath("/tmp/x")}  # fmt: skip
+    assert run.stdout.strip() == str(sorted(expected))
