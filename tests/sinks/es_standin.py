@@ -26,15 +26,13 @@ from __future__ import annotations
 
 import base64
 import json
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-import uvicorn
+from hec_receiver import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -239,26 +237,7 @@ class RunningStandin:
 def run_standin(state: EsState | None = None) -> Iterator[RunningStandin]:
     """Serve the stand-in on 127.0.0.1 (a free port) in a thread for the ``with`` block."""
     state = state or EsState()
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        build_app(state), log_level="warning", lifespan="off", ws="none", http="h11"
-    )
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("Elasticsearch stand-in did not start")
-        time.sleep(0.01)
-    try:
+    with serve_app(build_app(state), "Elasticsearch stand-in") as port:
         yield RunningStandin(
             state, f"elasticsearch+http://127.0.0.1:{port}", f"http://127.0.0.1:{port}"
         )
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

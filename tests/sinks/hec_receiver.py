@@ -171,39 +171,43 @@ class RunningReceiver:
 
 
 @contextmanager
-def run_receiver(
-    state: HecState | None = None, *, certfile: str | None = None, keyfile: str | None = None
-) -> Iterator[RunningReceiver]:
-    """Serve a receiver on 127.0.0.1 (a free port) in a thread for the ``with`` block; with a
-    certificate and key it speaks HTTPS."""
-    state = state or HecState()
+def serve_app(
+    app: Any, what: str, *, certfile: str | None = None, keyfile: str | None = None
+) -> Iterator[int]:
+    """Serve ``app`` on 127.0.0.1 (a free port, yielded) in a thread for the ``with`` block;
+    with a certificate and key it speaks HTTPS. The other stand-ins (Elasticsearch, Sentinel)
+    start their servers with this too."""
     sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
     sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
     sock.bind(("127.0.0.1", 0))
     port = sock.getsockname()[1]
-    config = uvicorn.Config(
-        build_app(state),
-        log_level="warning",
-        lifespan="off",
-        ws="none",
-        http="h11",
-        ssl_certfile=certfile,
-        ssl_keyfile=keyfile,
-    )
+    config = uvicorn.Config(app, log_level="warning", lifespan="off", ws="none", http="h11",
+                            ssl_certfile=certfile, ssl_keyfile=keyfile)  # fmt: skip
     server = uvicorn.Server(config)
     thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
     thread.start()
     deadline = time.monotonic() + 10
     while not server.started:
         if time.monotonic() > deadline:
-            raise RuntimeError("HEC receiver did not start")
+            raise RuntimeError(f"{what} did not start")
         time.sleep(0.01)
     try:
-        scheme = "https" if certfile else "http"
-        yield RunningReceiver(
-            state, f"splunk-hec+{scheme}://127.0.0.1:{port}", f"{scheme}://127.0.0.1:{port}"
-        )
+        yield port
     finally:
         server.should_exit = True
         thread.join(timeout=10)
         sock.close()
+
+
+@contextmanager
+def run_receiver(
+    state: HecState | None = None, *, certfile: str | None = None, keyfile: str | None = None
+) -> Iterator[RunningReceiver]:
+    """Serve a receiver on 127.0.0.1 (a free port) in a thread for the ``with`` block; with a
+    certificate and key it speaks HTTPS."""
+    state = state or HecState()
+    scheme = "https" if certfile else "http"
+    with serve_app(build_app(state), "HEC receiver", certfile=certfile, keyfile=keyfile) as port:
+        yield RunningReceiver(
+            state, f"splunk-hec+{scheme}://127.0.0.1:{port}", f"{scheme}://127.0.0.1:{port}"
+        )

@@ -39,9 +39,7 @@ from __future__ import annotations
 import gzip
 import json
 import secrets
-import socket
 import threading
-import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, field
@@ -50,7 +48,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import trustme
-import uvicorn
+from hec_receiver import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -265,23 +263,6 @@ def run_standin(state: StandinState | None = None, *, tmp: Path) -> Iterator[Run
     ca.cert_pem.write_to_path(str(ca_file))
     cert.private_key_pem.write_to_path(str(key))
     chain.write_bytes(b"".join(blob.bytes() for blob in cert.cert_chain_pems))
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
-    sock.bind(("127.0.0.1", 0))
-    port = sock.getsockname()[1]
-    config = uvicorn.Config(build_app(state), log_level="warning", lifespan="off", ws="none",
-                            http="h11", ssl_certfile=str(chain), ssl_keyfile=str(key))  # fmt: skip
-    server = uvicorn.Server(config)
-    thread = threading.Thread(target=server.run, kwargs={"sockets": [sock]}, daemon=True)
-    thread.start()
-    deadline = time.monotonic() + 10
-    while not server.started:
-        if time.monotonic() > deadline:
-            raise RuntimeError("Sentinel stand-in did not start")
-        time.sleep(0.01)
-    try:
+    with serve_app(build_app(state), "Sentinel stand-in", certfile=str(chain),
+                   keyfile=str(key)) as port:  # fmt: skip
         yield RunningStandin(state, f"https://127.0.0.1:{port}", ca_file)
-    finally:
-        server.should_exit = True
-        thread.join(timeout=10)
-        sock.close()

@@ -19,6 +19,7 @@ class ListSink:
     """Records in memory; ``flushed`` is what a crash would keep."""
 
     name = "list"
+    rejected = 0  # the Sink protocol: it never drops a record
 
     def __init__(self, fail_on_flush: int | None = None) -> None:
         self.pending: list[Record] = []

@@ -17,8 +17,7 @@ from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._render import write_json
 from gta.cli._secrets import read_secret_stdin, warn_if_on_command_line
-from gta.cli._sink_catalog import SINKS
-from gta.sinks import SinkConfigError
+from gta.cli._sink_catalog import SinkInfo, catalogue
 
 _INSTEAD = "use --token env:NAME, GTA_SPLUNK_HEC_TOKEN or --token-stdin"
 
@@ -56,19 +55,26 @@ def list_sinks(fmt: FormatOpt = ReportFormat.table) -> None:
       gta sinks list
       gta sinks list --format json
     """
+    sinks = catalogue()
     if fmt is ReportFormat.json:
-        write_json(sys.stdout, [asdict(info) for info in SINKS])
+        write_json(sys.stdout, [asdict(info) for info in sinks])
         return
-    out: list[str] = []
-    for info in SINKS:
-        out += [f"{', '.join(s + ('' if s == 'jsonl' else '://') for s in info.schemes)}"]
-        out += [f"  {info.summary}", f"  URL: {info.url}", "  options:"]
-        width = max(len(o.name) for o in info.options)
-        dwidth = max(len(o.default) for o in info.options)
-        for option in info.options:
-            out.append(f"    {option.name:<{width}}  {option.default:<{dwidth}}  {option.meaning}")
-        out.append("")
-    typer.echo("\n".join(out).rstrip())
+    typer.echo("\n".join(line for info in sinks for line in _describe(info)).rstrip())
+
+
+def _describe(info: SinkInfo) -> list[str]:
+    from gta.sinks import sink_specs
+
+    bare = {s for spec in sink_specs() if spec.path_scheme for s in spec.schemes}
+    out = [", ".join(s if s in bare else f"{s}://" for s in info.schemes)]
+    out += [f"  {info.summary}", f"  URL: {info.url}", "  options:"]
+    if not info.options:
+        return [*out, "    (none)", ""]
+    width = max(len(o.name) for o in info.options)
+    dwidth = max(len(o.default) for o in info.options)
+    for option in info.options:
+        out.append(f"    {option.name:<{width}}  {option.default:<{dwidth}}  {option.meaning}")
+    return [*out, ""]
 
 
 def _resolve_secret(value: str | None) -> str | None:
@@ -131,7 +137,7 @@ def check(
       gta sinks check splunk-hec+https://splunk:8088 --token env:SPLUNK_HEC_TOKEN
       gta sinks check syslog+tls://siem.example:6514 --ca-bundle ca.pem --format json
     """
-    from gta.sinks._check import check_sink
+    from gta.sinks import SinkConfigError, check_sink
 
     options = _options(option or [])
     if "token" in options:

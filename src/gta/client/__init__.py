@@ -37,9 +37,19 @@ from gta.client._models import (
     ThreatIntelRecord,
 )
 from gta.client._pagination import Pager, SearchResults
-from gta.client._retry import Runtime
+from gta.client._retry import (
+    RETRY_AFTER_CAP,
+    Runtime,
+    backoff_delay,
+    is_retryable_exception,
+    is_retryable_status,
+    is_tls_verification_failure,
+    parse_retry_after,
+    token_refresh_delay,
+)
 
 __all__ = [
+    "RETRY_AFTER_CAP",
     "Alert",
     "AlertStatus",
     "ApiConnectionError",
@@ -67,4 +77,10 @@ __all__ = [
     "ServerError",
     "ThreatDetection",
     "ThreatIntelRecord",
+    "backoff_delay",
+    "is_retryable_exception",
+    "is_retryable_status",
+    "is_tls_verification_failure",
+    "parse_retry_after",
+    "token_refresh_delay",
 ]

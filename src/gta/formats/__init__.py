@@ -6,6 +6,7 @@ from __future__ import annotations
 import importlib
 
 from gta.formats._base import ApiObject, Format, FormatContext, UnknownFormatError
+from gta.formats._cef import encode_cef, record_risk
 
 # name -> "module:attribute" of a Format instance; imported lazily so a format's
 # dependencies load only when it is used.
@@ -37,5 +38,7 @@ __all__ = [
     "Format",
     "FormatContext",
     "UnknownFormatError",
+    "encode_cef",
     "get_format",
+    "record_risk",
 ]

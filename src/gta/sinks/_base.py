@@ -8,7 +8,10 @@ socket and flushed). The engine commits a checkpoint only after ``flush`` return
 so a sink that returns early from ``flush`` breaks the no-loss guarantee.
 
 A sink raises ``SinkError`` (or a subclass) when it cannot deliver; it must not
-swallow a failure. ``SinkConfigError`` means retrying cannot help (bad token,
+swallow a failure. A record the destination refuses alone (a mapping error, an event HEC
+rejects by number) cannot be helped by a re-send: the sink drops it, logs its ``recordId`` and
+counts it in ``rejected``, so the checkpoint still moves and the run reports the count.
+``SinkConfigError`` means retrying cannot help (bad token,
 unwritable path): the engine stops without committing.
 """
 
@@ -36,6 +39,9 @@ class Sink(Protocol):
     """Destination of records. Used as a context manager by the engine."""
 
     name: str
+    #: Records dropped so far as undeliverable (refused alone by the destination); 0 for a
+    #: sink that never drops one.
+    rejected: int
 
     def write(self, records: Sequence[Record]) -> None:
         """Accept records; may buffer them."""

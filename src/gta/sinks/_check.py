@@ -13,71 +13,56 @@ from __future__ import annotations
 
 import socket
 import ssl
-from dataclasses import dataclass
 from typing import Any
 
 import httpx
 
-from gta.sinks._base import SinkConfigError, split_sink_url
-from gta.sinks._registry import redact_url
+from gta.sinks._http_sink import json_object
+from gta.sinks._registry import check_sink
+from gta.sinks._spec import Check
+from gta.sinks._tls import http_verify, tls_context
+
+__all__ = ["Check", "check_hec", "check_sink", "check_syslog", "first_contact"]
 
 
-@dataclass(frozen=True)
-class Check:
-    """One line of the report: what was checked, whether it passed, and what we saw."""
-
-    name: str
-    ok: bool
-    detail: str
-
-
-def check_sink(url: str, options: dict[str, Any]) -> list[Check]:
-    """Run the checks for ``url``; raises ``SinkConfigError`` for a URL that cannot work."""
-    scheme = split_sink_url(url).scheme.lower()
-    if scheme.startswith("splunk-hec+"):
-        return check_hec(url, options)
-    if scheme.startswith("syslog+"):
-        return check_syslog(url, options)
-    if scheme.startswith(("elasticsearch+", "opensearch+")):
-        from gta.sinks._es_check import check_elasticsearch
-
-        return check_elasticsearch(url, options)
-    if scheme == "sentinel+https":
-        from gta.sinks._sentinel_check import check_sentinel
-
-        return check_sentinel(url, options)
-    raise SinkConfigError(
-        f"nothing to check for {redact_url(url)!r}: checks cover splunk-hec+https://, "
-        "splunk-hec+http://, syslog+udp|tcp|tls://, elasticsearch|opensearch+https:// and "
-        "sentinel+https:// URLs"
-    )
+def first_contact(
+    client: httpx.Client, path: str, base_url: str, verify: bool | str, in_clear: str
+) -> tuple[httpx.Response | None, list[Check]]:
+    """``GET path``: the reachability and TLS lines of an HTTP sink's report, and the response
+    (``None`` when there was none: the report ends there). ``in_clear``: what plain http
+    exposes."""
+    tls = base_url.startswith("https://")
+    try:
+        response = client.get(path)
+    except httpx.ConnectError as exc:
+        trust = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
+        name = "tls" if tls and trust else "reachability"
+        return None, [Check(name, False, f"{base_url}: {exc}")]
+    except httpx.HTTPError as exc:
+        return None, [Check("reachability", False, f"{base_url}: {type(exc).__name__}: {exc}")]
+    checks = [Check("reachability", True, f"{base_url} answered")]
+    if not tls:
+        checks.append(Check("tls", True, f"plain http: no TLS ({in_clear} sent in clear)"))
+    elif verify is False:
+        checks.append(Check("tls", True, "TLS on, certificate NOT verified (insecure)"))
+    else:
+        checks.append(Check("tls", True, "TLS on, certificate verified"))
+    return response, checks
 
 
 def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._hec_config import TOKEN_ENV, parse_hec_url, tls_verify
+    from gta.sinks._hec_config import TOKEN_ENV, parse_hec_url
     from gta.sinks._splunk_hec import EVENT_PATH, HEALTH_PATH
 
     config, token = parse_hec_url(url, options)
-    checks: list[Check] = []
-    tls = config.base_url.startswith("https://")
-    verify = tls_verify(config.verify)
+    verify = http_verify("splunk-hec", config.verify)
     with httpx.Client(base_url=config.base_url, verify=verify, timeout=10.0) as client:
-        try:
-            response = client.get(HEALTH_PATH)
-        except httpx.ConnectError as exc:
-            trust = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
-            name = "tls" if tls and trust else "reachability"
-            return [Check(name, False, f"{config.base_url}: {exc}")]
-        except httpx.HTTPError as exc:
-            return [Check("reachability", False, f"{config.base_url}: {type(exc).__name__}: {exc}")]
-        checks.append(Check("reachability", True, f"{config.base_url} answered"))
-        if not tls:
-            checks.append(Check("tls", True, "plain http: no TLS (token sent in clear)"))
-        elif config.verify is False:
-            checks.append(Check("tls", True, "TLS on, certificate NOT verified (insecure)"))
-        else:
-            checks.append(Check("tls", True, "TLS on, certificate verified"))
-        body = _json(response)
+        response, checks = first_contact(
+            client, HEALTH_PATH, config.base_url, config.verify, "token"
+        )
+        if response is None:
+            return checks
+        body = json_object(response)
         healthy = response.status_code == 200
         checks.append(
             Check("health", healthy, f"HTTP {response.status_code}: {body.get('text', '')}".strip())
@@ -91,7 +76,7 @@ def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
         except httpx.HTTPError as exc:
             checks.append(Check("token", False, f"request failed: {type(exc).__name__}"))
             return checks
-        code = _json(probe).get("code")
+        code = json_object(probe).get("code")
         if probe.status_code in (401, 403) or code in (1, 2, 3, 4):
             checks.append(Check("token", False, f"refused: HTTP {probe.status_code}, code {code}"))
         elif code in (5, 6, 10, 11) or probe.status_code in (200, 400):
@@ -104,7 +89,7 @@ def check_hec(url: str, options: dict[str, Any]) -> list[Check]:
 
 
 def check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
-    from gta.sinks._syslog import SyslogSink, parse_syslog_url
+    from gta.sinks._syslog_config import parse_syslog_url
 
     config = parse_syslog_url(url, options)
     target = f"{config.host}:{config.port}"
@@ -125,7 +110,7 @@ def check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
         if config.transport != "tls":
             checks.append(Check("tls", True, "plain TCP: no TLS"))
             return checks
-        context = SyslogSink(config)._ssl_context()
+        context = tls_context("syslog", config.ca_bundle, insecure=config.insecure)
         try:
             with context.wrap_socket(sock, server_hostname=config.host) as tls_sock:
                 version = tls_sock.version()
@@ -138,11 +123,3 @@ def check_syslog(url: str, options: dict[str, Any]) -> list[Check]:
     verified = "NOT verified (insecure)" if config.insecure else "verified"
     checks.append(Check("tls", True, f"{version}, certificate {verified}"))
     return checks
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

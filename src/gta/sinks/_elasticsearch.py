@@ -25,19 +25,19 @@ from __future__ import annotations
 
 import logging
 import random
-import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
 import httpx
 import orjson
 
-from gta.client._retry import backoff_delay, parse_retry_after
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._es_config import API_KEY_ENV, EsAuth, EsConfig, parse_es_url
-from gta.sinks._splunk_hec import _untrusted, event_time
+from gta.sinks._http_sink import HttpSink, Item
+from gta.sinks._retrying import Backoff, Verdict, deliver, done, retry, split
+from gta.sinks._splunk_hec import event_time
 
 log = logging.getLogger("gta.sinks.elasticsearch")
 
@@ -51,18 +51,6 @@ _SETUP_ERRORS = (
     "invalid_index_name_exception",
 )
 _REASON_MAX = 300
-
-Item = tuple[Record, bytes]  # (record, its two NDJSON lines)
-
-
-def tls_verify(verify: bool | str) -> bool | ssl.SSLContext:
-    """What httpx wants for ``verify``: a context trusting ``ca_bundle`` when one is given."""
-    if isinstance(verify, str):
-        try:
-            return ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as exc:
-            raise SinkConfigError(f"elasticsearch ca_bundle could not be loaded: {exc}") from None
-    return verify
 
 
 def _text(value: Any) -> str:
@@ -80,7 +68,7 @@ def _timestamp(record: Record) -> str | None:
     )
 
 
-class ElasticsearchSink:
+class ElasticsearchSink(HttpSink):
     """Sends records to ``POST /_bulk``; see the module docstring for the guarantees."""
 
     def __init__(
@@ -93,70 +81,34 @@ class ElasticsearchSink:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config = config
-        self._sleep, self._rand = sleep, rand
+        self._retry = Backoff(config.flavour, log, config.max_retries, config.backoff_base,
+                              config.backoff_cap, sleep, rand)  # fmt: skip
         headers = {"Content-Type": NDJSON, "Accept": "application/json"}
         if auth.header:
             headers["Authorization"] = auth.header
-        self.name = f"{config.flavour} {config.base_url}/{config.index}"
-        self._client = httpx.Client(
+        super().__init__(
+            config.flavour,
+            log,
             base_url=config.base_url,
-            headers=headers,
-            verify=tls_verify(config.verify),
+            verify=config.verify,
             timeout=config.timeout,
             transport=transport,
+            headers=headers,
+            batch_bytes=config.batch_bytes,
+            batch_items=config.batch_events,
+            in_clear="credentials and records" if auth.header else None,
         )
+        self.name = f"{config.flavour} {config.base_url}/{config.index}"
         self._action_prefix = orjson.dumps({"_index": config.index})[:-1]
-        self._batch: list[Item] = []
-        self._batch_size = 0
         self.sent_events = 0
         self.already_delivered = 0
-        self.rejected = 0
-        self.rejected_ids: list[str] = []
         self.requests = 0
-        self._closed = False
-        if config.base_url.startswith("http://") and auth.header:
-            log.warning(
-                "%s over plain http: credentials and records travel unencrypted", config.flavour
-            )
-        if config.verify is False:
-            log.warning("%s TLS certificate verification is OFF (insecure=true)", config.flavour)
 
     def __repr__(self) -> str:
         return f"ElasticsearchSink(base_url={self.config.base_url!r}, index={self.config.index!r})"
 
-    # -- the Sink protocol -------------------------------------------------------------------
-    def write(self, records: Sequence[Record]) -> None:
-        for record in records:
-            lines = self._lines(record)
-            if self._batch and (
-                self._batch_size + len(lines) > self.config.batch_bytes
-                or len(self._batch) >= self.config.batch_events
-            ):
-                self._send_batch()
-            self._batch.append((record, lines))
-            self._batch_size += len(lines)
-
-    def flush(self) -> None:
-        if self._batch:
-            self._send_batch()
-
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._client.close()
-
-    def __enter__(self) -> ElasticsearchSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- sending -----------------------------------------------------------------------------
-    def _lines(self, record: Record) -> bytes:
+    def _encode(self, record: Record) -> bytes:
         rid = record.get("recordId")
         if not isinstance(rid, str) or not rid:
             raise SinkError("elasticsearch: a record without recordId cannot be sent idempotently")
@@ -168,9 +120,8 @@ class ElasticsearchSink:
         return b'{"create":' + action + b"}\n" + orjson.dumps(record) + b"\n"
 
     def _send_batch(self) -> None:
-        batch, self._batch, self._batch_size = self._batch, [], 0
         before = self.already_delivered
-        self._bulk(batch)
+        self._bulk(self._take_batch())
         replayed = self.already_delivered - before
         if replayed:
             log.warning(
@@ -182,55 +133,46 @@ class ElasticsearchSink:
 
     def _bulk(self, batch: list[Item]) -> None:
         """Deliver ``batch``: retry what the server could not take yet, drop what it never will."""
-        attempt = 0
+        untrusted = (
+            f"{self.config.flavour} TLS certificate of {self.config.base_url} is not "
+            "trusted; set ca_bundle to the CA that signed it"
+        )
+        deliver(batch, self._post, self._answer, self._retry, untrusted=untrusted)
+
+    def _post(self, batch: list[Item]) -> httpx.Response:
         params = {"pipeline": self.config.pipeline} if self.config.pipeline else None
-        while batch:
-            body = b"".join(lines for _, lines in batch)
-            self.requests += 1
-            try:
-                response = self._client.post(BULK_PATH, content=body, params=params)
-            except httpx.TransportError as exc:
-                if _untrusted(exc):
-                    raise SinkConfigError(
-                        f"{self.config.flavour} TLS certificate of {self.config.base_url} is not "
-                        "trusted; set ca_bundle to the CA that signed it"
-                    ) from None
-                attempt = self._backoff(attempt, f"network error: {type(exc).__name__}")
-                continue
-            status = response.status_code
-            if status == 200:
-                retry = self._items(batch, response)
-                if retry and len(retry) == len(batch):
-                    attempt = self._backoff(attempt, f"all {len(retry)} item(s) throttled")
-                elif retry:
-                    attempt = self._backoff(attempt, f"{len(retry)} item(s) throttled", None, 0)
-                batch = retry
-                continue
-            reason = self._error_reason(response)
-            if status in (401, 403):
-                raise SinkConfigError(
-                    f"{self.config.flavour} refused the credentials (HTTP {status}: {reason}); "
-                    f"check api_key / {API_KEY_ENV} or username/password"
-                )
-            if status == 404:
-                raise SinkConfigError(
-                    f"{self.config.flavour}: no _bulk endpoint at {self.config.base_url} "
-                    f"(HTTP 404: {reason})"
-                )
-            if status == 413 and len(batch) > 1:
-                half = len(batch) // 2
-                self._bulk(batch[:half])
-                batch = batch[half:]
-                continue
-            if status == 413:
-                self._reject(batch[0][0], 413, "request_entity_too_large", reason)
-                return
-            if status == 429 or status >= 500:
-                attempt = self._backoff(attempt, f"HTTP {status}: {reason}", response)
-                continue
-            raise SinkError(
-                f"{self.config.flavour} rejected a bulk request: HTTP {status}: {reason}"
+        self.requests += 1
+        body = b"".join(lines for _, lines in batch)
+        return self._client.post(BULK_PATH, content=body, params=params)
+
+    def _answer(self, batch: list[Item], response: httpx.Response) -> Verdict[Item]:
+        status = response.status_code
+        if status == 200:
+            again = self._items(batch, response)
+            if again and len(again) == len(batch):
+                return retry(f"all {len(again)} item(s) throttled", rest=again)
+            if again:  # progress was made: the count starts again
+                return retry(f"{len(again)} item(s) throttled", rest=again, reset=True)
+            return done()
+        reason = self._error_reason(response)
+        if status in (401, 403):
+            raise SinkConfigError(
+                f"{self.config.flavour} refused the credentials (HTTP {status}: {reason}); "
+                f"check api_key / {API_KEY_ENV} or username/password"
             )
+        if status == 404:
+            raise SinkConfigError(
+                f"{self.config.flavour}: no _bulk endpoint at {self.config.base_url} "
+                f"(HTTP 404: {reason})"
+            )
+        if status == 413 and len(batch) > 1:
+            return split()
+        if status == 413:
+            self._reject(batch[0][0], f"HTTP 413 request_entity_too_large: {reason}")
+            return done()
+        if status == 429 or status >= 500:
+            return retry(f"HTTP {status}: {reason}", response)
+        raise SinkError(f"{self.config.flavour} rejected a bulk request: HTTP {status}: {reason}")
 
     def _items(self, batch: list[Item], response: httpx.Response) -> list[Item]:
         """Read the per-item results; return the items to send again."""
@@ -247,7 +189,7 @@ class ElasticsearchSink:
                 f"{self.config.flavour}: _bulk answered {count} item result(s) for "
                 f"{len(batch)} action(s)"
             )
-        retry: list[Item] = []
+        resend: list[Item] = []
         for item, result in zip(batch, items, strict=True):
             outcome = next(iter(result.values()), None) if isinstance(result, dict) else None
             status = outcome.get("status") if isinstance(outcome, dict) else None
@@ -263,14 +205,14 @@ class ElasticsearchSink:
             if status == 409:
                 self.already_delivered += 1
             elif status == 429 or status >= 500:
-                retry.append(item)
+                resend.append(item)
             elif kind in _SETUP_ERRORS or status in (401, 403):
                 raise SinkConfigError(
                     f"{self.config.flavour} cannot write to {self.config.index!r}: {kind}: {reason}"
                 )
             else:
-                self._reject(item[0], status, kind, reason)
-        return retry
+                self._reject(item[0], f"HTTP {status} {kind}: {reason}")
+        return resend
 
     def _error_reason(self, response: httpx.Response) -> str:
         try:
@@ -281,42 +223,6 @@ class ElasticsearchSink:
         if isinstance(error, dict):
             return _text(f"{error.get('type', '')}: {error.get('reason', '')}")
         return _text(error if error is not None else body)
-
-    def _reject(self, record: Record, status: int, kind: str, reason: str) -> None:
-        rid = _text(record.get("recordId", "?"))
-        self.rejected += 1
-        self.rejected_ids.append(rid)
-        log.error(
-            "%s rejected record %s (HTTP %s %s: %s); dropped as undeliverable",
-            self.config.flavour,
-            rid,
-            status,
-            kind,
-            reason,
-        )
-
-    def _backoff(
-        self,
-        attempt: int,
-        reason: str,
-        response: httpx.Response | None = None,
-        reset: int | None = None,
-    ) -> int:
-        """Sleep before the next try; ``reset`` restarts the count (progress was made)."""
-        if attempt >= self.config.max_retries:
-            raise SinkError(
-                f"{self.config.flavour}: giving up after {attempt + 1} attempts ({reason})"
-            )
-        delay = backoff_delay(
-            attempt, self._rand(), base=self.config.backoff_base, cap=self.config.backoff_cap
-        )
-        if response is not None:
-            told = parse_retry_after(response.headers.get("Retry-After"), datetime.now(UTC))
-            if told is not None:
-                delay = min(told, self.config.backoff_cap)
-        log.warning("%s: %s; retrying in %.2fs", self.config.flavour, reason, delay)
-        self._sleep(delay)
-        return (reset if reset is not None else attempt) + 1
 
 
 def open_elasticsearch(url: str, options: dict[str, Any]) -> ElasticsearchSink:

@@ -11,20 +11,13 @@ network errors are retried with the client's backoff. The secret never reaches a
 from __future__ import annotations
 
 import logging
-import ssl
-from typing import Any
 
 import httpx
 
-from gta.client._retry import (
-    Runtime,
-    backoff_delay,
-    is_retryable_exception,
-    is_retryable_status,
-    parse_retry_after,
-    token_refresh_delay,
-)
+from gta.client import RETRY_AFTER_CAP, Runtime, is_retryable_status, token_refresh_delay
 from gta.sinks._base import SinkConfigError, SinkError
+from gta.sinks._http_sink import json_object
+from gta.sinks._retrying import Backoff, Verdict, deliver, done, retry
 from gta.sinks._sentinel_config import SentinelConfig
 
 log = logging.getLogger("gta.sinks.sentinel")
@@ -59,24 +52,15 @@ class EntraToken:
             "client_secret": self._secret,
             "scope": self._config.scope,
         }
-        attempt = 0
-        while True:
-            issued = self._rt.monotonic()
-            try:
-                response = self._client.post(self.url, data=form)
-            except httpx.HTTPError as exc:
-                if untrusted(exc):
-                    raise SinkConfigError(
-                        f"sentinel TLS certificate of {self._config.authority_host} is not "
-                        "trusted; set ca_bundle to the CA that signed it"
-                    ) from None
-                if not is_retryable_exception(exc):
-                    raise SinkError(
-                        f"sentinel token request failed: {type(exc).__name__}"
-                    ) from None
-                attempt = self._wait(attempt, f"token endpoint: {type(exc).__name__}", None)
-                continue
-            body = _json(response)
+        issued: list[float] = []
+        fetched: list[str] = []
+
+        def post(_: list[str]) -> httpx.Response:
+            issued.append(self._rt.monotonic())
+            return self._client.post(self.url, data=form)
+
+        def answer(_: list[str], response: httpx.Response) -> Verdict[str]:
+            body = json_object(response)
             if response.status_code == 200:
                 token = body.get("access_token")
                 if not isinstance(token, str) or not token:
@@ -86,12 +70,11 @@ class EntraToken:
                     lifetime = float(expires) if expires is not None else 3600.0
                 except (TypeError, ValueError):
                     lifetime = 3600.0
-                self._refresh_at = issued + token_refresh_delay(lifetime)
-                return token
+                self._refresh_at = issued[-1] + token_refresh_delay(lifetime)
+                fetched.append(token)
+                return done()
             if is_retryable_status(response.status_code):
-                attempt = self._wait(attempt, f"token endpoint HTTP {response.status_code}",
-                                     response)  # fmt: skip
-                continue
+                return retry(f"token endpoint HTTP {response.status_code}", response)
             error = one_line(str(body.get("error") or f"HTTP {response.status_code}"), 60)
             # The first line of error_description carries the AADSTS code and its meaning.
             described = str(body.get("error_description") or "").splitlines()
@@ -101,27 +84,21 @@ class EntraToken:
                 "tenant_id, client_id and the client secret"
             )
 
-    def _wait(self, attempt: int, reason: str, response: httpx.Response | None) -> int:
-        if attempt >= self._config.max_retries:
-            raise SinkError(f"sentinel: giving up on a token after {attempt + 1} tries ({reason})")
-        delay = sentinel_delay(self._config, attempt, response, self._rt)
-        log.warning("sentinel: %s; retrying in %.2fs", reason, delay)
-        self._rt.sleep(delay)
-        return attempt + 1
+        untrusted = (
+            f"sentinel TLS certificate of {self._config.authority_host} is not trusted; set "
+            "ca_bundle to the CA that signed it"
+        )
+        deliver(["token"], post, answer, sentinel_backoff(self._config, self._rt),
+                untrusted=untrusted)  # fmt: skip
+        return fetched[-1]
 
 
-def sentinel_delay(
-    config: SentinelConfig, attempt: int, response: httpx.Response | None, runtime: Runtime
-) -> float:
-    """The server's ``Retry-After`` (capped at the client's ``RETRY_AFTER_CAP``) if it sent one,
-    else the client's full-jitter backoff with this sink's base and cap."""
-    header = response.headers.get("Retry-After") if response is not None else None
-    retry_after = parse_retry_after(header, runtime.now())
-    if retry_after is not None:
-        return retry_after
-    return backoff_delay(
-        attempt, runtime.random(), base=config.backoff_base, cap=config.backoff_cap
-    )
+def sentinel_backoff(config: SentinelConfig, runtime: Runtime) -> Backoff:
+    """The client's full-jitter backoff with this sink's base and cap; a server's
+    ``Retry-After`` is honoured up to the client's ``RETRY_AFTER_CAP``."""
+    return Backoff("sentinel", log, config.max_retries, config.backoff_base, config.backoff_cap,
+                   runtime.sleep, runtime.random, runtime.now,
+                   retry_after_cap=RETRY_AFTER_CAP)  # fmt: skip
 
 
 def one_line(text: str, limit: int) -> str:
@@ -129,23 +106,3 @@ def one_line(text: str, limit: int) -> str:
     collapsed to single spaces, cut at ``limit`` characters."""
     cleaned = "".join(ch if ch.isprintable() else " " for ch in text[: limit * 2])
     return " ".join(cleaned.split())[:limit]
-
-
-def untrusted(exc: BaseException) -> bool:
-    """True when a connection failed because the server's certificate was not trusted."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-def _json(response: httpx.Response) -> dict[str, Any]:
-    try:
-        body = response.json()
-    except ValueError:
-        return {}
-    return body if isinstance(body, dict) else {}

@@ -8,9 +8,11 @@ from typing import Any
 
 import httpx
 
-from gta.sinks._check import Check, _json
-from gta.sinks._elasticsearch import _text, tls_verify
+from gta.sinks._check import Check, first_contact
+from gta.sinks._elasticsearch import _text
 from gta.sinks._es_config import API_KEY_ENV, parse_es_url
+from gta.sinks._http_sink import json_object
+from gta.sinks._tls import http_verify
 
 
 def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
@@ -19,29 +21,15 @@ def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
         options["api_key"] = options.pop("token")
     config, auth = parse_es_url(url, options)
     headers = {"Authorization": auth.header} if auth.header else {}
-    tls = config.base_url.startswith("https://")
-    checks: list[Check] = []
     with httpx.Client(
-        base_url=config.base_url, headers=headers, verify=tls_verify(config.verify), timeout=10.0
+        base_url=config.base_url,
+        headers=headers,
+        verify=http_verify("elasticsearch", config.verify),
+        timeout=10.0,
     ) as client:
-        try:
-            response = client.get("/")
-        except httpx.ConnectError as exc:
-            trust = "certificate" in str(exc).lower() or "ssl" in str(exc).lower()
-            return [
-                Check(
-                    "tls" if tls and trust else "reachability", False, f"{config.base_url}: {exc}"
-                )
-            ]
-        except httpx.HTTPError as exc:
-            return [Check("reachability", False, f"{config.base_url}: {type(exc).__name__}")]
-        checks.append(Check("reachability", True, f"{config.base_url} answered"))
-        if not tls:
-            checks.append(Check("tls", True, "plain http: no TLS (credentials sent in clear)"))
-        elif config.verify is False:
-            checks.append(Check("tls", True, "TLS on, certificate NOT verified (insecure)"))
-        else:
-            checks.append(Check("tls", True, "TLS on, certificate verified"))
+        response, checks = first_contact(client, "/", config.base_url, config.verify, "credentials")
+        if response is None:
+            return checks
         if response.status_code in (401, 403):
             given = "given" if auth.header else f"none given (api_key or {API_KEY_ENV})"
             checks.append(
@@ -52,7 +40,7 @@ def check_elasticsearch(url: str, options: dict[str, Any]) -> list[Check]:
                 )
             )
             return checks
-        body = _json(response)
+        body = json_object(response)
         version = body.get("version") if isinstance(body.get("version"), dict) else {}
         assert isinstance(version, dict)
         product = _text(version.get("distribution") or config.flavour)

@@ -13,34 +13,54 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, unquote, urlsplit
+from urllib.parse import unquote
 
 from gta._secrets import SecretError
 from gta._secrets import resolve_secret as _resolve
-from gta.sinks._base import SinkConfigError
+from gta.sinks._base import SinkConfigError, split_sink_url
+from gta.sinks._options import (
+    PositiveInt,
+    RetryOptions,
+    RetrySettings,
+    Text,
+    TlsOptions,
+    option,
+    read_options,
+)
+from gta.sinks._spec import SinkSpec, on_call
+from gta.sinks._tls import verify_setting
 
 SCHEMES = ("elasticsearch+https", "elasticsearch+http", "opensearch+https", "opensearch+http")
 API_KEY_ENV = "GTA_ELASTICSEARCH_API_KEY"
 USERNAME_ENV = "GTA_ELASTICSEARCH_USERNAME"
 PASSWORD_ENV = "GTA_ELASTICSEARCH_PASSWORD"
-_SECRET_OPTIONS = ("api_key", "password")
-# fmt: off
-_OPTION_KEYS = ("index", "api_key", "username", "password", "ca_bundle", "insecure",
-                "batch_bytes", "batch_events", "timeout", "max_retries", "backoff_base",
-                "backoff_cap", "pipeline")
-_URL_KEYS = ("index", "ca_bundle", "insecure", "batch_bytes", "batch_events", "timeout",
-             "max_retries", "backoff_base", "backoff_cap", "pipeline", "username")
 _SECRET_WORDS = ("token", "password", "secret", "key", "auth")
 # Index names: lowercase, no \ / * ? " < > | space , # : and not starting with - _ + (ES docs,
 # "Create index API", path parameters); data stream names follow the same rules.
 _INDEX_NAME = re.compile(r"^[^-_+A-Z\\/*?\"<>| ,#:][^A-Z\\/*?\"<>| ,#:]{0,254}$")
-# fmt: on
+
+
+class EsOptions(TlsOptions, RetryOptions):
+    """The options of ``elasticsearch+https://`` and ``opensearch+https://``."""
+
+    index: Text | None = option(None, "index or data stream to write (required)")
+    api_key: Text | None = option(
+        None, "API key (env:NAME or file:PATH)", shown=f"${API_KEY_ENV}", secret=True
+    )
+    username: Text | None = option(None, "basic auth user", shown=f"${USERNAME_ENV}")
+    password: Text | None = option(
+        None, "basic auth password (env:/file:)", shown=f"${PASSWORD_ENV}", secret=True
+    )
+    batch_bytes: PositiveInt = option(5_000_000, "largest request body, bytes")
+    batch_events: PositiveInt = option(1000, "most records in one request")
+    pipeline: Text | None = option(None, "ingest pipeline to run on each record")
 
 
 @dataclass(frozen=True)
-class EsConfig:
+class EsConfig(RetrySettings):
     """Everything the sink needs except the credentials."""
 
     base_url: str
@@ -49,10 +69,6 @@ class EsConfig:
     verify: bool | str = True
     batch_bytes: int = 5_000_000
     batch_events: int = 1000
-    timeout: float = 30.0
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
     pipeline: str | None = None
 
 
@@ -77,30 +93,9 @@ def resolve_secret(value: Any, name: str) -> str | None:
         raise SinkConfigError(str(exc)) from None
 
 
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise SinkConfigError(f"elasticsearch option {name}={value!r} is not a boolean (true/false)")
-
-
-def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise SinkConfigError(f"elasticsearch option {name}={value!r} is not a number") from None
-    if number < 0 or (number == 0 and name != "max_retries"):
-        raise SinkConfigError(f"elasticsearch option {name} must be positive, got {value!r}")
-    return number
-
-
-def parse_es_url(url: str, options: dict[str, Any]) -> tuple[EsConfig, EsAuth]:
+def parse_es_url(url: str, options: Mapping[str, Any]) -> tuple[EsConfig, EsAuth]:
     """(config, auth) from the sink URL and options; any problem is one ``SinkConfigError``."""
-    parts = urlsplit(url)
+    parts = split_sink_url(url)
     scheme = parts.scheme.lower()
     if scheme not in SCHEMES:
         raise SinkConfigError(f"not an elasticsearch URL: scheme {parts.scheme!r}")
@@ -111,26 +106,9 @@ def parse_es_url(url: str, options: dict[str, Any]) -> tuple[EsConfig, EsAuth]:
         )
     if not parts.hostname:
         raise SinkConfigError("elasticsearch URL needs a host, e.g. elasticsearch+https://es:9200")
-    settings: dict[str, Any] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        lowered = name.lower()
-        if lowered != "username" and any(word in lowered for word in _SECRET_WORDS):
-            raise SinkConfigError(
-                f"elasticsearch URL must not carry a secret ({name}=...); pass api_key or "
-                f"password as an option (env:NAME or file:PATH) or set {API_KEY_ENV}"
-            )
-        if lowered not in _URL_KEYS:
-            raise SinkConfigError(
-                f"unknown elasticsearch URL parameter {name!r}; valid: {', '.join(_URL_KEYS)}"
-            )
-        settings[lowered] = value
-    for name, value in options.items():
-        if name not in _OPTION_KEYS:
-            raise SinkConfigError(
-                f"unknown elasticsearch option {name!r}; valid: {', '.join(_OPTION_KEYS)}"
-            )
-        settings[name] = value
-    index = unquote(str(settings.get("index") or ""))
+    given = read_options("elasticsearch", EsOptions, parts.query, options,
+                         refuse_in_url=_secret_in_url)  # fmt: skip
+    index = unquote(given.index or "")
     if not index:
         raise SinkConfigError(
             "elasticsearch URL needs an index or data stream: ?index=logs-gta-default"
@@ -140,41 +118,37 @@ def parse_es_url(url: str, options: dict[str, Any]) -> tuple[EsConfig, EsAuth]:
             f"elasticsearch index {index!r} is not a valid index or data stream name "
             '(lowercase, no spaces or \\/*?"<>|,#:, not starting with - _ +)'
         )
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        raise SinkConfigError("elasticsearch URL has an invalid port") from None
+    port = f":{parts.port}" if parts.port else ""
     path = re.sub(r"/_bulk/?$", "", parts.path).rstrip("/")
     http_scheme = "https" if scheme.endswith("+https") else "http"
-    verify: bool | str = True
-    if settings.get("ca_bundle"):
-        verify = str(settings["ca_bundle"])
-        if not os.path.isfile(verify):
-            raise SinkConfigError(f"elasticsearch ca_bundle {verify!r} is not a readable file")
-    if _flag(settings.get("insecure", False), "insecure"):
-        verify = False
     config = EsConfig(
+        **given.retry_settings(),
         base_url=f"{http_scheme}://{parts.hostname}{port}{path}",
         index=index,
         flavour=scheme.split("+")[0],
-        verify=verify,
-        batch_bytes=_number(settings.get("batch_bytes", 5_000_000), "batch_bytes", int),
-        batch_events=_number(settings.get("batch_events", 1000), "batch_events", int),
-        timeout=_number(settings.get("timeout", 30.0), "timeout", float),
-        max_retries=_number(settings.get("max_retries", 8), "max_retries", int),
-        backoff_base=_number(settings.get("backoff_base", 0.5), "backoff_base", float),
-        backoff_cap=_number(settings.get("backoff_cap", 30.0), "backoff_cap", float),
-        pipeline=str(settings["pipeline"]) if settings.get("pipeline") else None,
+        verify=verify_setting("elasticsearch", given.ca_bundle, given.insecure),
+        batch_bytes=given.batch_bytes,
+        batch_events=given.batch_events,
+        pipeline=given.pipeline or None,
     )
-    return config, _auth(settings)
+    return config, _auth(given)
 
 
-def _auth(settings: dict[str, Any]) -> EsAuth:
+def _secret_in_url(name: str, value: str) -> str | None:
+    if name != "username" and any(word in name for word in _SECRET_WORDS):
+        return (
+            f"elasticsearch URL must not carry a secret ({name}=...); pass api_key or "
+            f"password as an option (env:NAME or file:PATH) or set {API_KEY_ENV}"
+        )
+    return None
+
+
+def _auth(given: EsOptions) -> EsAuth:
     import base64
 
-    api_key = resolve_secret(settings.get("api_key"), "api_key") or os.environ.get(API_KEY_ENV)
-    username = resolve_secret(settings.get("username"), "username") or os.environ.get(USERNAME_ENV)
-    password = resolve_secret(settings.get("password"), "password") or os.environ.get(PASSWORD_ENV)
+    api_key = resolve_secret(given.api_key, "api_key") or os.environ.get(API_KEY_ENV)
+    username = resolve_secret(given.username, "username") or os.environ.get(USERNAME_ENV)
+    password = resolve_secret(given.password, "password") or os.environ.get(PASSWORD_ENV)
     if api_key and username:
         raise SinkConfigError("elasticsearch: give an api_key or a username/password, not both")
     if api_key:
@@ -188,3 +162,14 @@ def _auth(settings: dict[str, Any]) -> EsAuth:
         pair = base64.b64encode(f"{username}:{password}".encode()).decode("ascii")
         return EsAuth(f"Basic {pair}")
     return EsAuth(None)
+
+
+SPEC = SinkSpec(
+    name="elasticsearch",
+    schemes=SCHEMES,
+    summary="Elasticsearch / OpenSearch _bulk: create with _id = recordId (replays are 409s)",
+    url="elasticsearch+https://HOST:9200?index=NAME",
+    options=EsOptions,
+    open=on_call("gta.sinks._elasticsearch:open_elasticsearch"),
+    check=on_call("gta.sinks._es_check:check_elasticsearch"),
+)

@@ -36,6 +36,7 @@ class JsonlFileSink:
     def __init__(self, path: str | os.PathLike[str], *, rotate_bytes: int | None = None) -> None:
         self.path = Path(path)
         self.name = f"jsonl:{self.path}"
+        self.rejected = 0  # a file takes every record
         if rotate_bytes is not None and rotate_bytes <= 0:
             raise SinkConfigError(f"rotate_bytes must be a positive number, got {rotate_bytes}")
         self._rotate_bytes = rotate_bytes
@@ -180,6 +181,7 @@ class JsonlStdoutSink:
     name = "jsonl:-"
 
     def __init__(self, stream: BinaryIO | None = None) -> None:
+        self.rejected = 0  # stdout takes every record
         self._stream = stream if stream is not None else sys.stdout.buffer
 
     def write(self, records: Sequence[Record]) -> None:
@@ -229,10 +231,11 @@ class JsonlStdoutSink:
 def open_jsonl(url: str, options: dict[str, Any]) -> JsonlFileSink | JsonlStdoutSink:
     """Factory for the registry: ``-`` is stdout; ``jsonl:PATH`` or a bare path is a file.
     Options: ``rotate_bytes`` (files only)."""
-    options = dict(options)
-    rotate = options.pop("rotate_bytes", None)
-    if options:
-        raise SinkConfigError(f"unknown jsonl sink option(s): {', '.join(sorted(options))}")
+    from gta.sinks._builtins import JsonlOptions
+    from gta.sinks._options import gather_settings, parse_options
+
+    settings = gather_settings("jsonl sink", JsonlOptions, (), options)
+    rotate = parse_options("jsonl sink", JsonlOptions, settings).rotate_bytes
     target = url[len("jsonl:") :] if url.startswith("jsonl:") else url
     if not target:
         raise SinkConfigError("jsonl sink needs a path: jsonl:PATH, a file path, or '-' for stdout")
@@ -240,9 +243,4 @@ def open_jsonl(url: str, options: dict[str, Any]) -> JsonlFileSink | JsonlStdout
         if rotate is not None:
             raise SinkConfigError("rotate_bytes applies to files, not to stdout")
         return JsonlStdoutSink()
-    if rotate is not None:
-        try:
-            rotate = int(rotate)
-        except (TypeError, ValueError):
-            raise SinkConfigError(f"rotate_bytes must be an integer, got {rotate!r}") from None
     return JsonlFileSink(os.path.expanduser(target), rotate_bytes=rotate)

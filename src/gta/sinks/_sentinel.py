@@ -29,16 +29,17 @@ from __future__ import annotations
 import gzip as gzip_module
 import logging
 import re
-import ssl
 from collections.abc import Sequence
 from typing import Any
 
 import httpx
 import orjson
 
-from gta.client._retry import Runtime, is_retryable_exception, is_retryable_status
+from gta.client import Runtime, is_retryable_status
 from gta.sinks._base import Record, SinkConfigError, SinkError
-from gta.sinks._entra import EntraToken, one_line, sentinel_delay, untrusted
+from gta.sinks._entra import EntraToken, one_line, sentinel_backoff
+from gta.sinks._http_sink import HttpSink
+from gta.sinks._retrying import Verdict, again, deliver, done, retry
 from gta.sinks._sentinel_config import (
     API_MAX_BYTES,
     API_VERSION,
@@ -91,16 +92,7 @@ def _error(response: httpx.Response) -> tuple[str, str]:
     return one_line(code, 100), one_line(str(body), 200)
 
 
-def _verify(verify: bool | str) -> bool | ssl.SSLContext:
-    if isinstance(verify, str):
-        try:
-            return ssl.create_default_context(cafile=verify)
-        except (OSError, ssl.SSLError) as exc:
-            raise SinkConfigError(f"sentinel ca_bundle could not be loaded: {exc}") from None
-    return verify
-
-
-class SentinelSink:
+class SentinelSink(HttpSink):
     """Sends rows to a DCR stream; see the module docstring for the guarantees."""
 
     def __init__(
@@ -113,23 +105,15 @@ class SentinelSink:
     ) -> None:
         self.config = config
         self._rt = runtime or Runtime()
+        self._retry = sentinel_backoff(config, self._rt)
+        super().__init__("sentinel", log, base_url=config.endpoint, verify=config.verify,
+                         timeout=config.timeout, transport=transport)  # fmt: skip
         self.name = f"sentinel {config.endpoint} dcr={config.dcr}"
-        self._client = httpx.Client(
-            base_url=config.endpoint,
-            verify=_verify(config.verify),
-            timeout=config.timeout,
-            transport=transport,
-        )
         self._token = EntraToken(config, client_secret, self._client, self._rt)
         self._batches: dict[str, Batch] = {}
         self._sizes: dict[str, int] = {}
         self.sent_records = 0
         self.requests = 0
-        self.rejected = 0
-        self.rejected_ids: list[str] = []
-        self._closed = False
-        if config.verify is False:
-            log.warning("sentinel TLS certificate verification is OFF")
 
     def __repr__(self) -> str:
         return f"SentinelSink(endpoint={self.config.endpoint!r}, dcr={self.config.dcr!r})"
@@ -142,7 +126,7 @@ class SentinelSink:
             row = orjson.dumps(sentinel_row(record))
             if len(row) > limit:
                 too_big = f"{len(row)} bytes alone, over the {limit}-byte batch limit"
-                self._reject(record, "RecordTooLarge", too_big)
+                self._reject(record, f"RecordTooLarge: {too_big}")
                 continue
             batch = self._batches.setdefault(stream, [])
             size = self._sizes.get(stream, 0)
@@ -157,21 +141,6 @@ class SentinelSink:
             if self._batches[stream]:
                 self._send(stream)
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._client.close()
-
-    def __enter__(self) -> SentinelSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- sending -----------------------------------------------------------------------------
     def _send(self, stream: str) -> None:
         batch = self._batches.pop(stream)
@@ -180,12 +149,13 @@ class SentinelSink:
 
     def _post(self, stream: str, batch: Batch) -> None:
         """Deliver ``batch`` to ``stream``, or isolate and report the rows the service refuses."""
-        attempt, renewed = 0, False
-        while True:
-            body = b"[" + b",".join(row for _, row in batch) + b"]"
-            if len(body) > API_MAX_BYTES and len(batch) > 1:  # cannot happen with our batching
-                self._split(stream, batch)
-                return
+        if len(batch) > 1 and sum(len(row) + 1 for _, row in batch) + 1 > API_MAX_BYTES:
+            self._split(stream, batch)  # cannot happen with our batching
+            return
+        renewed = False
+
+        def post(part: Batch) -> httpx.Response:
+            body = b"[" + b",".join(row for _, row in part) + b"]"
             headers = {
                 "Authorization": f"Bearer {self._token.get()}",
                 "Content-Type": "application/json",
@@ -193,44 +163,38 @@ class SentinelSink:
             if self.config.gzip:
                 body = gzip_module.compress(body, compresslevel=5)
                 headers["Content-Encoding"] = "gzip"
-            try:
-                self.requests += 1
-                response = self._client.post(
-                    self.config.upload_path(stream),
-                    params={"api-version": API_VERSION},
-                    content=body,
-                    headers=headers,
-                )
-            except httpx.HTTPError as exc:
-                if untrusted(exc):
-                    raise SinkConfigError(
-                        f"sentinel TLS certificate of {self.config.endpoint} is not trusted; set "
-                        "ca_bundle to the CA that signed it"
-                    ) from None
-                if not is_retryable_exception(exc):
-                    raise SinkError(f"sentinel upload failed: {type(exc).__name__}") from None
-                attempt = self._backoff(attempt, f"network error: {type(exc).__name__}", None)
-                continue
+            self.requests += 1
+            return self._client.post(self.config.upload_path(stream),
+                                     params={"api-version": API_VERSION},
+                                     content=body, headers=headers)  # fmt: skip
+
+        def answer(part: Batch, response: httpx.Response) -> Verdict[tuple[Record, bytes]]:
+            nonlocal renewed
             status = response.status_code
             if status in (200, 204):
-                self.sent_records += len(batch)
-                return
+                self.sent_records += len(part)
+                return done()
             code, message = _error(response)
             if status == 401 and not renewed:
                 self._token.invalidate()
                 renewed = True
-                continue
+                return again()
             self._raise_for_config(stream, status, code, message)
             if status in (400, 413):
-                if len(batch) > 1:
-                    self._split(stream, batch)
+                if len(part) > 1:
+                    self._split(stream, part)
                 else:
-                    self._reject(batch[0][0], code, message)
-                return
+                    self._reject(part[0][0], f"{code}: {message}")
+                return done()
             if is_retryable_status(status):
-                attempt = self._backoff(attempt, f"HTTP {status} {code}: {message}", response)
-                continue
+                return retry(f"HTTP {status} {code}: {message}", response)
             raise SinkError(f"sentinel refused a batch: HTTP {status} {code}: {message}")
+
+        untrusted = (
+            f"sentinel TLS certificate of {self.config.endpoint} is not trusted; set "
+            "ca_bundle to the CA that signed it"
+        )
+        deliver(batch, post, answer, self._retry, untrusted=untrusted)
 
     def _split(self, stream: str, batch: Batch) -> None:
         half = len(batch) // 2
@@ -259,21 +223,6 @@ class SentinelSink:
             )
         if status == 400 and code in _CONFIG_CODES:
             raise SinkConfigError(f"sentinel configuration error (HTTP 400 {code}: {message})")
-
-    def _reject(self, record: Record, code: str, message: str) -> None:
-        rid = str(record.get("recordId", "?"))
-        self.rejected += 1
-        self.rejected_ids.append(rid)
-        log.error("sentinel rejected record %s (%s: %s); dropped as undeliverable",
-                  rid, code, message)  # fmt: skip
-
-    def _backoff(self, attempt: int, reason: str, response: httpx.Response | None) -> int:
-        if attempt >= self.config.max_retries:
-            raise SinkError(f"sentinel: giving up after {attempt + 1} attempts ({reason})")
-        delay = sentinel_delay(self.config, attempt, response, self._rt)
-        log.warning("sentinel: %s; retrying in %.2fs", reason, delay)
-        self._rt.sleep(delay)
-        return attempt + 1
 
 
 def open_sentinel(url: str, options: dict[str, Any]) -> SentinelSink:

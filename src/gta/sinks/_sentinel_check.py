@@ -16,17 +16,18 @@ from typing import Any
 
 import httpx
 
-from gta.client._retry import Runtime
+from gta.client import Runtime, is_tls_verification_failure
 from gta.sinks._base import SinkConfigError, SinkError
-from gta.sinks._check import Check
-from gta.sinks._entra import EntraToken, untrusted
-from gta.sinks._sentinel import _error, _verify
+from gta.sinks._entra import EntraToken
+from gta.sinks._sentinel import _error
 from gta.sinks._sentinel_config import (
     API_VERSION,
     DEFAULT_STREAMS,
     SECRET_ENV,
     parse_sentinel_url,
 )
+from gta.sinks._spec import Check
+from gta.sinks._tls import http_verify
 
 
 def check_sentinel(url: str, options: dict[str, Any]) -> list[Check]:
@@ -36,7 +37,7 @@ def check_sentinel(url: str, options: dict[str, Any]) -> list[Check]:
     if not secret:
         return [Check("token", False, f"no client secret (client_secret=env:NAME or {SECRET_ENV})")]
     checks: list[Check] = []
-    with httpx.Client(base_url=config.endpoint, verify=_verify(config.verify),
+    with httpx.Client(base_url=config.endpoint, verify=http_verify("sentinel", config.verify),
                       timeout=config.timeout) as client:  # fmt: skip
         token = EntraToken(config, secret, client, Runtime())
         try:
@@ -55,7 +56,7 @@ def check_sentinel(url: str, options: dict[str, Any]) -> list[Check]:
                              "Content-Type": "application/json"},
                 )  # fmt: skip
             except httpx.HTTPError as exc:
-                name = "tls" if untrusted(exc) else "reachability"
+                name = "tls" if is_tls_verification_failure(exc) else "reachability"
                 checks.append(Check(name, False, f"{config.endpoint}: {type(exc).__name__}: {exc}"))
                 return checks
             if number == 0:

@@ -13,13 +13,25 @@ from __future__ import annotations
 
 import os
 import re
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
 
 from gta._secrets import SecretError
 from gta._secrets import resolve_secret as _resolve
-from gta.sinks._base import SinkConfigError
+from gta.sinks._base import SinkConfigError, split_sink_url
+from gta.sinks._options import (
+    CaOptions,
+    Flag,
+    PositiveInt,
+    RetryOptions,
+    RetrySettings,
+    Text,
+    option,
+    read_options,
+)
+from gta.sinks._spec import SinkSpec, on_call
+from gta.sinks._tls import verify_setting
 
 SECRET_ENV = "GTA_SENTINEL_CLIENT_SECRET"
 # The documented limit is 1 MB per call, compressed or not (Azure Monitor service limits, "Logs
@@ -35,22 +47,40 @@ DEFAULT_STREAMS = {
     "threat-detections": "Custom-GtaThreatDetections",
     "flows": "Custom-GtaFlows",
 }
-DESCRIPTION = (
-    "Microsoft Sentinel / Azure Monitor Logs Ingestion API (DCE + DCR, Entra ID client credentials)"
-)
-# fmt: off
-OPTIONS = ("dcr", "stream", "tenant_id", "client_id", "client_secret", "authority_host", "scope",
-           "ca_bundle", "gzip", "batch_bytes", "batch_records", "timeout", "max_retries",
-           "backoff_base", "backoff_cap")
-# fmt: on
 _SECRET_REFERENCE = re.compile(r"^(env|file|keyring):.+$")
 _STREAM_NAME = re.compile(r"^Custom-[A-Za-z0-9_]{1,200}$|^Microsoft-[A-Za-z0-9_]{1,200}$")
 _DCR_ID = re.compile(r"^dcr-[0-9a-fA-F]{32}$")
 _GUID_OR_NAME = re.compile(r"^[A-Za-z0-9][A-Za-z0-9.\-]{0,253}$")
 
 
+class SentinelOptions(CaOptions, RetryOptions):
+    """The options of ``sentinel+https://``."""
+
+    dcr: Text | None = option(None, "immutable id of the data collection rule (required)")
+    stream: Text | None = option(
+        None, "DCR stream (default: Custom-Gta<Stream> per stream)", shown="by record"
+    )
+    tenant_id: Text | None = option(None, "Entra ID tenant (required)")
+    client_id: Text | None = option(None, "Entra ID application (client) id (required)")
+    client_secret: Text | None = option(
+        None,
+        "app secret: env:NAME, file:PATH or keyring:SERVICE:USER; never in the URL",
+        shown=f"${SECRET_ENV}",
+    )
+    authority_host: Text | None = option(
+        None, "Entra ID token host", shown="login.microsoftonline.com"
+    )
+    scope: Text | None = option(None, "token scope", shown=DEFAULT_SCOPE)
+    gzip: Flag = option(True, "compress request bodies")
+    batch_bytes: PositiveInt = option(1_000_000, "largest request body before gzip, bytes")
+    batch_records: PositiveInt = option(5000, "most rows in one request")
+
+
+OPTIONS = tuple(SentinelOptions.model_fields)
+
+
 @dataclass(frozen=True)
-class SentinelConfig:
+class SentinelConfig(RetrySettings):
     """Everything the sink needs except the client secret."""
 
     endpoint: str  # https://HOST[:PORT][/prefix]
@@ -64,10 +94,6 @@ class SentinelConfig:
     gzip: bool = True
     batch_bytes: int = 1_000_000
     batch_records: int = 5000
-    timeout: float = 30.0
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
 
     def stream_for(self, gta_stream: Any) -> str:
         """The DCR stream a record of ``gta_stream`` goes to."""
@@ -84,27 +110,6 @@ class SentinelConfig:
         return f"/dataCollectionRules/{self.dcr}/streams/{stream}"
 
 
-def _flag(value: Any, name: str) -> bool:
-    if isinstance(value, bool):
-        return value
-    text = str(value).strip().lower()
-    if text in ("1", "true", "yes", "on"):
-        return True
-    if text in ("0", "false", "no", "off"):
-        return False
-    raise SinkConfigError(f"sentinel option {name}={value!r} is not a boolean (use true/false)")
-
-
-def _number(value: Any, name: str, kind: type[int] | type[float]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise SinkConfigError(f"sentinel option {name}={value!r} is not a number") from None
-    if number < 0 or (number == 0 and name != "max_retries"):
-        raise SinkConfigError(f"sentinel option {name} must be positive, got {value!r}")
-    return number
-
-
 def resolve_secret(value: str) -> str:
     """``env:NAME``, ``file:PATH`` or ``keyring:SERVICE/NAME`` (``SERVICE:USERNAME`` too) -> the
     secret (``gta._secrets``); any other string is the secret itself. Errors name the reference,
@@ -115,9 +120,9 @@ def resolve_secret(value: str) -> str:
         raise SinkConfigError(str(exc)) from None
 
 
-def parse_sentinel_url(url: str, options: dict[str, Any]) -> tuple[SentinelConfig, str | None]:
+def parse_sentinel_url(url: str, options: Mapping[str, Any]) -> tuple[SentinelConfig, str | None]:
     """(config, client secret) from a ``sentinel+https://`` URL and the options."""
-    parts = urlsplit(url)
+    parts = split_sink_url(url)
     if parts.scheme.lower() != "sentinel+https":
         raise SinkConfigError(f"not a sentinel URL: scheme {parts.scheme!r} (use sentinel+https)")
     if parts.username or parts.password:
@@ -127,78 +132,70 @@ def parse_sentinel_url(url: str, options: dict[str, Any]) -> tuple[SentinelConfi
             "sentinel URL needs the data collection endpoint host, e.g. "
             "sentinel+https://my-dce.westeurope-1.ingest.monitor.azure.com?dcr=dcr-...&stream=..."
         )
-    settings: dict[str, Any] = {}
-    for name, value in parse_qsl(parts.query, keep_blank_values=True):
-        lowered = name.lower()
-        if lowered not in OPTIONS:
-            raise SinkConfigError(
-                f"unknown sentinel URL parameter {name!r}; valid: {', '.join(OPTIONS)}"
-            )
-        if lowered == "client_secret" and not _SECRET_REFERENCE.match(value):
-            raise SinkConfigError(
-                "sentinel URL must not carry the client secret; write client_secret=env:NAME, "
-                f"file:PATH or keyring:SERVICE:USERNAME, or set {SECRET_ENV}"
-            )
-        settings[lowered] = value
-    for name, value in options.items():
-        if name not in OPTIONS:
-            raise SinkConfigError(f"unknown sentinel option {name!r}; valid: {', '.join(OPTIONS)}")
-        settings[name] = value
-    try:
-        port = f":{parts.port}" if parts.port else ""
-    except ValueError:
-        raise SinkConfigError("sentinel URL has an invalid port") from None
+    given = read_options("sentinel", SentinelOptions, parts.query, options,
+                         refuse_in_url=_secret_in_url)  # fmt: skip
+    port = f":{parts.port}" if parts.port else ""
     endpoint = f"https://{parts.hostname}{port}{parts.path.rstrip('/')}"
-    dcr = str(settings.get("dcr") or "")
+    dcr = given.dcr or ""
     if not _DCR_ID.match(dcr):
         raise SinkConfigError(
             "sentinel needs dcr=<immutable id of the data collection rule> (dcr- and 32 hex "
             "digits, from the DCR's JSON view)"
         )
-    stream = settings.get("stream") or None
+    stream = given.stream or None
     if stream is not None and not _STREAM_NAME.match(str(stream)):
         raise SinkConfigError(f"sentinel stream {stream!r} is not a DCR stream name (Custom-...)")
-    tenant = str(settings.get("tenant_id") or os.environ.get("AZURE_TENANT_ID") or "")
-    client = str(settings.get("client_id") or os.environ.get("AZURE_CLIENT_ID") or "")
+    tenant = str(given.tenant_id or os.environ.get("AZURE_TENANT_ID") or "")
+    client = str(given.client_id or os.environ.get("AZURE_CLIENT_ID") or "")
     for label, value, env in (("tenant_id", tenant, "AZURE_TENANT_ID"),
                               ("client_id", client, "AZURE_CLIENT_ID")):  # fmt: skip
         if not _GUID_OR_NAME.match(value):
             raise SinkConfigError(f"sentinel needs {label}=... (or {env}), got {value!r}")
     authority = str(
-        settings.get("authority_host")
-        or os.environ.get("AZURE_AUTHORITY_HOST")
-        or DEFAULT_AUTHORITY
+        given.authority_host or os.environ.get("AZURE_AUTHORITY_HOST") or DEFAULT_AUTHORITY
     ).rstrip("/")
     if not authority.startswith("https://"):
         raise SinkConfigError("sentinel authority_host must be an https:// URL")
-    verify: bool | str = True
-    if settings.get("ca_bundle"):
-        verify = str(settings["ca_bundle"])
-        if not os.path.isfile(verify):
-            raise SinkConfigError(f"sentinel ca_bundle {verify!r} is not a readable file")
-    batch_bytes = _number(settings.get("batch_bytes", 1_000_000), "batch_bytes", int)
+    batch_bytes = given.batch_bytes
     if batch_bytes > API_MAX_BYTES:
         raise SinkConfigError(
             f"sentinel batch_bytes {batch_bytes} is over the API's limit of {API_MAX_BYTES} bytes"
         )
     config = SentinelConfig(
+        **given.retry_settings(),
         endpoint=endpoint,
         dcr=dcr,
         stream=str(stream) if stream else None,
         tenant_id=tenant,
         client_id=client,
         authority_host=authority,
-        scope=str(settings.get("scope") or DEFAULT_SCOPE),
-        verify=verify,
-        gzip=_flag(settings.get("gzip", True), "gzip"),
+        scope=given.scope or DEFAULT_SCOPE,
+        verify=verify_setting("sentinel", given.ca_bundle),
+        gzip=given.gzip,
         batch_bytes=batch_bytes,
-        batch_records=_number(settings.get("batch_records", 5000), "batch_records", int),
-        timeout=_number(settings.get("timeout", 30.0), "timeout", float),
-        max_retries=_number(settings.get("max_retries", 8), "max_retries", int),
-        backoff_base=_number(settings.get("backoff_base", 0.5), "backoff_base", float),
-        backoff_cap=_number(settings.get("backoff_cap", 30.0), "backoff_cap", float),
+        batch_records=given.batch_records,
     )
-    raw = settings.get("client_secret") or os.environ.get(SECRET_ENV)
+    raw = given.client_secret or os.environ.get(SECRET_ENV)
     raw = raw or os.environ.get("AZURE_CLIENT_SECRET")
     secret = resolve_secret(str(raw)) if raw else None
     return config, secret
+
+
+def _secret_in_url(name: str, value: str) -> str | None:
+    if name == "client_secret" and not _SECRET_REFERENCE.match(value):
+        return (
+            "sentinel URL must not carry the client secret; write client_secret=env:NAME, "
+            f"file:PATH or keyring:SERVICE:USERNAME, or set {SECRET_ENV}"
+        )
+    return None
+
+
+SPEC = SinkSpec(
+    name="sentinel",
+    schemes=("sentinel+https",),
+    summary="Microsoft Sentinel / Azure Monitor Logs Ingestion API (Entra ID app credentials)",
+    url="sentinel+https://DCE-HOST?dcr=dcr-ID&tenant_id=T&client_id=C[&stream=Custom-S]",
+    options=SentinelOptions,
+    open=on_call("gta.sinks._sentinel:open_sentinel"),
+    check=on_call("gta.sinks._sentinel_check:check_sentinel"),
+)

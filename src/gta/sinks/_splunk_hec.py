@@ -19,9 +19,8 @@ from __future__ import annotations
 import gzip as gzip_module
 import logging
 import random
-import ssl
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable
 from datetime import datetime
 from typing import Any
 
@@ -29,13 +28,9 @@ import httpx
 import orjson
 
 from gta.sinks._base import Record, SinkConfigError, SinkError
-from gta.sinks._hec_config import (
-    METADATA_KEYS,
-    TOKEN_ENV,
-    HecConfig,
-    parse_hec_url,
-    tls_verify,
-)
+from gta.sinks._hec_config import METADATA_KEYS, TOKEN_ENV, HecConfig, parse_hec_url
+from gta.sinks._http_sink import HttpSink
+from gta.sinks._retrying import Backoff, Verdict, deliver, done, next_part, retry, split
 
 log = logging.getLogger("gta.sinks.splunk_hec")
 
@@ -54,11 +49,6 @@ _CONFIG_CODES = {7: "incorrect index", 10: "data channel is missing",
 _TIME_KEYS = ("eventDetectedAt", "detectedAt", "triggeredAt", "timeStamp", "modifiedAt",
               "indexTime")
 # fmt: on
-
-
-def full_jitter(attempt: int, base: float, cap: float, rand: Callable[[], float]) -> float:
-    """AWS "full jitter": a delay drawn uniformly from [0, min(cap, base * 2**attempt))."""
-    return rand() * min(cap, base * 2.0**attempt)
 
 
 def event_time(record: Record) -> float | None:
@@ -95,19 +85,7 @@ def _hec_body(response: httpx.Response) -> tuple[int | None, str, dict[str, Any]
 Batch = list[tuple[Record, bytes]]
 
 
-def _untrusted(exc: BaseException) -> bool:
-    """True when a connection failed because the server's certificate was not trusted."""
-    seen: BaseException | None = exc
-    while seen is not None:
-        if isinstance(seen, ssl.SSLCertVerificationError):
-            return True
-        if "CERTIFICATE_VERIFY_FAILED" in str(seen):
-            return True
-        seen = seen.__cause__ or seen.__context__
-    return False
-
-
-class SplunkHecSink:
+class SplunkHecSink(HttpSink):
     """Sends records to ``/services/collector/event``; see the module docstring for guarantees."""
 
     def __init__(
@@ -121,66 +99,41 @@ class SplunkHecSink:
         transport: httpx.BaseTransport | None = None,
     ) -> None:
         self.config = config
-        self._sleep, self._rand, self._clock = sleep, rand, clock
+        self._sleep, self._clock = sleep, clock
+        self._retry = Backoff("splunk-hec", log, config.max_retries, config.backoff_base,
+                              config.backoff_cap, sleep, rand)  # fmt: skip
+        self._untrusted = (
+            f"splunk-hec TLS certificate of {config.base_url} is not trusted; set "
+            "ca_bundle to the CA that signed it"
+        )
         headers = {"Authorization": f"Splunk {token}", "X-Splunk-Request-Channel": config.channel}
-        self.name = f"splunk-hec {config.base_url}"
-        self._client = httpx.Client(
+        super().__init__(
+            "splunk-hec",
+            log,
             base_url=config.base_url,
-            headers=headers,
-            verify=tls_verify(config.verify),
+            verify=config.verify,
             timeout=config.timeout,
             transport=transport,
+            headers=headers,
+            batch_bytes=config.batch_bytes,
+            batch_items=config.batch_events,
+            in_clear="the token and records",
         )
-        self._batch: Batch = []
-        self._batch_size = 0
+        self.name = f"splunk-hec {config.base_url}"
         self._unacked: dict[int, Batch] = {}
         self.sent_events = 0
-        self.rejected = 0
-        self.rejected_ids: list[str] = []
-        self._closed = False
-        if config.base_url.startswith("http://"):
-            log.warning("splunk-hec over plain http: the token and records travel unencrypted")
-        if config.verify is False:
-            log.warning("splunk-hec TLS certificate verification is OFF (insecure=true)")
 
     def __repr__(self) -> str:
         return f"SplunkHecSink(base_url={self.config.base_url!r}, index={self.config.index!r})"
 
     # -- the Sink protocol -------------------------------------------------------------------
-    def write(self, records: Sequence[Record]) -> None:
-        for record in records:
-            envelope = self._envelope(record)
-            if self._batch and (
-                self._batch_size + len(envelope) > self.config.batch_bytes
-                or len(self._batch) >= self.config.batch_events
-            ):
-                self._send_batch()
-            self._batch.append((record, envelope))
-            self._batch_size += len(envelope)
-
     def flush(self) -> None:
-        if self._batch:
-            self._send_batch()
+        super().flush()
         if self.config.ack:
             self._await_acks()
 
-    def close(self) -> None:
-        if self._closed:
-            return
-        try:
-            self.flush()
-        finally:
-            self._closed = True
-            self._client.close()
-
-    def __enter__(self) -> SplunkHecSink:
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self.close()
-
     # -- sending -----------------------------------------------------------------------------
-    def _envelope(self, record: Record) -> bytes:
+    def _encode(self, record: Record) -> bytes:
         envelope: dict[str, Any] = {}
         when = event_time(record)
         if when is not None:
@@ -193,57 +146,49 @@ class SplunkHecSink:
         return orjson.dumps(envelope)
 
     def _send_batch(self) -> None:
-        batch, self._batch, self._batch_size = self._batch, [], 0
-        self._post_events(batch)
+        self._post_events(self._take_batch())
 
     def _post_events(self, batch: Batch) -> None:
         """Deliver ``batch`` (retrying, trimming the bad event of a partial failure); with acks
         on, remember it under its ackId until the ack arrives."""
-        attempt = 0
-        while batch:
-            body = b"".join(envelope for _, envelope in batch)
-            headers = {"Content-Type": "application/json"}
-            if self.config.gzip:
-                body = gzip_module.compress(body, compresslevel=5)
-                headers["Content-Encoding"] = "gzip"
-            try:
-                response = self._client.post(EVENT_PATH, content=body, headers=headers)
-            except httpx.TransportError as exc:
-                self._raise_if_untrusted(exc)
-                attempt = self._backoff(attempt, f"network error: {type(exc).__name__}: {exc}")
-                continue
-            status = response.status_code
-            code, text, reply = _hec_body(response)
-            if status == 200:
-                self.sent_events += len(batch)
-                ack_id = reply.get("ackId")
-                if self.config.ack:
-                    if not isinstance(ack_id, int):
-                        raise SinkConfigError(
-                            "splunk-hec: ack=true but HEC returned no ackId; enable indexer "
-                            "acknowledgement on the token or set ack=false"
-                        )
-                    self._unacked[ack_id] = batch
-                return
-            self._raise_for_config(status, code, text)
-            bad = reply.get("invalid-event-number")
-            if status == 400 and isinstance(bad, int) and 0 <= bad < len(batch):
-                self.sent_events += bad
-                self._reject(batch[bad][0], code, text)
-                batch, attempt = batch[bad + 1 :], 0
-                continue
-            if status == 413 and len(batch) > 1:
-                half = len(batch) // 2
-                self._post_events(batch[:half])
-                batch = batch[half:]
-                continue
-            if status == 413 or (status == 400 and len(batch) == 1):
-                self._reject(batch[0][0], code, text)
-                return
-            if status == 429 or status >= 500:
-                attempt = self._backoff(attempt, f"HTTP {status} code {code}: {text}", response)
-                continue
-            raise SinkError(f"splunk-hec rejected a batch: HTTP {status}, code {code}: {text}")
+        deliver(batch, self._post, self._answer, self._retry, untrusted=self._untrusted)
+
+    def _post(self, batch: Batch) -> httpx.Response:
+        body = b"".join(envelope for _, envelope in batch)
+        headers = {"Content-Type": "application/json"}
+        if self.config.gzip:
+            body = gzip_module.compress(body, compresslevel=5)
+            headers["Content-Encoding"] = "gzip"
+        return self._client.post(EVENT_PATH, content=body, headers=headers)
+
+    def _answer(self, batch: Batch, response: httpx.Response) -> Verdict[tuple[Record, bytes]]:
+        status = response.status_code
+        code, text, reply = _hec_body(response)
+        if status == 200:
+            self.sent_events += len(batch)
+            ack_id = reply.get("ackId")
+            if self.config.ack:
+                if not isinstance(ack_id, int):
+                    raise SinkConfigError(
+                        "splunk-hec: ack=true but HEC returned no ackId; enable indexer "
+                        "acknowledgement on the token or set ack=false"
+                    )
+                self._unacked[ack_id] = batch
+            return done()
+        self._raise_for_config(status, code, text)
+        bad = reply.get("invalid-event-number")
+        if status == 400 and isinstance(bad, int) and 0 <= bad < len(batch):
+            self.sent_events += bad
+            self._reject(batch[bad][0], f"code {code}: {text}")
+            return next_part(batch[bad + 1 :])
+        if status == 413 and len(batch) > 1:
+            return split()
+        if status == 413 or (status == 400 and len(batch) == 1):
+            self._reject(batch[0][0], f"code {code}: {text}")
+            return done()
+        if status == 429 or status >= 500:
+            return retry(f"HTTP {status} code {code}: {text}", response)
+        raise SinkError(f"splunk-hec rejected a batch: HTTP {status}, code {code}: {text}")
 
     def _raise_for_config(self, status: int, code: int | None, text: str) -> None:
         if status in (401, 403) or code in _TOKEN_CODES:
@@ -259,32 +204,6 @@ class SplunkHecSink:
             )
         if status == 404:
             raise SinkConfigError(f"splunk-hec endpoint not found at {self.config.base_url}")
-
-    def _raise_if_untrusted(self, exc: httpx.TransportError) -> None:
-        if _untrusted(exc):
-            raise SinkConfigError(
-                f"splunk-hec TLS certificate of {self.config.base_url} is not trusted; set "
-                "ca_bundle to the CA that signed it"
-            ) from None
-
-    def _reject(self, record: Record, code: int | None, text: str) -> None:
-        rid = str(record.get("recordId", "?"))
-        self.rejected += 1
-        self.rejected_ids.append(rid)
-        log.error(
-            "splunk-hec rejected record %s (code %s: %s); dropped as undeliverable", rid, code, text
-        )
-
-    def _backoff(self, attempt: int, reason: str, response: httpx.Response | None = None) -> int:
-        if attempt >= self.config.max_retries:
-            raise SinkError(f"splunk-hec: giving up after {attempt + 1} attempts ({reason})")
-        delay = full_jitter(attempt, self.config.backoff_base, self.config.backoff_cap, self._rand)
-        retry_after = response.headers.get("Retry-After") if response is not None else None
-        if retry_after and retry_after.isdigit():
-            delay = min(float(retry_after), self.config.backoff_cap)
-        log.warning("splunk-hec: %s; retrying in %.2fs", reason, delay)
-        self._sleep(delay)
-        return attempt + 1
 
     # -- indexer acknowledgement ---------------------------------------------------------------
     def _await_acks(self) -> None:
@@ -318,25 +237,27 @@ class SplunkHecSink:
                 self._post_events(batch)
 
     def _poll_acks(self, ack_ids: list[int]) -> list[int]:
-        attempt = 0
-        while True:
-            try:
-                response = self._client.post(
-                    ACK_PATH, params={"channel": self.config.channel}, json={"acks": ack_ids}
-                )
-            except httpx.TransportError as exc:
-                self._raise_if_untrusted(exc)
-                attempt = self._backoff(attempt, f"ack poll network error: {exc}")
-                continue
+        acked: list[int] = []
+
+        def post(_: list[int]) -> httpx.Response:
+            return self._client.post(
+                ACK_PATH, params={"channel": self.config.channel}, json={"acks": ack_ids}
+            )
+
+        def answer(_: list[int], response: httpx.Response) -> Verdict[int]:
             code, text, reply = _hec_body(response)
-            if response.status_code == 200:
+            status = response.status_code
+            if status == 200:
                 acks = reply.get("acks", {})
-                return [int(k) for k, v in acks.items() if v is True and str(k).isdigit()]
-            self._raise_for_config(response.status_code, code, text)
-            if response.status_code == 429 or response.status_code >= 500:
-                attempt = self._backoff(attempt, f"ack poll HTTP {response.status_code}", response)
-                continue
-            raise SinkError(f"splunk-hec ack poll failed: HTTP {response.status_code}: {text}")
+                acked.extend(int(k) for k, v in acks.items() if v is True and str(k).isdigit())
+                return done()
+            self._raise_for_config(status, code, text)
+            if status == 429 or status >= 500:
+                return retry(f"ack poll HTTP {status}", response)
+            raise SinkError(f"splunk-hec ack poll failed: HTTP {status}: {text}")
+
+        deliver(ack_ids, post, answer, self._retry, untrusted=self._untrusted)
+        return acked
 
 
 def open_splunk_hec(url: str, options: dict[str, Any]) -> SplunkHecSink:

@@ -26,158 +26,25 @@ import socket
 import ssl
 import time
 from collections.abc import Callable, Mapping, Sequence
-from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
-from urllib.parse import parse_qsl
 
 import orjson
 
 from gta._version import __version__
-from gta.formats._cef import encode_cef, record_risk
-from gta.sinks._base import Record, SinkConfigError, SinkError, split_sink_url
+from gta.formats import encode_cef, record_risk
+from gta.sinks._base import Record, SinkConfigError
+from gta.sinks._retrying import Backoff
+from gta.sinks._syslog_config import SyslogConfig, ascii_field, parse_syslog_url
+from gta.sinks._tls import tls_context
+
+__all__ = ["SyslogConfig", "SyslogSink", "parse_syslog_url", "syslog_severity"]
 
 log = logging.getLogger("gta.sinks.syslog")
 
-FACILITIES = {
-    "kern": 0,
-    "user": 1,
-    "mail": 2,
-    "daemon": 3,
-    "auth": 4,
-    "syslog": 5,
-    "lpr": 6,
-    "news": 7,
-    "uucp": 8,
-    "cron": 9,
-    "authpriv": 10,
-    "ftp": 11,
-    "local0": 16,
-    "local1": 17,
-    "local2": 18,
-    "local3": 19,
-    "local4": 20,
-    "local5": 21,
-    "local6": 22,
-    "local7": 23,
-}
 _RISK_SEVERITY = {"critical": 2, "high": 3, "medium": 4, "low": 5}
 _OCSF_SEVERITY = {6: 2, 5: 2, 4: 3, 3: 4, 2: 5}
-_OPTIONS = (
-    "format",
-    "facility",
-    "app_name",
-    "hostname",
-    "ca_bundle",
-    "insecure",
-    "max_message_bytes",
-    "timeout",
-    "max_retries",
-    "backoff_base",
-    "backoff_cap",
-)
 _SEND_THRESHOLD = 256 * 1024  # bytes buffered by write() before they go to the socket
-
-
-@dataclass(frozen=True)
-class SyslogConfig:
-    transport: str  # "udp" | "tcp" | "tls"
-    host: str
-    port: int
-    format: str = "json"
-    facility: int = 16
-    app_name: str = "gta"
-    hostname: str = "-"
-    ca_bundle: str | None = None
-    insecure: bool = False
-    max_message_bytes: int = 65536
-    timeout: float = 30.0
-    max_retries: int = 8
-    backoff_base: float = 0.5
-    backoff_cap: float = 30.0
-
-
-def _ascii_field(value: str, limit: int) -> str:
-    """A header field: printable US-ASCII without spaces (RFC 5424 PRINTUSASCII), or ``-``."""
-    cleaned = "".join(ch for ch in value if 33 <= ord(ch) <= 126)[:limit]
-    return cleaned or "-"
-
-
-def _flag(value: Any, name: str) -> bool:
-    text = str(value).strip().lower()
-    if isinstance(value, bool) or text in ("1", "true", "yes", "on", "0", "false", "no", "off"):
-        return value if isinstance(value, bool) else text in ("1", "true", "yes", "on")
-    raise SinkConfigError(f"syslog option {name}={value!r} is not a boolean (use true/false)")
-
-
-def _positive(value: Any, name: str, kind: type[int] | type[float]) -> Any:
-    try:
-        number = kind(value)
-    except (TypeError, ValueError):
-        raise SinkConfigError(f"syslog option {name}={value!r} is not a number") from None
-    if number < (0 if name == "max_retries" else 1e-9):
-        raise SinkConfigError(f"syslog option {name} must be positive, got {value!r}")
-    return number
-
-
-def parse_syslog_url(url: str, options: Mapping[str, Any]) -> SyslogConfig:
-    """Config from ``syslog+udp|tcp|tls://HOST:PORT?format=json|cef&...`` plus options
-    (options win over query parameters)."""
-    parts = split_sink_url(url)
-    transport = parts.scheme.lower().removeprefix("syslog+")
-    if transport not in ("udp", "tcp", "tls"):
-        raise SinkConfigError(f"not a syslog URL: {parts.scheme!r}; use syslog+udp|tcp|tls://")
-    if not parts.hostname:
-        raise SinkConfigError("syslog URL needs a host, e.g. syslog+tls://siem.example:6514")
-    try:
-        port = parts.port or (6514 if transport == "tls" else 514)
-    except ValueError:
-        raise SinkConfigError("syslog URL has an invalid port") from None
-    settings: dict[str, Any] = {}
-    for name, value in [*parse_qsl(parts.query, keep_blank_values=True), *options.items()]:
-        if name not in _OPTIONS:
-            raise SinkConfigError(f"unknown syslog option {name!r}; valid: {', '.join(_OPTIONS)}")
-        settings[name] = value
-    fmt = str(settings.get("format", "json")).lower()
-    if fmt not in ("json", "cef"):
-        raise SinkConfigError(f"syslog format {fmt!r} is not supported; use json or cef")
-    facility_value = str(settings.get("facility", "local0")).lower()
-    if facility_value.isdigit() and 0 <= int(facility_value) <= 23:
-        facility = int(facility_value)
-    elif facility_value in FACILITIES:
-        facility = FACILITIES[facility_value]
-    else:
-        raise SinkConfigError(
-            f"syslog facility {facility_value!r} is unknown; use 0-23 or one of: "
-            + ", ".join(FACILITIES)
-        )
-    ca_bundle = settings.get("ca_bundle") or None
-    if ca_bundle is not None and not os.path.isfile(str(ca_bundle)):
-        raise SinkConfigError(f"syslog ca_bundle {ca_bundle!r} is not a readable file")
-    default_max = 2048 if transport == "udp" else 65536
-    max_bytes = _positive(settings.get("max_message_bytes", default_max), "max_message_bytes", int)
-    if max_bytes < 480:
-        raise SinkConfigError("syslog max_message_bytes must be at least 480 (RFC 5424 §6.1)")
-    if transport == "udp" and max_bytes > 65507:
-        raise SinkConfigError(
-            "syslog max_message_bytes over UDP cannot exceed 65507 (one datagram)"
-        )
-    return SyslogConfig(
-        transport=transport,
-        host=parts.hostname,
-        port=port,
-        format=fmt,
-        facility=facility,
-        app_name=_ascii_field(str(settings.get("app_name", "gta")), 48),
-        hostname=_ascii_field(str(settings.get("hostname") or socket.gethostname()), 255),
-        ca_bundle=str(ca_bundle) if ca_bundle else None,
-        insecure=_flag(settings.get("insecure", False), "insecure"),
-        max_message_bytes=max_bytes,
-        timeout=_positive(settings.get("timeout", 30.0), "timeout", float),
-        max_retries=_positive(settings.get("max_retries", 8), "max_retries", int),
-        backoff_base=_positive(settings.get("backoff_base", 0.5), "backoff_base", float),
-        backoff_cap=_positive(settings.get("backoff_cap", 30.0), "backoff_cap", float),
-    )
 
 
 def syslog_severity(record: Mapping[str, Any]) -> int:
@@ -212,12 +79,15 @@ class SyslogSink:
     ) -> None:
         self.config = config
         self.name = f"syslog+{config.transport}://{config.host}:{config.port}"
-        self._sleep, self._rand, self._now = sleep, rand, now
+        self._now = now
+        self._retry = Backoff(f"syslog {self.name}", log, config.max_retries, config.backoff_base,
+                              config.backoff_cap, sleep, rand, verb="reconnecting")  # fmt: skip
         self._sock: socket.socket | None = None
         self._unflushed: list[bytes] = []  # frames written since the last successful flush
         self._sent = 0  # how many of them went out on the current connection
         self._unsent_bytes = 0
         self.truncated = 0
+        self.rejected = 0  # syslog cannot refuse a message
         self.connections = 0
         self._procid = str(os.getpid())
         self._sd = f'[origin software="gta" swVersion="{__version__}"]'
@@ -230,15 +100,9 @@ class SyslogSink:
             )
 
     def _ssl_context(self) -> ssl.SSLContext:
-        try:
-            context = ssl.create_default_context(cafile=self.config.ca_bundle)
-        except (OSError, ssl.SSLError) as exc:
-            raise SinkConfigError(f"syslog ca_bundle could not be loaded: {exc}") from None
         if self.config.insecure:
             log.warning("syslog TLS certificate verification is OFF (insecure=true)")
-            context.check_hostname = False
-            context.verify_mode = ssl.CERT_NONE
-        return context
+        return tls_context("syslog", self.config.ca_bundle, insecure=self.config.insecure)
 
     # -- message building --------------------------------------------------------------------
     def payload(self, record: Record) -> bytes:
@@ -250,7 +114,7 @@ class SyslogSink:
         """One RFC 5424 message (without transport framing), cut to ``max_message_bytes``."""
         pri = self.config.facility * 8 + syslog_severity(record)
         stamp = self._now().astimezone(UTC).isoformat(timespec="microseconds")
-        msgid = _ascii_field(str(record.get("stream", "-")), 32)
+        msgid = ascii_field(str(record.get("stream", "-")), 32)
         head = (
             f"<{pri}>1 {stamp.replace('+00:00', 'Z')} {self.config.hostname} "
             f"{self.config.app_name} {self._procid} {msgid} {self._sd} "
@@ -384,15 +248,9 @@ class SyslogSink:
             self._sock = None
 
     def _backoff(self, attempt: int, exc: OSError) -> int:
-        if attempt >= self.config.max_retries:
-            raise SinkError(
-                f"syslog {self.config.host}:{self.config.port} unreachable after {attempt + 1} "
-                f"attempts: {exc}"
-            ) from None
-        delay = self._rand() * min(self.config.backoff_cap, self.config.backoff_base * 2**attempt)
-        log.warning("syslog %s: %s; reconnecting in %.2fs", self.name, exc, delay)
-        self._sleep(delay)
-        return attempt + 1
+        where = f"{self.config.host}:{self.config.port}"
+        give_up = f"syslog {where} unreachable after {attempt + 1} attempts: {exc}"
+        return self._retry.wait(attempt, str(exc), give_up=give_up)
 
 
 def open_syslog(url: str, options: dict[str, Any]) -> SyslogSink:

@@ -326,20 +326,17 @@ def run_stream(
             "%s: %d record(s) rejected by %s as undeliverable and dropped (each logged above)",
             stream.name,
             result.rejected,
-            getattr(sink, "name", None) or "the sink",  # sink names carry no secret
+            sink.name or "the sink",  # sink names carry no secret
         )
     reporter.stream_done(result)
     return result
 
 
 def _rejected(sink: Sink) -> int:
-    """How many records the sink has dropped as undeliverable so far.
-
-    A sink that can refuse single records (Splunk HEC's 400 ``invalid-event-number``) counts them
-    in an integer attribute ``rejected``; re-sending them cannot help, so the checkpoint still
-    moves, and the run reports the count instead of hiding it."""
-    count = getattr(sink, "rejected", 0)
-    return count if isinstance(count, int) and not isinstance(count, bool) else 0
+    """How many records the sink has dropped as undeliverable so far (``Sink.rejected``);
+    re-sending them cannot help, so the checkpoint still moves, and the run reports the count
+    instead of hiding it."""
+    return sink.rejected
 
 
 def _count_gaps(result: StreamResult, stream: str, gaps: dict[str, int]) -> None:
