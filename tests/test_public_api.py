@@ -37,12 +37,21 @@ PUBLIC = {
         "redact_url",
     ],
     "gta.formats": [
+        "ALERTS",
         "ApiObject",
+        "EVENTS",
+        "FLOWS",
         "FORMAT_NAMES",
         "Format",
         "FormatContext",
+        "FormatTable",
+        "RECORD_KINDS",
+        "RecordFn",
+        "THREAT_DETECTIONS",
         "UnknownFormatError",
+        "UnsupportedKindError",
         "get_format",
+        "records_for",
     ],
 }
 

@@ -1,11 +1,22 @@
 """Record formats, chosen by name: ``annotation`` (the vendor's flat rows), ``nested``, ``ocsf``,
-``ecs``."""
+``ecs``. Each is a table of record functions keyed by record kind (``EVENTS``, ``ALERTS``,
+``THREAT_DETECTIONS``, ``FLOWS``)."""
 
 from __future__ import annotations
 
 import importlib
 
-from gta.formats._base import ApiObject, Format, FormatContext, UnknownFormatError
+from gta.formats._base import (
+    ApiObject,
+    Format,
+    FormatContext,
+    FormatTable,
+    RecordFn,
+    UnknownFormatError,
+    UnsupportedKindError,
+    records_for,
+)
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, RECORD_KINDS, THREAT_DETECTIONS
 
 # name -> "module:attribute" of a Format instance; imported lazily so a format's
 # dependencies load only when it is used.
@@ -32,10 +43,19 @@ def get_format(name: str) -> Format:
 
 
 __all__ = [
+    "ALERTS",
+    "EVENTS",
+    "FLOWS",
     "FORMAT_NAMES",
+    "RECORD_KINDS",
+    "THREAT_DETECTIONS",
     "ApiObject",
     "Format",
     "FormatContext",
+    "FormatTable",
+    "RecordFn",
     "UnknownFormatError",
+    "UnsupportedKindError",
     "get_format",
+    "records_for",
 ]

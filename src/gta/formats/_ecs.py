@@ -17,10 +17,12 @@ that reads ECS). Mappings ship in ``integrations/elasticsearch/gta-index-templat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext
+from gta.formats._base import ApiObject, FormatContext, RecordFn
 from gta.formats._ids import (
     header,
     is_tombstone,
@@ -29,6 +31,7 @@ from gta.formats._ids import (
     string_list,
     version_of,
 )
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 
 ECS_VERSION = "8.11.0"
 OBSERVER = {"vendor": "Cisco", "product": "Global Threat Alerts", "type": "ids"}
@@ -140,6 +143,16 @@ class EcsFormat:
 
     name = "ecs"
 
+    @cached_property
+    def records(self) -> Mapping[str, RecordFn]:
+        """The table the engine uses, by record kind."""
+        return {
+            EVENTS: self.events,
+            ALERTS: self.alerts,
+            THREAT_DETECTIONS: self.threat_detections,
+            FLOWS: self.flows,
+        }
+
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")
         status, risk = _status(alert), alert.get("risk")
@@ -153,7 +166,7 @@ class EcsFormat:
             action = "alert-created" if types == ["creation"] else "alert-updated"
             when = modified or triggered
         rec = _base(
-            "alerts",
+            ALERTS,
             alert,
             ctx,
             kind="alert",
@@ -205,7 +218,7 @@ class EcsFormat:
         risk = _max_risk(alerts) or (intel.get("severity") if intel else None)
         types = [_version_type(detected, modified)]
         rec = _base(
-            "threat-detections",
+            THREAT_DETECTIONS,
             detection,
             ctx,
             kind="alert",
@@ -244,7 +257,7 @@ class EcsFormat:
         detected, modified = event.get("detectedAt"), event.get("modifiedAt")
         convicting = bool(detection_ids)
         rec = _base(
-            "events",
+            EVENTS,
             event,
             ctx,
             kind="alert" if convicting else "event",
@@ -280,7 +293,7 @@ class EcsFormat:
 
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]:
         rec = _base(
-            "flows",
+            FLOWS,
             flow,
             ctx,
             kind="event",

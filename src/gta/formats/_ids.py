@@ -17,9 +17,6 @@ import orjson
 
 from gta._types import Record
 
-STREAMS = ("events", "alerts", "threat-detections", "flows")
-"""The stream names stamped on records as ``stream``."""
-
 
 def record_id(stream: str, object_id: str, version: str, *parts: str) -> str:
     """Deterministic id of one record: sha256 of its identifying parts, 32 hex characters.

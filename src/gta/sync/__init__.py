@@ -6,9 +6,11 @@ is kept; ``gta export``/``gta sync``/``gta demo`` are thin shells over ``run_job
 
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
 from gta.sync._config import ConfigError, JobConfig, SyncConfig, TenantConfig, load_config
+from gta.sync._cursors import FetchedPage, scan_alerts
 from gta.sync._engine import NullReporter, Reporter, StreamResult, prefetch, run_stream
 from gta.sync._enrich import Enricher, LruCache, PageContext
 from gta.sync._jobs import Job, expand_streams, export_job_name, run_job
+from gta.sync._sdk import SyncClient
 from gta.sync._state import (
     Checkpoint,
     CheckpointStore,
@@ -18,9 +20,17 @@ from gta.sync._state import (
     StateError,
     default_state_path,
 )
-from gta.sync._streams import STREAM_NAMES, FetchedPage, Stream, UnknownStreamError, get_stream
+from gta.sync._streams import (
+    STREAM_NAMES,
+    STREAMS,
+    Stream,
+    StreamSpec,
+    UnknownStreamError,
+    get_stream,
+)
 
 __all__ = [
+    "STREAMS",
     "STREAM_NAMES",
     "AlertCursor",
     "Checkpoint",
@@ -41,6 +51,8 @@ __all__ = [
     "StateError",
     "Stream",
     "StreamResult",
+    "StreamSpec",
+    "SyncClient",
     "SyncConfig",
     "TenantConfig",
     "UnknownStreamError",
@@ -52,4 +64,5 @@ __all__ = [
     "prefetch",
     "run_job",
     "run_stream",
+    "scan_alerts",
 ]

@@ -13,15 +13,31 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any, Literal
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from gta._secrets import is_reference, resolve_secret
 from gta.sinks import destination_key
 from gta.sync._leases import MIN_LEASE_TTL_S
+from gta.sync._streams import STREAM_NAMES, get_stream
 
-StreamName = Literal["events", "alerts", "threat-detections", "flows"]
+
+def _known_stream(name: str) -> str:
+    get_stream(name)  # UnknownStreamError (a ValueError) lists the valid names
+    return name
+
+
+StreamName = Annotated[str, AfterValidator(_known_stream)]
+"""A name from the stream registry (``gta.sync.STREAMS``)."""
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -109,7 +125,7 @@ class TenantConfig(_Strict):
 
 
 def _all_streams() -> list[StreamName]:
-    return ["events", "alerts", "threat-detections", "flows"]
+    return list(STREAM_NAMES)
 
 
 class JobConfig(_Strict):

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -24,6 +25,7 @@ from gta._text import cell, visible
 from gta.sync._engine import NullReporter, Reporter, StreamResult
 from gta.sync._jobs import Job, run_job
 from gta.sync._progress import PlainReporter, RichReporter
+from gta.sync._sdk import SyncClient
 from gta.sync._state import CheckpointStore
 from gta.sync._streams import STREAM_NAMES
 
@@ -41,7 +43,7 @@ class DemoBackend:
     numbers and id lists are printed."""
 
     url: str
-    make_client: Callable[[], Any]
+    make_client: Callable[[], AbstractContextManager[SyncClient]]
     create_activity: Callable[[dict[str, int]], Any]
 
 
@@ -99,7 +101,7 @@ def _reporter(console: Console, quiet: bool) -> Iterator[Reporter]:
 
 
 def _sync_all(
-    client: Any, directory: Path, store: CheckpointStore, reporter: Reporter
+    client: SyncClient, directory: Path, store: CheckpointStore, reporter: Reporter
 ) -> list[StreamResult]:
     results: list[StreamResult] = []
     for stream, path in _files(directory).items():
