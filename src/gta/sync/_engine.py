@@ -220,7 +220,7 @@ def run_stream(
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
     """
-    records_for(fmt, stream.kind)  # a format without this kind fails before anything is read
+    to_records = records_for(fmt, stream.kind)  # a format without it fails before any read
     reporter = reporter or NullReporter()
     stop = stop or threading.Event()
     lock = sink_lock or threading.Lock()
@@ -259,7 +259,7 @@ def run_stream(
             with contextlib.closing(enriched):
                 for item in enriched:
                     page, ctx = item.page, item.ctx
-                    records = [r for obj in page.items for r in stream.format(fmt, obj, ctx)]
+                    records = [r for obj in page.items for r in to_records(obj, ctx)]
                     _count_gaps(result, stream.name, ctx.gaps)
                     if records:
                         with lock:
@@ -302,7 +302,7 @@ def run_stream(
                 ):
                     # Write, flush, forget, commit: a crash re-delivers, never loses, a removal.
                     ctx = enricher.bare()
-                    records = [r for obj in gone for r in stream.format(fmt, obj, ctx)]
+                    records = [r for obj in gone for r in to_records(obj, ctx)]
                     with lock:
                         sink.write(records)
                         sink.flush()

@@ -22,11 +22,8 @@ from gta.formats import (
     FLOWS,
     THREAT_DETECTIONS,
     ApiObject,
-    Format,
-    records_for,
 )
 from gta.formats._ids import is_tombstone
-from gta.sinks import Record
 from gta.sync._alert_removals import removals
 from gta.sync._alert_set import AlertSet
 from gta.sync._cursors import AlertTimeCursor, CursorKind, FetchedPage, MsnCursor
@@ -61,11 +58,8 @@ class Stream(Protocol):
         ...
 
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        """The parents the format needs for these objects."""
-        ...
-
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        """The records for one object."""
+        """The parents the format needs for these objects (its records come from the format's
+        table entry for ``kind``)."""
         ...
 
 
@@ -116,9 +110,6 @@ class StreamSpec:
 
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
         return self.enrich(enricher, items)
-
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        return records_for(fmt, self.kind)(obj, ctx)
 
     # The engine's optional hooks (``run_stream``): present only where removals are tracked.
     @property
