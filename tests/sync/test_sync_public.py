@@ -14,6 +14,7 @@ def test_public_names() -> None:
             "StreamResult", "StreamSpec", "SyncClient", "SyncConfig", "TenantConfig",
             "UnknownStreamError",
             "default_state_path", "expand_streams", "export_job_name", "get_stream",
+            "has_alert_cursor",
             "load_config", "prefetch", "run_job", "run_stream", "scan_alerts",
         ]
     )  # fmt: skip

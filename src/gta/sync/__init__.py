@@ -27,6 +27,7 @@ from gta.sync._streams import (
     StreamSpec,
     UnknownStreamError,
     get_stream,
+    has_alert_cursor,
 )
 
 __all__ = [
@@ -60,6 +61,7 @@ __all__ = [
     "expand_streams",
     "export_job_name",
     "get_stream",
+    "has_alert_cursor",
     "load_config",
     "prefetch",
     "run_job",

@@ -22,6 +22,7 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from gta._text import cell, visible
+from gta.formats import ALERTS, EVENTS
 from gta.sync._engine import NullReporter, Reporter, StreamResult
 from gta.sync._jobs import Job, run_job
 from gta.sync._progress import PlainReporter, RichReporter
@@ -31,7 +32,7 @@ from gta.sync._streams import STREAM_NAMES
 
 DEMO_SEED = 7
 ACTIVITY = {"new_events": 300, "updated_events": 200}
-_FORMATS = {"events": "annotation"}  # the SIEM recipe; other streams as nested records
+_FORMATS = {EVENTS: "annotation"}  # the SIEM recipe; other streams as nested records
 
 
 @dataclass(frozen=True)
@@ -140,7 +141,7 @@ _RISKS = ("Critical", "High", "Medium", "Low")
 
 
 def _alerts_table(results: list[StreamResult]) -> Table:
-    alerts = next((r for r in results if r.stream == "alerts"), None)
+    alerts = next((r for r in results if r.stream == ALERTS), None)
     statuses = sorted(alerts.status) if alerts else []
     table = Table(
         "risk",

@@ -170,3 +170,10 @@ def get_stream(name: str) -> StreamSpec:
         raise UnknownStreamError(
             f"unknown stream {name!r}; choose one of: {', '.join(STREAM_NAMES)}"
         ) from None
+
+
+def has_alert_cursor(stream: str) -> bool:
+    """Whether ``stream`` saves an ``AlertCursor`` (JSON, by time) rather than an MSN; ``False``
+    for a name not in the registry (a checkpoint written by another version)."""
+    spec = _BY_NAME.get(stream)
+    return spec is not None and isinstance(spec.cursor, AlertTimeCursor)
