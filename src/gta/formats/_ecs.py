@@ -23,6 +23,7 @@ from typing import Any
 
 from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._ids import clean as _clean
 from gta.formats._ids import (
     header,
     is_tombstone,
@@ -31,6 +32,8 @@ from gta.formats._ids import (
     string_list,
     version_of,
 )
+from gta.formats._ids import integer as _int
+from gta.formats._ids import text as _text
 from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 
 ECS_VERSION = "8.11.0"
@@ -38,19 +41,6 @@ OBSERVER = {"vendor": "Cisco", "product": "Global Threat Alerts", "type": "ids"}
 # GTA risk -> (event.severity, event.risk_score 0-100)
 _RISK = {"low": (1, 21.0), "medium": (2, 47.0), "high": (3, 73.0), "critical": (4, 99.0)}
 _PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58", "sctp": "132", "gre": "47"}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
-    """Drop ``None`` values and empty containers (absent rather than null)."""
-    return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
 
 
 def _status(alert: ApiObject | None) -> str | None:

@@ -23,7 +23,10 @@ from typing import Any
 
 from gta._types import Record
 from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._ids import clean as _clean
 from gta.formats._ids import header, is_tombstone, object_id, record_id, string_list, version_of
+from gta.formats._ids import integer as _int
+from gta.formats._ids import text as _text
 from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 from gta.formats.ocsf_schema._definitions import OCSF_VERSION
 
@@ -71,14 +74,6 @@ def _parse_ms(value: str) -> int | None:
         return None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _severity(risk: Any) -> tuple[int, str]:
     """OCSF severity_id/caption of a GTA risk; an unknown risk is 99 Other, a missing one 0."""
     if not isinstance(risk, str) or not risk:
@@ -114,11 +109,6 @@ def _activity(created: Any, modified: Any, closed: bool = False) -> int:
     if closed:
         return 3
     return 1 if modified is None or modified == created else 2
-
-
-def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
-    """Drop ``None`` values and empty containers (OCSF: absent rather than null)."""
-    return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
 
 
 def _finding(
