@@ -32,11 +32,11 @@ from gta.sync import (
     STREAMS,
     CheckpointStore,
     JobConfig,
+    MsnCursor,
     StreamSpec,
     get_stream,
     run_stream,
 )
-from gta.sync._cursors import MsnCursor
 
 
 class ListSink:

@@ -6,7 +6,7 @@ is kept; ``gta export``/``gta sync``/``gta demo`` are thin shells over ``run_job
 
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
 from gta.sync._config import ConfigError, JobConfig, SyncConfig, TenantConfig, load_config
-from gta.sync._cursors import FetchedPage, scan_alerts
+from gta.sync._cursors import AlertTimeCursor, FetchedPage, MsnCursor, scan_alerts
 from gta.sync._engine import NullReporter, Reporter, StreamResult, prefetch, run_stream
 from gta.sync._enrich import Enricher, LruCache, PageContext
 from gta.sync._jobs import Job, expand_streams, export_job_name, run_job
@@ -34,6 +34,7 @@ __all__ = [
     "STREAMS",
     "STREAM_NAMES",
     "AlertCursor",
+    "AlertTimeCursor",
     "Checkpoint",
     "CheckpointStore",
     "ConfigError",
@@ -46,6 +47,7 @@ __all__ = [
     "LeaseInfo",
     "LeaseLostError",
     "LruCache",
+    "MsnCursor",
     "NullReporter",
     "PageContext",
     "Reporter",
