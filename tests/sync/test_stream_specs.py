@@ -76,6 +76,14 @@ def test_every_stream_name_derives_from_the_registry() -> None:
     assert enums == {json.dumps({"enum": list(RECORD_KINDS)})}
 
 
+def test_a_sync_job_takes_every_registered_format() -> None:
+    # docs/sync.md: the ``format`` key of a sync job takes every record schema ``--schema`` does.
+    for name in FORMAT_NAMES:
+        assert JobConfig(sink="-", format=name).format == name
+    with pytest.raises(ValueError, match="unknown format 'xml'; choose one of: annotation"):
+        JobConfig(sink="-", format="xml")
+
+
 def _flow_records(flow: ApiObject, ctx: FormatContext) -> list[Record]:
     return [{"recordId": str(flow["id"]), "stream": FLOWS, "indexTime": ctx.index_time}]
 

@@ -13,7 +13,7 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -26,6 +26,7 @@ from pydantic import (
 )
 
 from gta._secrets import is_reference, resolve_secret
+from gta.formats import get_format
 from gta.sinks import destination_key
 from gta.sync._leases import MIN_LEASE_TTL_S
 from gta.sync._streams import STREAM_NAMES, get_stream
@@ -38,6 +39,15 @@ def _known_stream(name: str) -> str:
 
 StreamName = Annotated[str, AfterValidator(_known_stream)]
 """A name from the stream registry (``gta.sync.STREAMS``)."""
+
+
+def _known_format(name: str) -> str:
+    get_format(name)  # UnknownFormatError (a ValueError) lists the valid names
+    return name
+
+
+FormatName = Annotated[str, AfterValidator(_known_format)]
+"""A name from the format registry (``gta.formats.FORMAT_NAMES``)."""
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -133,7 +143,7 @@ class JobConfig(_Strict):
 
     tenant: str = "default"
     streams: list[StreamName] = Field(default_factory=lambda: _all_streams(), min_length=1)
-    format: Literal["annotation", "nested", "ocsf"] = "annotation"
+    format: FormatName = "annotation"
     sink: str
     # Resolved ``env:`` secrets (HEC token...) live here: keep them out of every repr.
     sink_options: dict[str, Any] = Field(default_factory=dict, repr=False)
