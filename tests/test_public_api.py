@@ -72,14 +72,23 @@ PUBLIC = {
         "redact_state_url",
     ],
     "gta.formats": [
+        "ALERTS",
         "ApiObject",
+        "EVENTS",
+        "FLOWS",
         "FORMAT_NAMES",
         "Format",
         "FormatContext",
+        "FormatTable",
+        "RECORD_KINDS",
+        "RecordFn",
+        "THREAT_DETECTIONS",
         "UnknownFormatError",
+        "UnsupportedKindError",
         "encode_cef",
         "get_format",
         "record_risk",
+        "records_for",
     ],
 }
 

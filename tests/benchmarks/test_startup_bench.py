@@ -56,8 +56,9 @@ def test_the_timed_processes_read_compiled_bytecode(monkeypatch) -> None:
     gta itself (as ``pip install`` does) and lets the timed processes write the rest."""
     import importlib.util
 
-    import gta
     from benchmarks._startup import compile_bytecode
+
+    import gta
 
     env = {"PYTHONDONTWRITEBYTECODE": "1", "PATH": "/usr/bin"}
     compile_bytecode(env)

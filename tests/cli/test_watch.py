@@ -186,3 +186,43 @@ def test_duration_stops_the_watch_and_bad_credentials_do_not_loop() -> None:
     api.failures.extend([401, 401, 401])
     with _client(api) as client, pytest.raises(AuthenticationError):
         watch(client, lambda a, k: None, where=AlertFilter(), interval=1, sleep=lambda _: None)
+
+
+class DatedApi(FakeApi):
+    """The same API, answering with an HTTP ``Date`` (the server's present)."""
+
+    def __init__(self, alerts: list[dict[str, Any]], date: str) -> None:
+        super().__init__(alerts)
+        self.date = date
+
+    def handler(self, request: httpx.Request) -> httpx.Response:
+        response = super().handler(request)
+        response.headers["Date"] = self.date
+        return response
+
+
+def test_a_future_modified_at_does_not_move_the_watch_past_the_servers_present() -> None:
+    # The watch shares the alerts stream's cursor (gta.sync.AlertCursor): a clock bug on one
+    # alert must not make every later real change fall behind the cursor.
+    api = DatedApi(
+        [_alert("a", "2024-05-01T10:00:00.000Z"), _alert("bogus", "2030-01-01T00:00:00.000Z")],
+        date="Wed, 01 May 2024 10:00:05 GMT",
+    )
+    seen: list[tuple[str, str]] = []
+
+    def change_a() -> None:
+        api.alerts["a"] = {**api.alerts["a"], "modifiedAt": "2024-05-01T10:00:03.000Z"}
+
+    with _client(api) as client:
+        state = watch(
+            client,
+            lambda alert, kind: seen.append((alert["id"], alert["modifiedAt"])),
+            where=AlertFilter(),
+            interval=1,
+            count=1,
+            duration=30,  # a safety net: a bug must fail the test, not hang it
+            sleep=_steps(change_a, lambda: None),
+        )
+    assert seen == [("a", "2024-05-01T10:00:03.000Z")]  # the bogus one is not reported again
+    assert api.queries[1] == "2024-05-01T10:00:00.000Z"  # the present, minus the overlap
+    assert state.cursor == datetime.fromisoformat("2024-05-01T10:00:05+00:00")

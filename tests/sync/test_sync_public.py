@@ -6,13 +6,13 @@ import gta.sync
 def test_public_names() -> None:
     assert sorted(gta.sync.__all__) == sorted(
         [
-            "STREAM_NAMES", "AlertCursor", "Checkpoint", "CheckpointStore", "ConfigError",
-            "CursorFormatError", "Enricher", "FetchedPage", "Job", "JobConfig", "LeaseHeldError",
-            "LeaseInfo", "LeaseLostError", "LruCache", "NullReporter", "PageContext", "Reporter",
-            "StateError", "Stream",
-            "StreamResult", "SyncConfig", "TenantConfig", "UnknownStreamError",
+            "STREAMS", "STREAM_NAMES", "AlertCursor", "AlertTimeCursor", "Checkpoint",
+            "CheckpointStore", "ConfigError", "CursorFormatError", "Enricher", "FetchedPage", "Job",
+            "JobConfig", "LeaseHeldError", "LeaseInfo", "LeaseLostError", "LruCache", "MsnCursor",
+            "NullReporter", "PageContext", "Reporter", "StateError", "Stream", "StreamResult",
+            "StreamSpec", "SyncClient", "SyncConfig", "TenantConfig", "UnknownStreamError",
             "default_state_path", "expand_streams", "export_job_name", "get_stream",
-            "load_config", "prefetch", "run_job", "run_stream",
+            "has_alert_cursor", "load_config", "prefetch", "run_job", "run_stream", "scan_alerts",
         ]
     )  # fmt: skip
     for name in gta.sync.__all__:

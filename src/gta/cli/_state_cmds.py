@@ -24,6 +24,7 @@ from gta.sync import (
     CursorFormatError,
     StateError,
     UnknownStreamError,
+    has_alert_cursor,
 )
 from gta.sync._progress import (
     describe_cursor,
@@ -120,7 +121,7 @@ def state_show(
 def _checkpoint_json(cp: Any) -> dict[str, Any]:
     """A checkpoint with its cursor whole (an alerts cursor as the JSON object it is)."""
     cursor: Any = cp.cursor
-    if cp.stream == "alerts" and cursor is not None:
+    if has_alert_cursor(cp.stream) and cursor is not None:
         with contextlib.suppress(ValueError):
             cursor = orjson.loads(cursor)
     return {
@@ -249,7 +250,7 @@ def _checked_cursor(stream: str, cursor: str) -> str:
     text = cursor.strip()
     if not text:
         raise UsageError("--cursor is empty")
-    if stream == "alerts":
+    if has_alert_cursor(stream):
         return AlertCursor.loads(text).dumps()
     if not (text.isascii() and text.isdigit()):
         raise UsageError(

@@ -1,12 +1,15 @@
 """``gta alerts watch``: poll for new and changed alerts and report each new version once.
 
-Polling asks for alerts modified after a cursor. ``modifiedAfter`` is strictly greater-than and a
-time filter can miss objects stamped in the same instant, so each poll reaches back a little
-(``OVERLAP``) and the versions already reported (id and ``modifiedAt``) are skipped: a version is
-reported exactly once, and none falls between two polls. The cursor follows the server's own
-``modifiedAt`` values, never the local clock: without ``since``, a first pass over all alerts sets
-the cursor to the newest ``modifiedAt`` and reports nothing (a baseline), so a server whose clock
-differs from ours (the emulator's starts at a seeded instant) is watched correctly.
+Polling asks for alerts modified after a cursor, which is the alerts stream's own cursor
+(``gta.sync.AlertCursor``, scanned by ``gta.sync.scan_alerts``): ``modifiedAfter`` is strictly
+greater-than and a time filter can miss objects stamped in the same instant, so each poll reaches
+back a little (``OVERLAP``) and the versions already reported (id and ``modifiedAt``, kept only
+inside that window) are skipped: a version is reported exactly once, and none falls between two
+polls. The cursor follows the server's own ``modifiedAt`` values, never the local clock, and
+never moves past the server's present (its ``Date``): without ``since``, a first pass over all
+alerts sets the cursor to the newest ``modifiedAt`` and reports nothing (a baseline), so a
+server whose clock differs from ours (the emulator's starts at a seeded instant) is watched
+correctly.
 
 Token expiry, 401, 429 and 5xx are retried inside the SDK; what still escapes it and may pass
 (connection failures, timeouts, server errors) is logged and the next poll goes ahead. Errors that
@@ -24,10 +27,10 @@ from typing import TYPE_CHECKING, Any
 
 from gta.cli._alert_ops import AlertFilter
 from gta.cli._durations import parse_instant
-from gta.cli._errors import UsageError
 
-if TYPE_CHECKING:
+if TYPE_CHECKING:  # gta.sync loads only when a watch runs (``alerts list`` stays light)
     from gta import Client
+    from gta.sync import AlertCursor
 
 __all__ = ["OVERLAP", "WatchState", "watch"]
 
@@ -38,41 +41,45 @@ PAGE_SIZE = 1000
 
 @dataclass
 class WatchState:
-    """The cursor and the versions already reported (pruned to those inside the overlap)."""
+    """The alerts cursor of the watch (``since`` and the versions reported inside the overlap
+    window before it) and how many versions were reported."""
 
-    cursor: datetime | None = None
-    seen: dict[str, str] = field(default_factory=dict)  # alert id -> modifiedAt reported
+    alerts: AlertCursor = field(default_factory=lambda: _cursor(None))
     reported: int = 0
 
-    def accept(self, alert: Mapping[str, Any]) -> bool:
-        """True when *alert* is a version not reported yet; advances the cursor."""
-        alert_id, modified = str(alert.get("id")), str(alert.get("modifiedAt") or "")
-        if self.seen.get(alert_id) == modified:
-            return False
-        self.seen[alert_id] = modified
-        try:
-            moment = parse_instant(modified)
-        except UsageError:  # an unparsable stamp must not stop a watch
-            return True
-        self.cursor = moment if self.cursor is None else max(self.cursor, moment)
-        return True
+    @classmethod
+    def starting(cls, since: datetime | None) -> WatchState:
+        """A watch that reports what changes after ``since`` (``None``: after a baseline)."""
+        return cls(_cursor(since))
+
+    @property
+    def cursor(self) -> datetime | None:
+        """The newest ``modifiedAt`` seen (server time), ``None`` before the first pass."""
+        return None if self.alerts.since is None else parse_instant(self.alerts.since)
 
     @property
     def modified_after(self) -> datetime | None:
-        """What to ask the API for: a little before the cursor (see the module docstring)."""
+        """What the next poll asks the API for: a little before the cursor."""
         return None if self.cursor is None else self.cursor - OVERLAP
 
-    def prune(self) -> None:
-        """Forget versions older than the overlap window: they cannot be returned again."""
-        if self.cursor is None:
-            return
-        horizon = self.cursor - OVERLAP * 2
-        for alert_id, modified in list(self.seen.items()):
-            try:
-                if parse_instant(modified) < horizon:
-                    del self.seen[alert_id]
-            except UsageError:
-                del self.seen[alert_id]
+    def scan(self, client: Client) -> list[dict[str, Any]]:
+        """One pass over the alerts changed since the cursor: the versions not seen before.
+        The cursor moves only once the whole pass was read, so a failed poll is repeated."""
+        from gta.sync import scan_alerts
+
+        fresh: list[dict[str, Any]] = []
+        cursor = self.alerts
+        for page in scan_alerts(client.alerts.list, cursor, page_size=PAGE_SIZE, overlap=OVERLAP):
+            fresh.extend(page.fresh)
+            cursor = page.cursor
+        self.alerts = cursor
+        return fresh
+
+
+def _cursor(since: datetime | None) -> AlertCursor:
+    from gta.sync import AlertCursor
+
+    return AlertCursor.loads(since.isoformat() if since is not None else None)
 
 
 def change_kind(alert: Mapping[str, Any]) -> str:
@@ -98,7 +105,7 @@ def watch(
     # SDK's own fresh-token retry is not token expiry.
     from gta.errors import ApiConnectionError, RateLimitError, ServerError
 
-    state = WatchState(cursor=since)
+    state = WatchState.starting(since)
     ready = since is not None  # else the first successful pass is the baseline
     started = monotonic()
     while True:
@@ -127,9 +134,7 @@ def watch(
 def _baseline(client: Client, state: WatchState) -> None:
     """See every current alert version without reporting it (one pass: alerts are the fewest
     objects), so only what changes from now on is reported."""
-    for alert in client.alerts.list(size=PAGE_SIZE).raw():
-        state.accept(alert)
-    state.prune()
+    state.scan(client)
 
 
 def _poll(
@@ -139,15 +144,13 @@ def _poll(
     emit: Callable[[dict[str, Any], str], None],
     count: int | None,
 ) -> None:
-    pager = client.alerts.list(modified_after=state.modified_after, size=PAGE_SIZE).raw()
-    fresh = [dict(alert) for alert in pager]
+    fresh = [dict(alert) for alert in state.scan(client)]
     # Report in the order things happened, whatever the API's default (risk) order.
     fresh.sort(key=lambda alert: str(alert.get("modifiedAt") or ""))
     for alert in fresh:
-        if not state.accept(alert) or not where.matches(alert):
+        if not where.matches(alert):
             continue
         emit(alert, change_kind(alert))
         state.reported += 1
         if count is not None and state.reported >= count:
             break
-    state.prune()

@@ -1,12 +1,23 @@
 """Record formats, chosen by name: ``annotation`` (the vendor's flat rows), ``nested``, ``ocsf``,
-``ecs``."""
+``ecs``. Each is a table of record functions keyed by record kind (``EVENTS``, ``ALERTS``,
+``THREAT_DETECTIONS``, ``FLOWS``)."""
 
 from __future__ import annotations
 
 import importlib
 
-from gta.formats._base import ApiObject, Format, FormatContext, UnknownFormatError
+from gta.formats._base import (
+    ApiObject,
+    Format,
+    FormatContext,
+    FormatTable,
+    RecordFn,
+    UnknownFormatError,
+    UnsupportedKindError,
+    records_for,
+)
 from gta.formats._cef import encode_cef, record_risk
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, RECORD_KINDS, THREAT_DETECTIONS
 
 # name -> "module:attribute" of a Format instance; imported lazily so a format's
 # dependencies load only when it is used.
@@ -33,12 +44,21 @@ def get_format(name: str) -> Format:
 
 
 __all__ = [
+    "ALERTS",
+    "EVENTS",
+    "FLOWS",
     "FORMAT_NAMES",
+    "RECORD_KINDS",
+    "THREAT_DETECTIONS",
     "ApiObject",
     "Format",
     "FormatContext",
+    "FormatTable",
+    "RecordFn",
     "UnknownFormatError",
+    "UnsupportedKindError",
     "encode_cef",
     "get_format",
     "record_risk",
+    "records_for",
 ]

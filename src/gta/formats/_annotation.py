@@ -10,11 +10,13 @@ that object was found, as in the script. Other streams give one flat row per obj
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
 from hashlib import sha256
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext
+from gta.formats._base import ApiObject, FormatContext, RecordFn
 from gta.formats._ids import (
     customer_of,
     flatten,
@@ -24,6 +26,7 @@ from gta.formats._ids import (
     string_list,
     version_of,
 )
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 
 _NONE = ""  # stands for "no detection/alert" in a row's record id
 
@@ -96,7 +99,7 @@ def event_rows(event: ApiObject, ctx: FormatContext) -> list[Record]:
         return [
             {
                 "recordId": _row_id(prefix, _NONE, _NONE),
-                "stream": "events",
+                "stream": EVENTS,
                 "indexTime": index_time,
                 **head,
                 "affectedAssetId": asset_id,
@@ -110,7 +113,7 @@ def event_rows(event: ApiObject, ctx: FormatContext) -> list[Record]:
             rows.append(
                 {
                     "recordId": _row_id(prefix, detection_id, _NONE),
-                    "stream": "events",
+                    "stream": EVENTS,
                     "indexTime": index_time,
                     **head,
                     "affectedAssetId": asset_id,
@@ -130,7 +133,7 @@ def event_rows(event: ApiObject, ctx: FormatContext) -> list[Record]:
             rows.append(
                 {
                     "recordId": _row_id(prefix, detection_id, _NONE),
-                    "stream": "events",
+                    "stream": EVENTS,
                     "indexTime": index_time,
                     **head,
                     **intel,
@@ -143,7 +146,7 @@ def event_rows(event: ApiObject, ctx: FormatContext) -> list[Record]:
             rows.append(
                 {
                     "recordId": _row_id(prefix, detection_id, alert_id),
-                    "stream": "events",
+                    "stream": EVENTS,
                     "indexTime": index_time,
                     **head,
                     **_alert_part(alert_id, ctx),
@@ -176,16 +179,26 @@ class AnnotationFormat:
 
     name = "annotation"
 
+    @cached_property
+    def records(self) -> Mapping[str, RecordFn]:
+        """The table the engine uses, by record kind."""
+        return {
+            EVENTS: self.events,
+            ALERTS: self.alerts,
+            THREAT_DETECTIONS: self.threat_detections,
+            FLOWS: self.flows,
+        }
+
     def events(self, event: ApiObject, ctx: FormatContext) -> list[Record]:
         return event_rows(event, ctx)
 
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
-        row = _object_row("alerts", alert, ctx, "alertId")
+        row = _object_row(ALERTS, alert, ctx, "alertId")
         row["alertStatus"] = _status_value(alert)
         return [row]
 
     def threat_detections(self, detection: ApiObject, ctx: FormatContext) -> list[Record]:
-        row = _object_row("threat-detections", detection, ctx, "threatDetectionId")
+        row = _object_row(THREAT_DETECTIONS, detection, ctx, "threatDetectionId")
         did = detection.get("id")
         enriched = ctx.detection(did) if isinstance(did, str) else None
         if enriched is not None and "alertIds" not in row:
@@ -206,7 +219,7 @@ class AnnotationFormat:
         return [row]
 
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]:
-        return [_object_row("flows", flow, ctx, "flowId")]
+        return [_object_row(FLOWS, flow, ctx, "flowId")]
 
 
 ANNOTATION = AnnotationFormat()

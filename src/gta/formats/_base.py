@@ -7,6 +7,8 @@ through ``FormatContext``, which the sync engine fills from bulk lookups before 
 
 from __future__ import annotations
 
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gta._types import Record
@@ -37,19 +39,44 @@ class FormatContext(Protocol):
         """A ThreatIntelRecord."""
 
 
+RecordFn = Callable[[ApiObject, FormatContext], list[Record]]
+"""The records for one object of one kind (an annotation event fans out to several rows)."""
+
+
 class Format(Protocol):
-    """One record shape for every stream. Each method returns the records for one object."""
+    """One record shape: a name and a table of record functions keyed by record kind
+    (``gta.formats._kinds``). A format need not have every kind: a stream whose kind it lacks
+    is refused before anything runs (``records_for``)."""
+
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def records(self) -> Mapping[str, RecordFn]: ...
+
+
+@dataclass(frozen=True)
+class FormatTable:
+    """The plainest ``Format``: a name and its table (``{EVENTS: event_rows, ...}``)."""
 
     name: str
-
-    def events(self, event: ApiObject, ctx: FormatContext) -> list[Record]: ...
-
-    def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]: ...
-
-    def threat_detections(self, detection: ApiObject, ctx: FormatContext) -> list[Record]: ...
-
-    def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]: ...
+    records: Mapping[str, RecordFn]
 
 
 class UnknownFormatError(ValueError):
     """Raised for a format name that is not registered; the message lists the valid ones."""
+
+
+class UnsupportedKindError(UnknownFormatError):
+    """A format asked for a record kind its table does not have; the message lists those it has."""
+
+
+def records_for(fmt: Format, kind: str) -> RecordFn:
+    """The function of ``fmt`` for objects of ``kind``; a kind it lacks is one clear error."""
+    try:
+        return fmt.records[kind]
+    except KeyError:
+        has = ", ".join(fmt.records) or "none"
+        raise UnsupportedKindError(
+            f"format {fmt.name!r} has no {kind!r} records; it has: {has}"
+        ) from None

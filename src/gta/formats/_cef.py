@@ -17,6 +17,7 @@ from datetime import datetime
 from typing import Any
 
 from gta._version import __version__
+from gta.formats._kinds import ALERTS
 
 VENDOR = "Cisco"
 PRODUCT = "Global Threat Alerts"
@@ -186,7 +187,7 @@ def event_name(record: Mapping[str, Any]) -> str:
         return str(value)
     risk = record.get("risk")
     stream = str(record.get("stream", "record"))
-    name = f"{risk} risk alert" if risk and stream == "alerts" else f"GTA {stream} record"
+    name = f"{risk} risk alert" if risk and stream == ALERTS else f"GTA {stream} record"
     return f"{name} removed" if is_removal(record) else name
 
 

@@ -17,10 +17,13 @@ that reads ECS). Mappings ship in ``integrations/elasticsearch/gta-index-templat
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext
+from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._ids import clean as _clean
 from gta.formats._ids import (
     header,
     is_tombstone,
@@ -29,25 +32,15 @@ from gta.formats._ids import (
     string_list,
     version_of,
 )
+from gta.formats._ids import integer as _int
+from gta.formats._ids import text as _text
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 
 ECS_VERSION = "8.11.0"
 OBSERVER = {"vendor": "Cisco", "product": "Global Threat Alerts", "type": "ids"}
 # GTA risk -> (event.severity, event.risk_score 0-100)
 _RISK = {"low": (1, 21.0), "medium": (2, 47.0), "high": (3, 73.0), "critical": (4, 99.0)}
 _PROTOCOLS = {"tcp": "6", "udp": "17", "icmp": "1", "icmpv6": "58", "sctp": "132", "gre": "47"}
-
-
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
-def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
-    """Drop ``None`` values and empty containers (absent rather than null)."""
-    return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
 
 
 def _status(alert: ApiObject | None) -> str | None:
@@ -140,6 +133,16 @@ class EcsFormat:
 
     name = "ecs"
 
+    @cached_property
+    def records(self) -> Mapping[str, RecordFn]:
+        """The table the engine uses, by record kind."""
+        return {
+            EVENTS: self.events,
+            ALERTS: self.alerts,
+            THREAT_DETECTIONS: self.threat_detections,
+            FLOWS: self.flows,
+        }
+
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")
         status, risk = _status(alert), alert.get("risk")
@@ -153,7 +156,7 @@ class EcsFormat:
             action = "alert-created" if types == ["creation"] else "alert-updated"
             when = modified or triggered
         rec = _base(
-            "alerts",
+            ALERTS,
             alert,
             ctx,
             kind="alert",
@@ -205,7 +208,7 @@ class EcsFormat:
         risk = _max_risk(alerts) or (intel.get("severity") if intel else None)
         types = [_version_type(detected, modified)]
         rec = _base(
-            "threat-detections",
+            THREAT_DETECTIONS,
             detection,
             ctx,
             kind="alert",
@@ -244,7 +247,7 @@ class EcsFormat:
         detected, modified = event.get("detectedAt"), event.get("modifiedAt")
         convicting = bool(detection_ids)
         rec = _base(
-            "events",
+            EVENTS,
             event,
             ctx,
             kind="alert" if convicting else "event",
@@ -280,7 +283,7 @@ class EcsFormat:
 
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]:
         rec = _base(
-            "flows",
+            FLOWS,
             flow,
             ctx,
             kind="event",

@@ -17,9 +17,6 @@ import orjson
 
 from gta._types import Record
 
-STREAMS = ("events", "alerts", "threat-detections", "flows")
-"""The stream names stamped on records as ``stream``."""
-
 
 def record_id(stream: str, object_id: str, version: str, *parts: str) -> str:
     """Deterministic id of one record: sha256 of its identifying parts, 32 hex characters.
@@ -114,3 +111,18 @@ def string_list(value: Any) -> list[str]:
     if isinstance(value, list):
         return [v for v in value if isinstance(v, str) and v]
     return []
+
+
+def text(value: Any) -> str | None:
+    """A non-empty string as is, anything else ``None`` (the API may send any JSON)."""
+    return value if isinstance(value, str) and value else None
+
+
+def integer(value: Any) -> int | None:
+    """An integer as is (not a bool), anything else ``None``."""
+    return value if isinstance(value, int) and not isinstance(value, bool) else None
+
+
+def clean(mapping: dict[str, Any]) -> dict[str, Any]:
+    """Drop ``None`` values and empty containers (OCSF and ECS: absent rather than null)."""
+    return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}

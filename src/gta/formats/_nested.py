@@ -9,8 +9,11 @@ tenant, when known).
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+from functools import cached_property
+
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext
+from gta.formats._base import ApiObject, FormatContext, RecordFn
 from gta.formats._ids import (
     customer_of,
     header,
@@ -19,6 +22,7 @@ from gta.formats._ids import (
     string_list,
     version_of,
 )
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 
 
 def _record(stream: str, obj: ApiObject, ctx: FormatContext) -> Record:
@@ -56,8 +60,18 @@ class NestedFormat:
 
     name = "nested"
 
+    @cached_property
+    def records(self) -> Mapping[str, RecordFn]:
+        """The table the engine uses, by record kind."""
+        return {
+            EVENTS: self.events,
+            ALERTS: self.alerts,
+            THREAT_DETECTIONS: self.threat_detections,
+            FLOWS: self.flows,
+        }
+
     def events(self, event: ApiObject, ctx: FormatContext) -> list[Record]:
-        rec = _record("events", event, ctx)
+        rec = _record(EVENTS, event, ctx)
         detections: list[ApiObject] = []
         missing_detections: list[str] = []
         missing_alerts: list[str] = []
@@ -79,10 +93,10 @@ class NestedFormat:
         return [rec]
 
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
-        return [_record("alerts", alert, ctx)]
+        return [_record(ALERTS, alert, ctx)]
 
     def threat_detections(self, detection: ApiObject, ctx: FormatContext) -> list[Record]:
-        rec = _record("threat-detections", detection, ctx)
+        rec = _record(THREAT_DETECTIONS, detection, ctx)
         did = detection.get("id")
         enriched = ctx.detection(did) if isinstance(did, str) else None
         if enriched is not None and "alertIds" not in rec:
@@ -93,7 +107,7 @@ class NestedFormat:
         return [rec]
 
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]:
-        return [_record("flows", flow, ctx)]
+        return [_record(FLOWS, flow, ctx)]
 
 
 NESTED = NestedFormat()

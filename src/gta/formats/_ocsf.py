@@ -16,13 +16,18 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from datetime import datetime
-from functools import lru_cache
+from functools import cached_property, lru_cache
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext
+from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._ids import clean as _clean
 from gta.formats._ids import header, is_tombstone, object_id, record_id, string_list, version_of
+from gta.formats._ids import integer as _int
+from gta.formats._ids import text as _text
+from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
 from gta.formats.ocsf_schema._definitions import OCSF_VERSION
 
 PRODUCT = {"name": "Global Threat Alerts", "vendor_name": "Cisco"}
@@ -69,14 +74,6 @@ def _parse_ms(value: str) -> int | None:
         return None
 
 
-def _text(value: Any) -> str | None:
-    return value if isinstance(value, str) and value else None
-
-
-def _int(value: Any) -> int | None:
-    return value if isinstance(value, int) and not isinstance(value, bool) else None
-
-
 def _severity(risk: Any) -> tuple[int, str]:
     """OCSF severity_id/caption of a GTA risk; an unknown risk is 99 Other, a missing one 0."""
     if not isinstance(risk, str) or not risk:
@@ -112,11 +109,6 @@ def _activity(created: Any, modified: Any, closed: bool = False) -> int:
     if closed:
         return 3
     return 1 if modified is None or modified == created else 2
-
-
-def _clean(mapping: dict[str, Any]) -> dict[str, Any]:
-    """Drop ``None`` values and empty containers (OCSF: absent rather than null)."""
-    return {k: v for k, v in mapping.items() if v is not None and v != [] and v != {}}
 
 
 def _finding(
@@ -213,6 +205,16 @@ class OcsfFormat:
 
     name = "ocsf"
 
+    @cached_property
+    def records(self) -> Mapping[str, RecordFn]:
+        """The table the engine uses, by record kind."""
+        return {
+            EVENTS: self.events,
+            ALERTS: self.alerts,
+            THREAT_DETECTIONS: self.threat_detections,
+            FLOWS: self.flows,
+        }
+
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")
         removed = is_tombstone(alert)  # the service removed it: the finding is closed
@@ -225,7 +227,7 @@ class OcsfFormat:
         level = _RISK_LEVEL.get(risk.lower()) if isinstance(risk, str) else None
         title = f"{risk} risk alert" if _text(risk) else "Global Threat Alerts alert"
         rec = _finding(
-            "alerts",
+            ALERTS,
             alert,
             ctx,
             activity=_activity(
@@ -277,7 +279,7 @@ class OcsfFormat:
         status = _combined_status(alerts)
         title = (_text(intel.get("title")) if intel else None) or f"Threat detection {did}"
         rec = _finding(
-            "threat-detections",
+            THREAT_DETECTIONS,
             detection,
             ctx,
             activity=_activity(detected, modified),
@@ -320,7 +322,7 @@ class OcsfFormat:
         title = _text(event.get("title")) or "Security event"
         type_id = event.get("securityEventTypeId")
         rec = _finding(
-            "events",
+            EVENTS,
             event,
             ctx,
             activity=_activity(detected, modified),
@@ -352,8 +354,8 @@ class OcsfFormat:
         return [rec]
 
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]:
-        rid = record_id("flows", object_id(flow), version_of(flow))
-        rec = header("flows", rid, ctx.index_time)
+        rid = record_id(FLOWS, object_id(flow), version_of(flow))
+        rec = header(FLOWS, rid, ctx.index_time)
         protocol = _text(flow.get("protocol"))
         sent, received = _int(flow.get("bytesSent")), _int(flow.get("bytesReceived"))
         known = {

@@ -15,14 +15,26 @@ from gta.state import (
 )
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
 from gta.sync._config import ConfigError, JobConfig, SyncConfig, TenantConfig, load_config
+from gta.sync._cursors import AlertTimeCursor, FetchedPage, MsnCursor, scan_alerts
 from gta.sync._engine import NullReporter, Reporter, StreamResult, prefetch, run_stream
 from gta.sync._enrich import Enricher, LruCache, PageContext
 from gta.sync._jobs import Job, expand_streams, export_job_name, run_job
-from gta.sync._streams import STREAM_NAMES, FetchedPage, Stream, UnknownStreamError, get_stream
+from gta.sync._sdk import SyncClient
+from gta.sync._streams import (
+    STREAM_NAMES,
+    STREAMS,
+    Stream,
+    StreamSpec,
+    UnknownStreamError,
+    get_stream,
+    has_alert_cursor,
+)
 
 __all__ = [
+    "STREAMS",
     "STREAM_NAMES",
     "AlertCursor",
+    "AlertTimeCursor",
     "Checkpoint",
     "CheckpointStore",
     "ConfigError",
@@ -35,12 +47,15 @@ __all__ = [
     "LeaseInfo",
     "LeaseLostError",
     "LruCache",
+    "MsnCursor",
     "NullReporter",
     "PageContext",
     "Reporter",
     "StateError",
     "Stream",
     "StreamResult",
+    "StreamSpec",
+    "SyncClient",
     "SyncConfig",
     "TenantConfig",
     "UnknownStreamError",
@@ -48,8 +63,10 @@ __all__ = [
     "expand_streams",
     "export_job_name",
     "get_stream",
+    "has_alert_cursor",
     "load_config",
     "prefetch",
     "run_job",
     "run_stream",
+    "scan_alerts",
 ]

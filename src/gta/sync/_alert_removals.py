@@ -15,11 +15,11 @@ import logging
 import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
-from typing import Any
 
 from gta.formats._ids import Tombstone
 from gta.sync._alert_cursor import format_time
 from gta.sync._alert_set import AlertSet, Known
+from gta.sync._sdk import RawPage, SyncClient
 
 log = logging.getLogger("gta.sync")
 
@@ -27,9 +27,9 @@ DEFAULT_RECONCILE_EVERY = 3600.0
 """Seconds between two reconciliations in ``gta sync`` (``reconcile_every`` in the config)."""
 
 
-def page_time(page: Any) -> datetime:
+def page_time(page: RawPage) -> datetime:
     """The server's present of a page (its ``Date``), or our clock when it sent none."""
-    value = getattr(page, "server_time", None)
+    value = getattr(page, "server_time", None)  # a page from a test double may lack it
     return value if isinstance(value, datetime) else datetime.now(UTC)
 
 
@@ -45,7 +45,7 @@ def tombstone(alert_id: str, status: str | None, risk: str | None, removed_at: s
     )
 
 
-def confirmed_removed(client: Any, candidates: list[str]) -> list[str]:
+def confirmed_removed(client: SyncClient, candidates: list[str]) -> list[str]:
     """The candidates a search by id does not return (chunks of at most 1000 ids)."""
     if not candidates:
         return []
@@ -54,7 +54,7 @@ def confirmed_removed(client: Any, candidates: list[str]) -> list[str]:
 
 
 def removals(
-    client: Any,
+    client: SyncClient,
     alerts: AlertSet,
     *,
     every: float,

@@ -13,15 +13,41 @@ import os
 import re
 import tomllib
 from pathlib import Path
-from typing import Any, Literal
+from typing import Annotated, Any
 
-from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    SecretStr,
+    ValidationError,
+    field_validator,
+)
 
 from gta._secrets import is_reference, resolve_secret
+from gta.formats import get_format
 from gta.sinks import destination_key
 from gta.state import MIN_LEASE_TTL_S
+from gta.sync._streams import STREAM_NAMES, get_stream
 
-StreamName = Literal["events", "alerts", "threat-detections", "flows"]
+
+def _known_stream(name: str) -> str:
+    get_stream(name)  # UnknownStreamError (a ValueError) lists the valid names
+    return name
+
+
+StreamName = Annotated[str, AfterValidator(_known_stream)]
+"""A name from the stream registry (``gta.sync.STREAMS``)."""
+
+
+def _known_format(name: str) -> str:
+    get_format(name)  # UnknownFormatError (a ValueError) lists the valid names
+    return name
+
+
+FormatName = Annotated[str, AfterValidator(_known_format)]
+"""A name from the format registry (``gta.formats.FORMAT_NAMES``)."""
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
@@ -109,7 +135,7 @@ class TenantConfig(_Strict):
 
 
 def _all_streams() -> list[StreamName]:
-    return ["events", "alerts", "threat-detections", "flows"]
+    return list(STREAM_NAMES)
 
 
 class JobConfig(_Strict):
@@ -117,7 +143,7 @@ class JobConfig(_Strict):
 
     tenant: str = "default"
     streams: list[StreamName] = Field(default_factory=lambda: _all_streams(), min_length=1)
-    format: Literal["annotation", "nested", "ocsf"] = "annotation"
+    format: FormatName = "annotation"
     sink: str
     # Resolved ``env:`` secrets (HEC token...) live here: keep them out of every repr.
     sink_options: dict[str, Any] = Field(default_factory=dict, repr=False)

@@ -12,6 +12,7 @@ from __future__ import annotations
 import contextlib
 import time
 from collections.abc import Callable, Iterator
+from contextlib import AbstractContextManager
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -21,15 +22,17 @@ from rich.table import Column, Table
 from rich.text import Text
 
 from gta._text import cell, visible
-from gta.state import CheckpointStore
+from gta.formats import ALERTS, EVENTS
+from gta.state import CheckpointStore, StateStore
 from gta.sync._engine import NullReporter, Reporter, StreamResult
 from gta.sync._jobs import Job, run_job
 from gta.sync._progress import PlainReporter, RichReporter
+from gta.sync._sdk import SyncClient
 from gta.sync._streams import STREAM_NAMES
 
 DEMO_SEED = 7
 ACTIVITY = {"new_events": 300, "updated_events": 200}
-_FORMATS = {"events": "annotation"}  # the SIEM recipe; other streams as nested records
+_FORMATS = {EVENTS: "annotation"}  # the SIEM recipe; other streams as nested records
 
 
 @dataclass(frozen=True)
@@ -41,7 +44,7 @@ class DemoBackend:
     numbers and id lists are printed."""
 
     url: str
-    make_client: Callable[[], Any]
+    make_client: Callable[[], AbstractContextManager[SyncClient]]
     create_activity: Callable[[dict[str, int]], Any]
 
 
@@ -99,7 +102,7 @@ def _reporter(console: Console, quiet: bool) -> Iterator[Reporter]:
 
 
 def _sync_all(
-    client: Any, directory: Path, store: CheckpointStore, reporter: Reporter
+    client: SyncClient, directory: Path, store: StateStore, reporter: Reporter
 ) -> list[StreamResult]:
     results: list[StreamResult] = []
     for stream, path in _files(directory).items():
@@ -138,7 +141,7 @@ _RISKS = ("Critical", "High", "Medium", "Low")
 
 
 def _alerts_table(results: list[StreamResult]) -> Table:
-    alerts = next((r for r in results if r.stream == "alerts"), None)
+    alerts = next((r for r in results if r.stream == ALERTS), None)
     statuses = sorted(alerts.status) if alerts else []
     table = Table(
         "risk",

@@ -25,12 +25,14 @@ from datetime import datetime
 from typing import Any, Protocol, TypeVar
 
 from gta._context import bound, in_context
-from gta.formats._base import Format
+from gta.formats import ALERTS, Format, records_for
 from gta.sinks._base import Record, Sink
 from gta.state import StateStore
+from gta.sync._cursors import FetchedPage
 from gta.sync._enrich import Enricher, PageContext
 from gta.sync._freshness import newest_time
-from gta.sync._streams import FetchedPage, Stream
+from gta.sync._sdk import SyncClient
+from gta.sync._streams import Stream
 
 log = logging.getLogger("gta.sync")
 
@@ -192,7 +194,7 @@ class _Enriched:
 
 def run_stream(
     *,
-    client: Any,
+    client: SyncClient,
     stream: Stream,
     fmt: Format,
     sink: Sink,
@@ -218,6 +220,7 @@ def run_stream(
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
     """
+    to_records = records_for(fmt, stream.kind)  # a format without it fails before any read
     reporter = reporter or NullReporter()
     stop = stop or threading.Event()
     lock = sink_lock or threading.Lock()
@@ -256,7 +259,7 @@ def run_stream(
             with contextlib.closing(enriched):
                 for item in enriched:
                     page, ctx = item.page, item.ctx
-                    records = [r for obj in page.items for r in stream.format(fmt, obj, ctx)]
+                    records = [r for obj in page.items for r in to_records(obj, ctx)]
                     _count_gaps(result, stream.name, ctx.gaps)
                     if records:
                         with lock:
@@ -276,7 +279,7 @@ def run_stream(
                     result.fetched += page.fetched
                     result.records += len(records)
                     result.cursor = cursor
-                    _count_alerts(result, stream.name, page)
+                    _count_alerts(result, stream.kind, page)
                     log.info(
                         "%s: page %d, %d objects, %d records, cursor %s",
                         stream.name,
@@ -299,7 +302,7 @@ def run_stream(
                 ):
                     # Write, flush, forget, commit: a crash re-delivers, never loses, a removal.
                     ctx = enricher.bare()
-                    records = [r for obj in gone for r in stream.format(fmt, obj, ctx)]
+                    records = [r for obj in gone for r in to_records(obj, ctx)]
                     with lock:
                         sink.write(records)
                         sink.flush()
@@ -360,9 +363,9 @@ def describe_gaps(gaps: dict[str, int]) -> str:
     return ", ".join(f"{count} {kind}" for kind, count in sorted(gaps.items()) if count)
 
 
-def _count_alerts(result: StreamResult, stream: str, page: FetchedPage) -> None:
+def _count_alerts(result: StreamResult, kind: str, page: FetchedPage) -> None:
     """Alerts by risk and status, for the run summary."""
-    if stream != "alerts":
+    if kind != ALERTS:
         return
     for alert in page.items:
         risk = str(alert.get("risk"))

@@ -22,11 +22,11 @@ from collections.abc import Callable, Iterable, Iterator, Sequence
 from concurrent.futures import Executor, Future
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from typing import Any
 
 from gta._context import in_context
 from gta.formats._base import ApiObject
 from gta.formats._ids import string_list, unique
+from gta.sync._sdk import SyncClient
 
 CHUNK = 1000
 """Most ids the API accepts in one search filter."""
@@ -153,7 +153,7 @@ class Enricher:
 
     def __init__(
         self,
-        client: Any,
+        client: SyncClient,
         executor: Executor,
         *,
         cache_entries: int = 5_000,

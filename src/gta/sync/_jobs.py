@@ -14,11 +14,12 @@ from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
 
-from gta.formats import Format, get_format
+from gta.formats import Format, get_format, records_for
 from gta.sinks import Record, Sink, destination_key, open_sink, redact_url
 from gta.state import Lease, StateStore
 from gta.sync._engine import Reporter, StreamResult, run_stream
 from gta.sync._enrich import Enricher
+from gta.sync._sdk import SyncClient
 from gta.sync._streams import STREAM_NAMES, get_stream
 
 
@@ -36,9 +37,12 @@ class Job:
     """Seconds between two checks for removed alerts (0: at the end of every run)."""
 
     def __post_init__(self) -> None:
-        for stream in self.streams:
-            get_stream(stream)  # an unknown name fails before anything is opened
-        get_format(self.format)
+        # An unknown name, or a stream whose record kind the format lacks, fails before
+        # anything is opened.
+        specs = [get_stream(stream) for stream in self.streams]
+        fmt = get_format(self.format)
+        for spec in specs:
+            records_for(fmt, spec.kind)
 
 
 def expand_streams(name: str) -> list[str]:
@@ -59,7 +63,7 @@ def export_job_name(fmt: str, target: str) -> str:
 
 
 def run_job(
-    client: Any,
+    client: SyncClient,
     job: Job,
     store: StateStore,
     *,
@@ -90,7 +94,7 @@ def run_job(
 
 
 def _run_streams(
-    client: Any,
+    client: SyncClient,
     job: Job,
     store: StateStore,
     fmt: Format,

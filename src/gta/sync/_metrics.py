@@ -26,6 +26,7 @@ from prometheus_client.process_collector import ProcessCollector
 from gta._context import current
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
 from gta.sync._engine import StreamResult
+from gta.sync._streams import has_alert_cursor
 
 LABELS = ("tenant", "job", "stream")
 STALE_INTERVALS = 3
@@ -169,7 +170,7 @@ class SyncMetrics:
     def _cursor(self, key: tuple[str, str, str], cursor: str | None) -> None:
         if cursor is None:
             return
-        if key[2] == "alerts":
+        if has_alert_cursor(key[2]):
             try:
                 since = AlertCursor.loads(cursor).since
                 value = None if since is None else datetime.fromisoformat(since).timestamp()

@@ -20,6 +20,7 @@ from rich.progress import (
 
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
 from gta.sync._engine import NullReporter, Reporter, StreamResult, describe_gaps
+from gta.sync._streams import has_alert_cursor
 
 
 def plural(count: int, noun: str) -> str:
@@ -32,7 +33,7 @@ def describe_cursor(stream: str, cursor: str | None) -> str:
     summarised as its time and whether a scan is open, never cut into a fragment."""
     if cursor is None:
         return "-"
-    if stream != "alerts":
+    if not has_alert_cursor(stream):
         return cursor
     try:
         loaded = AlertCursor.loads(cursor)

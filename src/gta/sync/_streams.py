@@ -1,166 +1,72 @@
-"""The four streams: how each one pages from its cursor, enriches a page and formats an object.
+"""The streams, as data: ``STREAMS`` is the only list of them.
 
-A stream yields ``FetchedPage``s: the objects to deliver and the cursor that is safe to save
-once they are delivered. For the MSN streams (events, threat detections, flows) that cursor is
-the page's ``endCursor``; for alerts it is the serialized ``AlertCursor`` (see its module).
-Streams know nothing of sinks.
+A ``StreamSpec`` says everything the engine needs about one stream: its name, the record kind
+its objects are (the key into every format's table, ``gta.formats.RECORD_KINDS``), its cursor
+kind with the SDK call it pages (``_cursors``), the enrichment a page needs before it can be
+formatted, and, for alerts, how removed objects are tracked and tombstoned. Stream names
+everywhere else (``STREAM_NAMES``, the config file, the command line) derive from ``STREAMS``.
+Adding a stream is one spec here plus its entries in the formats' tables (docs/architecture.md
+has the checklist). Streams know nothing of sinks.
 """
 
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from datetime import datetime, timedelta
-from typing import Any, Protocol
+from typing import Protocol
 
-from gta.formats._base import ApiObject, Format
-from gta.formats._ids import is_tombstone
-from gta.sinks._base import Record
-from gta.state import StateStore
-from gta.sync._alert_cursor import (
-    DEFAULT_BOUNDARY_CAP,
-    DEFAULT_OVERLAP,
-    AlertCursor,
-    ahead_of,
-    format_time,
-    parse_time,
+from gta.formats import (
+    ALERTS,
+    EVENTS,
+    FLOWS,
+    THREAT_DETECTIONS,
+    ApiObject,
 )
-from gta.sync._alert_removals import page_time, removals
+from gta.formats._ids import is_tombstone
+from gta.state import StateStore
+from gta.sync._alert_removals import removals
 from gta.sync._alert_set import AlertSet
+from gta.sync._cursors import AlertTimeCursor, CursorKind, FetchedPage, MsnCursor
 from gta.sync._enrich import Enricher, PageContext
+from gta.sync._sdk import SyncClient
 
 log = logging.getLogger("gta.sync")
-FUTURE_TOLERANCE = timedelta(seconds=2)
-"""How far a ``modifiedAt`` may lie ahead of the server's ``Date`` (whole seconds) unremarked."""
 
-STREAM_NAMES = ("events", "alerts", "threat-detections", "flows")
+Enrichment = Callable[[Enricher, Sequence[ApiObject]], PageContext]
+"""The parents a page's objects need, loaded through the enricher (``Enricher.for_events``)."""
+AfterFlush = Callable[[StateStore, str, str, Sequence[ApiObject]], None]
 
 
 class UnknownStreamError(ValueError):
     """A stream name that does not exist; the message lists the valid ones."""
 
 
-@dataclass(frozen=True)
-class FetchedPage:
-    """One page of a stream: objects to deliver, and the cursor to save after them."""
-
-    items: list[ApiObject]
-    cursor: str | None
-    fetched: int  # objects the API returned (alerts may drop already delivered versions)
-
-
 class Stream(Protocol):
-    name: str
+    """What the engine runs (a ``StreamSpec`` is one)."""
 
-    def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def kind(self) -> str: ...
+
+    def pages(
+        self, client: SyncClient, cursor: str | None, page_size: int
+    ) -> Iterator[FetchedPage]:
         """Pages from ``cursor`` (``None``: from the beginning) until the stream is drained."""
+        ...
 
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        """The parents the format needs for these objects."""
-
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        """The records for one object."""
-
-
-def _msn_pages(pager: Any, cursor: str | None) -> Iterator[FetchedPage]:
-    """Pages of an MSN-sorted pager; an empty page keeps the previous cursor."""
-    raw = pager.raw()
-    last = cursor
-    for page in raw.pages():
-        items: list[ApiObject] = page.items
-        end = raw.end_cursor if items else None
-        last = end if end is not None else last
-        yield FetchedPage(items=items, cursor=last, fetched=len(items))
+        """The parents the format needs for these objects (its records come from the format's
+        table entry for ``kind``)."""
+        ...
 
 
-class EventsStream:
-    """Enriched events by modification sequence number, with every parent joined."""
-
-    name = "events"
-
-    def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
-        return _msn_pages(client.events.enriched(after=cursor, size=page_size), cursor)
-
-    def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return enricher.for_events(items)
-
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        return fmt.events(obj, ctx)
-
-
-class ThreatDetectionsStream:
-    """Threat detections by MSN, with their alert ids, asset and threat-intel record."""
-
-    name = "threat-detections"
-
-    def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
-        return _msn_pages(client.threat_detections.list(after=cursor, size=page_size), cursor)
-
-    def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return enricher.for_detections(items)
-
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        return fmt.threat_detections(obj, ctx)
-
-
-class FlowsStream:
-    """Flows by MSN; immutable, so each is delivered once (plus crash re-deliveries)."""
-
-    name = "flows"
-
-    def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
-        return _msn_pages(client.flows.search(after=cursor, size=page_size), cursor)
-
-    def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return enricher.bare()
-
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        return fmt.flows(obj, ctx)
-
-
-class AlertsStream:
-    """New and changed alerts through ``modifiedAfter`` with an overlap window (see
-    ``_alert_cursor``), clamped to the server's present; removed alerts as tombstones (see
-    ``_alert_removals``)."""
-
-    name = "alerts"
-
-    def __init__(
-        self, overlap: timedelta = DEFAULT_OVERLAP, boundary_cap: int = DEFAULT_BOUNDARY_CAP
-    ) -> None:
-        self.overlap = overlap
-        self.boundary_cap = boundary_cap
-
-    def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
-        state = AlertCursor.loads(cursor).begin(self.overlap)
-        assert state.scan is not None
-        lower = state.scan.modified_after
-        pager = client.alerts.list(
-            modified_after=lower, after=state.scan.after, size=page_size
-        ).raw()
-        for number, page in enumerate(pager.pages()):
-            items: list[ApiObject] = page.items
-            present = page_time(page)
-            if number == 0 and lower is not None and parse_time(lower) > present:
-                log.warning(
-                    "alerts: the saved cursor (modified after %s) is ahead of the server's "
-                    "time %s; it will come back to the present, but changes before it were "
-                    "not read: set an earlier time with 'gta state set --stream alerts'",
-                    lower,
-                    format_time(present),
-                )
-            state, fresh = state.accept(
-                items,
-                pager.end_cursor if items else None,
-                overlap=self.overlap,
-                cap=self.boundary_cap,
-                now=present,
-            )
-            _warn_future(fresh, present)
-            yield FetchedPage(items=fresh, cursor=state.dumps(), fetched=len(items))
-        done = state.finish(overlap=self.overlap, cap=self.boundary_cap)
-        yield FetchedPage(items=[], cursor=done.dumps(), fetched=0)
+class RemovedAlerts:
+    """Alerts the service removes (45 days after their last detection timed out) leave no
+    trace in the listing: the delivered ones are remembered per job (``AlertSet``) and checked
+    now and then (``_alert_removals``); each removed one is delivered as a tombstone."""
 
     def after_flush(
         self, store: StateStore, job: str, customer_id: str, items: Sequence[ApiObject]
@@ -172,7 +78,7 @@ class AlertsStream:
 
     def removals(
         self,
-        client: Any,
+        client: SyncClient,
         store: StateStore,
         job: str,
         customer_id: str,
@@ -185,37 +91,89 @@ class AlertsStream:
         alert_set = AlertSet(store, job, customer_id)
         yield from removals(client, alert_set, every=every, batch=page_size)
 
+
+@dataclass(frozen=True)
+class StreamSpec:
+    """One stream (see the module docstring)."""
+
+    name: str
+    kind: str
+    cursor: CursorKind
+    enrich: Enrichment
+    removed: RemovedAlerts | None = None
+    summary: str = ""
+
+    def pages(
+        self, client: SyncClient, cursor: str | None, page_size: int
+    ) -> Iterator[FetchedPage]:
+        return self.cursor.pages(client, cursor, page_size)
+
     def context(self, enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
-        return enricher.bare()
+        return self.enrich(enricher, items)
 
-    def format(self, fmt: Format, obj: ApiObject, ctx: PageContext) -> list[Record]:
-        return fmt.alerts(obj, ctx)
+    # The engine's optional hooks (``run_stream``): present only where removals are tracked.
+    @property
+    def after_flush(self) -> AfterFlush | None:
+        return self.removed.after_flush if self.removed is not None else None
 
-
-def _warn_future(alerts: list[ApiObject], present: datetime) -> None:
-    """Log, once per delivered version, an alert stamped after the server's present."""
-    for alert in alerts:
-        if ahead_of(alert, present, FUTURE_TOLERANCE):
-            log.warning(
-                "alerts: alert %s has modifiedAt %s, after the server's time %s; delivered, "
-                "but the alerts checkpoint does not move past the server's present",
-                ascii(str(alert.get("id"))[:80]),
-                ascii(str(alert.get("modifiedAt"))[:40]),
-                format_time(present),
-            )
+    @property
+    def removals(self) -> Callable[..., Iterator[Sequence[ApiObject]]] | None:
+        return self.removed.removals if self.removed is not None else None
 
 
-def get_stream(name: str) -> Stream:
+def _no_parents(enricher: Enricher, items: Sequence[ApiObject]) -> PageContext:
+    return enricher.bare()
+
+
+STREAMS: tuple[StreamSpec, ...] = (
+    StreamSpec(
+        name=EVENTS,
+        kind=EVENTS,
+        cursor=MsnCursor(lambda client: client.events.enriched),
+        enrich=Enricher.for_events,
+        summary="enriched events by MSN, with every parent joined",
+    ),
+    StreamSpec(
+        name=ALERTS,
+        kind=ALERTS,
+        cursor=AlertTimeCursor(lambda client: client.alerts.list),
+        enrich=_no_parents,
+        removed=RemovedAlerts(),
+        summary="new and changed alerts by modifiedAt; removed alerts as tombstones",
+    ),
+    StreamSpec(
+        name=THREAT_DETECTIONS,
+        kind=THREAT_DETECTIONS,
+        cursor=MsnCursor(lambda client: client.threat_detections.list),
+        enrich=Enricher.for_detections,
+        summary="threat detections by MSN, with alert ids, asset and threat-intel record",
+    ),
+    StreamSpec(
+        name=FLOWS,
+        kind=FLOWS,
+        cursor=MsnCursor(lambda client: client.flows.search),
+        enrich=_no_parents,
+        summary="flows by MSN; immutable, so each is delivered once",
+    ),
+)
+"""Every stream, in the order ``--stream all`` runs them."""
+
+STREAM_NAMES = tuple(spec.name for spec in STREAMS)
+_BY_NAME = {spec.name: spec for spec in STREAMS}
+
+
+def get_stream(name: str) -> StreamSpec:
     """The stream called ``name``; an unknown name lists the valid ones."""
-    streams: dict[str, Stream] = {
-        "events": EventsStream(),
-        "alerts": AlertsStream(),
-        "threat-detections": ThreatDetectionsStream(),
-        "flows": FlowsStream(),
-    }
     try:
-        return streams[name]
+        return _BY_NAME[name]
     except KeyError:
         raise UnknownStreamError(
             f"unknown stream {name!r}; choose one of: {', '.join(STREAM_NAMES)}"
         ) from None
+
+
+def has_alert_cursor(stream: str) -> bool:
+    """Whether ``stream`` saves an ``AlertCursor`` (JSON, by time) rather than an MSN; ``False``
+    for a name not in the registry (a checkpoint written by another version)."""
+    spec = _BY_NAME.get(stream)
+    return spec is not None and isinstance(spec.cursor, AlertTimeCursor)

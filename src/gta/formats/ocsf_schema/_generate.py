@@ -12,11 +12,12 @@ import json
 import sys
 from typing import Any
 
+from gta.formats._kinds import RECORD_KINDS
 from gta.formats.ocsf_schema._definitions import CLASSES, OBJECTS, OCSF_VERSION
 
 _GTA_KEYS: dict[str, Any] = {
     "recordId": {"type": "string", "pattern": "^[0-9a-f]{32}$"},
-    "stream": {"enum": ["events", "alerts", "threat-detections", "flows"]},
+    "stream": {"enum": list(RECORD_KINDS)},
     "indexTime": {"type": "string", "pattern": r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$"},
 }
 
