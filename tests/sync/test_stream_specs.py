@@ -41,6 +41,7 @@ from gta.sync import (
 
 class ListSink:
     name = "list"
+    rejected = 0  # the Sink protocol: it never drops a record
 
     def __init__(self) -> None:
         self.flushed: list[Record] = []
