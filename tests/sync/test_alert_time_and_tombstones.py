@@ -33,7 +33,7 @@ from gta.sync import AlertCursor, CheckpointStore, Job, load_config, run_job
 from gta.sync._alert_removals import removals, tombstone
 from gta.sync._alert_set import AlertSet
 from gta.sync._enrich import PageContext
-from gta.sync._progress import plural
+from gta.cli._progress import plural
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 

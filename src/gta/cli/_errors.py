@@ -24,3 +24,35 @@ class Interrupted(Exception):
     def __init__(self, message: str, code: int) -> None:
         super().__init__(message)
         self.code = code
+
+
+# The one mapping from an error to its exit code, first match wins: (package, class, code).
+# Usage errors (the input cannot work; nothing was changed) exit 2, failures exit 1. A class is
+# looked up only once its package is loaded: an exception cannot exist before its class, and
+# importing the packages here would cost every command their start-up.
+EXIT_CODES: tuple[tuple[str, str, int], ...] = (
+    ("gta.cli._errors", "UsageError", 2),
+    ("gta.sinks", "SinkConfigError", 2),
+    ("gta.sync", "ConfigError", 2),
+    ("gta.sync", "UnknownStreamError", 2),
+    ("gta.sync", "CursorFormatError", 2),
+    ("gta.sync", "MetricsAddressError", 2),
+    ("gta.sync", "DemoDirError", 2),
+    ("gta.formats", "UnknownFormatError", 2),
+    ("gta._secrets", "SecretError", 2),
+    ("gta.cli._errors", "CommandError", 1),
+    ("gta.errors", "GtaError", 1),
+    ("builtins", "OSError", 1),
+)
+
+
+def exit_code(exc: BaseException) -> int | None:
+    """The exit code of an error shown as one line (``EXIT_CODES``); ``None`` for a bug."""
+    import sys
+
+    for package, name, code in EXIT_CODES:
+        module = sys.modules.get(package)
+        kind = getattr(module, name, None) if module is not None else None
+        if isinstance(kind, type) and isinstance(exc, kind):
+            return code
+    return None

@@ -16,6 +16,7 @@ import typer
 
 from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._progress import plural
 from gta.sync import (
     Checkpoint,
     CheckpointStore,
@@ -26,7 +27,6 @@ from gta.sync import (
     expand_streams,
 )
 from gta.sync._config import check_lease_ttl, parse_interval
-from gta.sync._progress import plural
 
 LeaseTtlOpt = Annotated[
     str | None,

@@ -20,6 +20,7 @@ from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, lease_ttl_seconds
 from gta.cli._logging import service_line
 from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, timeout_option
+from gta.cli._progress import RichReporter
 from gta.cli._service import (
     LogFormatOpt,
     LogLevelOpt,
@@ -41,7 +42,6 @@ from gta.sync._config import MAX_CONCURRENCY, SyncConfig, TenantConfig, parse_in
 from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._jobs import DestinationLeases
 from gta.sync._memory import sync_tuning
-from gta.sync._progress import RichReporter
 from gta.sync._schedule import run_schedule
 
 if TYPE_CHECKING:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from gta._types import Record
+from gta.errors import GtaError
 
 ApiObject = dict[str, Any]
 
@@ -51,5 +52,5 @@ class Format(Protocol):
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]: ...
 
 
-class UnknownFormatError(ValueError):
+class UnknownFormatError(GtaError, ValueError):
     """Raised for a format name that is not registered; the message lists the valid ones."""

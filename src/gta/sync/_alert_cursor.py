@@ -38,13 +38,15 @@ from typing import Any
 
 import orjson
 
+from gta.errors import GtaError
+
 DEFAULT_OVERLAP = timedelta(minutes=5)
 DEFAULT_BOUNDARY_CAP = 10_000
 
 Version = tuple[str, str]  # (alert id, modifiedAt)
 
 
-class CursorFormatError(ValueError):
+class CursorFormatError(GtaError, ValueError):
     """A saved or user-given alerts cursor cannot be read."""
 
 

@@ -19,6 +19,8 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
+from gta.errors import GtaError
+
 APP_ID = "gta-state"
 SCHEMA_VERSION = "2"
 BUSY_TIMEOUT_MS = 10_000
@@ -56,7 +58,7 @@ _TABLES = (
 )
 
 
-class StateError(Exception):
+class StateError(GtaError):
     """The state file cannot be used (corrupt, foreign, unwritable, full); nothing was changed."""
 
 
