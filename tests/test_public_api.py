@@ -10,7 +10,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "gta": ["Client", "__version__", "errors"],
+    "gta": ["Client", "ClientSettings", "__version__", "errors"],
     "gta.errors": [
         "ApiConnectionError",
         "ApiError",

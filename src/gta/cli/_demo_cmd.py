@@ -65,14 +65,8 @@ def run_emulated_demo(
     with run_in_thread(settings, host="127.0.0.1", port=0) as emu:
 
         def make_client() -> gta.Client:
-            return gta.Client(
-                emu.client_id,
-                emu.client_password,
-                securex_host=emu.url,
-                api_url=emu.url,
-                app_url=emu.url,
-                customer_id=emu.customer_id,
-            )
+            # The emulator gives the vendor's variables: the SDK's own settings, as is.
+            return gta.Client.from_settings(gta.ClientSettings.from_env(emu.env()))
 
         def create_activity(activity: dict[str, int]) -> Any:
             response = httpx.post(f"{emu.url}/_emulator/activity", json=activity, timeout=60)

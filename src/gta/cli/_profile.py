@@ -264,8 +264,11 @@ def client_from_settings(
 ) -> Client:
     """A :class:`gta.Client` from *settings* as they are (no file, no environment); ``sources``
     says where each field came from, for messages."""
-    from gta import Client  # imported late: `gta configure` must work even without the SDK's deps
-    from gta.client._client import DEFAULT_API_URL, DEFAULT_APP_URL
+    # Imported here, not at the top: the SDK (httpx, pydantic) is a good part of a command's
+    # start-up, and only the commands that talk to the API build a client.
+    from pydantic import SecretStr
+
+    from gta.client import Client, ClientSettings
     from gta.errors import ConfigurationError
 
     sources = dict(sources) if sources is not None else {}
@@ -291,19 +294,19 @@ def client_from_settings(
     }
     password = resolve_setting(settings.client_password, "client_password", sources)
     if "proxy" in optional:  # may be a reference too: proxy credentials kept out of the file
-        optional["proxy"] = resolve_setting(optional["proxy"], "proxy", sources)
-    for key, default in (("api_url", DEFAULT_API_URL), ("app_url", DEFAULT_APP_URL)):
-        sources.setdefault(key, f"the default ({default})")
+        optional["proxy"] = SecretStr(resolve_setting(optional["proxy"], "proxy", sources))
+    client_settings = ClientSettings(
+        client_id=settings.client_id,
+        client_password=SecretStr(password),
+        securex_host=settings.securex_host,
+        **optional,
+    )
+    for key in ("api_url", "app_url"):
+        sources.setdefault(key, f"the default ({getattr(client_settings, key)})")
     if interactive:
         options = {**INTERACTIVE_RETRIES, **options}
     try:
-        client = Client(
-            settings.client_id,
-            password,
-            securex_host=settings.securex_host,
-            **optional,
-            **options,
-        )
+        client = Client.from_settings(client_settings, **options)
     except ConfigurationError as exc:
         raise UsageError(_with_source(str(exc), sources)) from None
     _origins.clear()

@@ -38,6 +38,7 @@ from gta.client._models import (
 )
 from gta.client._pagination import Pager, SearchResults
 from gta.client._retry import Runtime
+from gta.client._settings import ClientSettings
 
 __all__ = [
     "Alert",
@@ -50,6 +51,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "ClientSettings",
     "ConfigurationError",
     "Event",
     "Flow",

@@ -12,8 +12,9 @@ from __future__ import annotations
 import os
 import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
@@ -21,6 +22,9 @@ from gta._secrets import is_reference, resolve_secret
 from gta.errors import GtaError
 from gta.sinks import destination_key
 from gta.sync._leases import MIN_LEASE_TTL_S
+
+if TYPE_CHECKING:
+    from gta.client import ClientSettings
 
 StreamName = Literal["events", "alerts", "threat-detections", "flows"]
 _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
@@ -98,14 +102,40 @@ class TenantConfig(_Strict):
                 raise ValueError(str(exc)) from None
         return value
 
-    def secrets(self) -> tuple[str, str, str | None]:
-        """(client id, client password, proxy), ``file:`` and ``keyring:`` references read now;
-        a reference that cannot be read is a one-line ``SecretError``."""
-        proxy = self.proxy.get_secret_value() if self.proxy is not None else None
-        return (
-            resolve_secret(self.client_id.get_secret_value(), "client_id"),
-            resolve_secret(self.client_password.get_secret_value(), "client_password"),
-            resolve_secret(proxy, "proxy") if proxy is not None else None,
+    def client_settings(
+        self, timeout: float | None = None, env: Mapping[str, str] | None = None
+    ) -> ClientSettings:
+        """The tenant's :class:`gta.ClientSettings`, ``file:`` and ``keyring:`` references read
+        now (a rotated secret file is picked up by the next client). Proxy: the tenant's, else
+        ``GTA_PROXY``, else (in the client) ``HTTPS_PROXY``/``NO_PROXY``; CA bundle: the
+        tenant's, else ``GTA_CA_BUNDLE``. A reference that cannot be read is a one-line
+        ``SecretError``."""
+        from pydantic import SecretStr
+
+        from gta.client import ClientSettings
+
+        environ = os.environ if env is None else env
+        if self.proxy is not None:
+            proxy: str | None = resolve_secret(self.proxy.get_secret_value(), "proxy")
+        elif variable := environ.get("GTA_PROXY"):
+            proxy = resolve_secret(variable, "GTA_PROXY")
+        else:
+            proxy = None
+        optional: dict[str, Any] = {
+            "api_url": self.api_url,
+            "app_url": self.app_url,
+            "customer_id": self.customer_id,
+            "ca_bundle": self.ca_bundle or environ.get("GTA_CA_BUNDLE"),
+        }
+        return ClientSettings(
+            client_id=resolve_secret(self.client_id.get_secret_value(), "client_id"),
+            client_password=SecretStr(
+                resolve_secret(self.client_password.get_secret_value(), "client_password")
+            ),
+            securex_host=self.visibility_host,
+            timeout=timeout,
+            proxy=SecretStr(proxy) if proxy else None,
+            **{key: value for key, value in optional.items() if value},
         )
 
 
