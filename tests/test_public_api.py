@@ -20,6 +20,7 @@ PUBLIC = {
         "BadRequestError",
         "ConfigurationError",
         "GtaError",
+        "InputError",
         "NotFoundError",
         "PermissionDeniedError",
         "RateLimitError",

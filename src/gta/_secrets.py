@@ -21,7 +21,7 @@ import os
 import stat
 from collections.abc import Mapping
 
-from gta.errors import GtaError
+from gta.errors import InputError
 
 __all__ = [
     "SecretError",
@@ -35,7 +35,7 @@ MAX_SECRET_FILE_BYTES = 64 * 1024
 _KINDS = ("env:", "file:", "keyring:")
 
 
-class SecretError(GtaError, ValueError):
+class SecretError(InputError, ValueError):
     """A secret reference that cannot be resolved (one line, never the secret)."""
 
 

@@ -1,10 +1,12 @@
 """How the command line turns failures into one clear line and an exit code.
 
 Exit codes: 0 ok, 1 an operation failed (API, sink, state), 2 usage error (bad flag,
-bad config, bad input). A traceback is shown only with ``--debug``.
+bad config, bad input): one table, ``EXIT_CODES``. A traceback is shown only with ``--debug``.
 """
 
 from __future__ import annotations
+
+from gta.errors import GtaError, InputError
 
 
 class UsageError(Exception):
@@ -26,33 +28,18 @@ class Interrupted(Exception):
         self.code = code
 
 
-# The one mapping from an error to its exit code, first match wins: (package, class, code).
-# Usage errors (the input cannot work; nothing was changed) exit 2, failures exit 1. A class is
-# looked up only once its package is loaded: an exception cannot exist before its class, and
-# importing the packages here would cost every command their start-up.
-EXIT_CODES: tuple[tuple[str, str, int], ...] = (
-    ("gta.cli._errors", "UsageError", 2),
-    ("gta.sinks", "SinkConfigError", 2),
-    ("gta.sync", "ConfigError", 2),
-    ("gta.sync", "UnknownStreamError", 2),
-    ("gta.sync", "CursorFormatError", 2),
-    ("gta.sync", "MetricsAddressError", 2),
-    ("gta.sync", "DemoDirError", 2),
-    ("gta.formats", "UnknownFormatError", 2),
-    ("gta._secrets", "SecretError", 2),
-    ("gta.cli._errors", "CommandError", 1),
-    ("gta.errors", "GtaError", 1),
-    ("builtins", "OSError", 1),
+# The one mapping from an error to its exit code, first match wins. Usage errors (what the user
+# gave cannot work; nothing was changed) exit 2, failures exit 1; anything else is a bug and
+# keeps its traceback. ``gta.errors`` is a light module: importing it costs no start-up.
+EXIT_CODES: tuple[tuple[type[BaseException], int], ...] = (
+    (UsageError, 2),
+    (InputError, 2),
+    (CommandError, 1),
+    (GtaError, 1),
+    (OSError, 1),
 )
 
 
 def exit_code(exc: BaseException) -> int | None:
     """The exit code of an error shown as one line (``EXIT_CODES``); ``None`` for a bug."""
-    import sys
-
-    for package, name, code in EXIT_CODES:
-        module = sys.modules.get(package)
-        kind = getattr(module, name, None) if module is not None else None
-        if isinstance(kind, type) and isinstance(exc, kind):
-            return code
-    return None
+    return next((code for kind, code in EXIT_CODES if isinstance(exc, kind)), None)

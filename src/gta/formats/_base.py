@@ -10,7 +10,7 @@ from __future__ import annotations
 from typing import Any, Protocol
 
 from gta._types import Record
-from gta.errors import GtaError
+from gta.errors import InputError
 
 ApiObject = dict[str, Any]
 
@@ -52,5 +52,5 @@ class Format(Protocol):
     def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]: ...
 
 
-class UnknownFormatError(GtaError, ValueError):
+class UnknownFormatError(InputError, ValueError):
     """Raised for a format name that is not registered; the message lists the valid ones."""

@@ -19,7 +19,7 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
 
 from gta._types import Record
-from gta.errors import GtaError
+from gta.errors import GtaError, InputError
 
 __all__ = ["Record", "Sink", "SinkConfigError", "SinkError"]
 
@@ -28,7 +28,7 @@ class SinkError(GtaError):
     """A sink could not deliver; nothing after the last flush may be assumed delivered."""
 
 
-class SinkConfigError(SinkError):
+class SinkConfigError(SinkError, InputError):
     """A sink is misconfigured (bad URL, token, path): retrying will not help."""
 
 

@@ -38,7 +38,7 @@ from typing import Any
 
 import orjson
 
-from gta.errors import GtaError
+from gta.errors import InputError
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
 DEFAULT_BOUNDARY_CAP = 10_000
@@ -46,7 +46,7 @@ DEFAULT_BOUNDARY_CAP = 10_000
 Version = tuple[str, str]  # (alert id, modifiedAt)
 
 
-class CursorFormatError(GtaError, ValueError):
+class CursorFormatError(InputError, ValueError):
     """A saved or user-given alerts cursor cannot be read."""
 
 

@@ -19,7 +19,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from gta._secrets import is_reference, resolve_secret
-from gta.errors import GtaError
+from gta.errors import InputError
 from gta.sinks import destination_key
 from gta.sync._leases import MIN_LEASE_TTL_S
 
@@ -31,7 +31,7 @@ _INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
 _UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-class ConfigError(GtaError, ValueError):
+class ConfigError(InputError, ValueError):
     """The configuration file is missing, unreadable or invalid (one line)."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from gta.errors import GtaError
+from gta.errors import InputError
 from gta.sync._engine import Reporter, StreamResult
 from gta.sync._jobs import Job, run_job
 from gta.sync._state import CheckpointStore
@@ -46,7 +46,7 @@ MARKER = ".gta-demo"  # written in a folder the demo made its own; nothing else 
 _STATE_FILES = ("state.db", "state.db-wal", "state.db-shm")
 
 
-class DemoDirError(GtaError):
+class DemoDirError(InputError):
     """The demo's folder holds something the demo did not make: nothing was deleted."""
 
 

@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any, Protocol
 
-from gta.errors import GtaError
+from gta.errors import InputError
 from gta.formats._base import ApiObject, Format
 from gta.formats._ids import is_tombstone
 from gta.sinks._base import Record
@@ -38,7 +38,7 @@ FUTURE_TOLERANCE = timedelta(seconds=2)
 STREAM_NAMES = ("events", "alerts", "threat-detections", "flows")
 
 
-class UnknownStreamError(GtaError, ValueError):
+class UnknownStreamError(InputError, ValueError):
     """A stream name that does not exist; the message lists the valid ones."""
 
 
