@@ -34,6 +34,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gta._time import format_rfc3339
 from gta.client._retry import backoff_delay, parse_retry_after
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._es_config import API_KEY_ENV, EsAuth, EsConfig, parse_es_url
@@ -75,9 +76,7 @@ def _timestamp(record: Record) -> str | None:
     when = event_time(record)
     if when is None:
         return None
-    return (
-        datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    return format_rfc3339(datetime.fromtimestamp(when, UTC))
 
 
 class ElasticsearchSink:

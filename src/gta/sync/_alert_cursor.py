@@ -38,6 +38,7 @@ from typing import Any
 
 import orjson
 
+from gta._time import format_rfc3339
 from gta.errors import InputError
 
 DEFAULT_OVERLAP = timedelta(minutes=5)
@@ -63,7 +64,7 @@ def parse_time(value: str) -> datetime:
 
 def format_time(value: datetime) -> str:
     """RFC 3339 UTC with milliseconds and ``Z`` (truncating, so a window never shrinks)."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_rfc3339(value)
 
 
 @dataclass(frozen=True)

@@ -10,7 +10,6 @@ is one line naming the file and the key (``gta.toml: jobs.siem.format: ...``).
 from __future__ import annotations
 
 import os
-import re
 import tomllib
 from collections.abc import Mapping
 from pathlib import Path
@@ -19,6 +18,7 @@ from typing import TYPE_CHECKING, Any, Literal
 from pydantic import BaseModel, ConfigDict, Field, SecretStr, ValidationError, field_validator
 
 from gta._secrets import is_reference, resolve_secret
+from gta._time import duration_seconds
 from gta.errors import InputError
 from gta.sinks import destination_key
 from gta.sync._leases import MIN_LEASE_TTL_S
@@ -27,8 +27,6 @@ if TYPE_CHECKING:
     from gta.client import ClientSettings
 
 StreamName = Literal["events", "alerts", "threat-detections", "flows"]
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
 class ConfigError(InputError, ValueError):
@@ -41,11 +39,11 @@ MAX_CONCURRENCY = 64
 
 
 def parse_interval(text: str) -> float:
-    """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or plain seconds, as seconds (> 0)."""
-    match = _INTERVAL.match(text)
-    if not match or float(match.group(1)) <= 0:
+    """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"``, ``"1w"`` or plain seconds, as seconds (> 0):
+    ``gta._time.duration_seconds``, the parser of every duration gta reads."""
+    seconds = duration_seconds(text, bare_seconds=True)
+    if seconds is None or seconds <= 0:
         raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if not seconds <= MAX_INTERVAL:  # a timer cannot wait longer (and inf is refused too)
         raise ValueError(f"interval {text!r} is too long: at most 365d")
     return seconds

@@ -32,6 +32,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
+from gta._time import format_rfc3339
 from gta.sinks import redact_url
 from gta.sync._leases import (
     DEFAULT_LEASE_TTL_S,
@@ -100,7 +101,7 @@ def default_state_path() -> Path:
 
 
 def _now_iso() -> str:
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_rfc3339(datetime.now(UTC))
 
 
 class CheckpointStore:
