@@ -4,21 +4,18 @@ proxied request still ends at its deadline."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from netsec_servers import closed_port, forward_proxy, tls_emulator
+from tests._support.hostile_server import hostile
 from tests.cli.helpers import Gta, config_file
 
 from gta import Client
 from gta.cli._profile import load_profiles
 from gta.emulator import RunningEmulator
 from gta.errors import ApiConnectionError, ApiTimeoutError, ConfigurationError
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
-from hostile_server import hostile
 
 SECRET = "s3cr3t-proxy-pw"
 

@@ -60,8 +60,8 @@ def _imported(node: ast.AST) -> list[str]:
 
 
 def test_the_demo_tables_right_align_their_numbers() -> None:
-    from gta.sync import StreamResult
     from gta.cli._demo import _alerts_table, _results_table
+    from gta.sync import StreamResult
 
     result = StreamResult(stream="alerts", fetched=3, records=3, seconds=0.5)
     result.status, result.risk, result.pairs = {"New": 3}, {"High": 3}, {("High", "New"): 3}
