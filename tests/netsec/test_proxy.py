@@ -188,9 +188,9 @@ def test_the_hint_never_contradicts_the_proxy_the_sdk_named(
     tenant's proxy, and the hint must not add "no proxy" from the (empty) environment."""
     import httpx
 
-    from gta.cli import _profile
+    from gta.cli import _failure_hints, _profile
 
-    monkeypatch.setattr(_profile, "_origins", {})
+    monkeypatch.setattr(_failure_hints, "_origins", {})
     url = httpx.URL("https://api.example/x")
     named = ApiConnectionError(
         "GET /x on https://api.example through the proxy http://p:1 ...", url=url
