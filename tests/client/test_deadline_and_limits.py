@@ -16,7 +16,7 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from client_fakes import FakeApi, FakeClock, make_client
+from tests._support.fake_api import FakeApi, FakeClock, make_client
 from tests._support.hostile_server import Hostile, hostile
 
 from gta.cli import main
