@@ -26,15 +26,14 @@ from pathlib import Path
 from typing import Any
 
 ROOT = Path(__file__).resolve().parents[1]
-sys.path[:0] = [str(ROOT), str(ROOT / "tests" / "sinks")]  # a script: tests/ is not a package path
 
 import httpx  # noqa: E402
-from es_standin import API_KEY  # noqa: E402
-from es_standin import run_standin as run_es_standin  # noqa: E402
-from rsyslog_server import AVAILABLE as RSYSLOG  # noqa: E402
-from rsyslog_server import running_rsyslog  # noqa: E402
-from sentinel_standin import CLIENT_SECRET, run_standin  # noqa: E402
 from tests._support.hec_receiver import HecState, run_receiver  # noqa: E402
+from tests.sinks.es_standin import API_KEY  # noqa: E402
+from tests.sinks.es_standin import run_standin as run_es_standin  # noqa: E402
+from tests.sinks.rsyslog_server import AVAILABLE as RSYSLOG  # noqa: E402
+from tests.sinks.rsyslog_server import running_rsyslog  # noqa: E402
+from tests.sinks.sentinel_standin import CLIENT_SECRET, run_standin  # noqa: E402
 
 from gta.formats._ocsf import OCSF  # noqa: E402
 from gta.sinks import Sink, open_sink  # noqa: E402
