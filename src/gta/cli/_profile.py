@@ -74,7 +74,9 @@ _warned: set[Path] = set()  # config files already reported as readable by other
 
 @dataclass(frozen=True)
 class Settings:
-    """One profile's settings; ``None`` means "not set" (the SDK default applies for URLs)."""
+    """One profile as the file stores it: strings, secrets possibly as references (``env:``,
+    ``file:``, ``keyring:``), ``None`` for "not set". ``client_from_settings`` resolves it into
+    the SDK's :class:`gta.ClientSettings`, the one settings type a client is built from."""
 
     client_id: str | None = None
     client_password: str | None = field(default=None, repr=False)
