@@ -25,23 +25,20 @@ from contextlib import contextmanager
 from pathlib import Path
 from typing import Any
 
-ROOT = Path(__file__).resolve().parents[1]
-sys.path.insert(0, str(ROOT / "tests" / "sinks"))
+import httpx
+from tests._support.hec_receiver import HecState, run_receiver
+from tests.sinks.es_standin import API_KEY
+from tests.sinks.es_standin import run_standin as run_es_standin
+from tests.sinks.rsyslog_server import AVAILABLE as RSYSLOG
+from tests.sinks.rsyslog_server import running_rsyslog
+from tests.sinks.sentinel_standin import CLIENT_SECRET, run_standin
 
-import httpx  # noqa: E402
-from es_standin import API_KEY  # noqa: E402
-from es_standin import run_standin as run_es_standin  # noqa: E402
-from hec_receiver import HecState, run_receiver  # noqa: E402
-from rsyslog_server import AVAILABLE as RSYSLOG  # noqa: E402
-from rsyslog_server import running_rsyslog  # noqa: E402
-from sentinel_standin import CLIENT_SECRET, run_standin  # noqa: E402
-
-from gta.formats._ocsf import OCSF  # noqa: E402
-from gta.sinks import Sink, open_sink  # noqa: E402
-from gta.sinks._hec_config import parse_hec_url  # noqa: E402
-from gta.sinks._sentinel import SentinelSink  # noqa: E402
-from gta.sinks._sentinel_config import parse_sentinel_url  # noqa: E402
-from gta.sinks._splunk_hec import SplunkHecSink  # noqa: E402
+from gta.formats._ocsf import OCSF
+from gta.sinks import Sink, open_sink
+from gta.sinks._hec_config import parse_hec_url
+from gta.sinks._sentinel import SentinelSink
+from gta.sinks._sentinel_config import parse_sentinel_url
+from gta.sinks._splunk_hec import SplunkHecSink
 
 RISKS = ("Critical", "High", "Medium", "Low")
 

@@ -10,7 +10,7 @@ import importlib
 import pytest
 
 PUBLIC = {
-    "gta": ["Client", "__version__", "errors"],
+    "gta": ["Client", "ClientSettings", "__version__", "errors"],
     "gta.errors": [
         "ApiConnectionError",
         "ApiError",
@@ -20,6 +20,7 @@ PUBLIC = {
         "BadRequestError",
         "ConfigurationError",
         "GtaError",
+        "InputError",
         "NotFoundError",
         "PermissionDeniedError",
         "RateLimitError",
@@ -44,6 +45,7 @@ PUBLIC = {
         "destination_key",
         "open_sink",
         "option",
+        "option_rows",
         "read_options",
         "redact_url",
         "register_sink",
@@ -59,6 +61,7 @@ PUBLIC = {
         "LeaseInfo",
         "LeaseLostError",
         "MIN_LEASE_TTL_S",
+        "MigrationPlan",
         "SCHEMA_VERSION",
         "StateBackend",
         "StateError",
@@ -66,9 +69,11 @@ PUBLIC = {
         "StateStore",
         "StateTx",
         "StateUrlError",
+        "copy_checkpoints",
         "default_state_path",
         "open_state",
         "parse_state",
+        "plan_migration",
         "redact_state_url",
     ],
     "gta.formats": [

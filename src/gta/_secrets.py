@@ -21,6 +21,8 @@ import os
 import stat
 from collections.abc import Mapping
 
+from gta.errors import InputError
+
 __all__ = [
     "SecretError",
     "is_reference",
@@ -33,7 +35,7 @@ MAX_SECRET_FILE_BYTES = 64 * 1024
 _KINDS = ("env:", "file:", "keyring:")
 
 
-class SecretError(ValueError):
+class SecretError(InputError, ValueError):
     """A secret reference that cannot be resolved (one line, never the secret)."""
 
 

@@ -9,6 +9,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
+from tests._support.clients import emulator_client
 from typer.testing import CliRunner
 
 from gta import Client
@@ -55,14 +56,7 @@ def config_file() -> Path:
 
 def sdk(running: RunningEmulator) -> Client:
     """An SDK client on the emulator, to check what the commands did."""
-    return Client(
-        running.client_id,
-        running.client_password,
-        securex_host=running.url,
-        api_url=running.url,
-        app_url=running.url,
-        customer_id=running.customer_id,
-    )
+    return emulator_client(running)
 
 
 def run_process(

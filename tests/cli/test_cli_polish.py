@@ -219,8 +219,8 @@ def test_export_without_a_terminal_prints_one_summary_per_stream_with_plurals(
 
 
 def test_progress_cursor_and_plurals() -> None:
+    from gta.cli._progress import describe_cursor, plural
     from gta.sync import AlertCursor
-    from gta.sync._progress import describe_cursor, plural
 
     assert plural(1, "page") == "1 page" and plural(2, "page") == "2 pages"
     assert plural(1000, "record") == "1,000 records"

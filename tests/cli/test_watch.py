@@ -10,13 +10,12 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from tests._support.fake_api import CUSTOMER, FakeApi, json_response, make_client
 
 from gta import Client
 from gta.cli._alert_ops import AlertFilter
 from gta.cli._watch import watch
 from gta.errors import AuthenticationError
-
-CID = "CTA000000001"
 
 
 def _alert(
@@ -32,20 +31,20 @@ def _alert(
     }
 
 
-class FakeApi:
-    """Alerts in memory; ``modifiedAfter`` is strictly greater-than, as documented."""
+class AlertsApi:
+    """Alerts in memory behind the shared fake API; ``modifiedAfter`` is strictly greater-than,
+    as documented. ``http.fail`` scripts answers to the next alert listings."""
 
     def __init__(self, alerts: list[dict[str, Any]]) -> None:
         self.alerts = {a["id"]: a for a in alerts}
-        self.failures: list[int] = []  # statuses to answer to the next alert listings
         self.queries: list[str | None] = []
+        self.http = FakeApi()
+        self.http.route("GET", f"/alert-management/customer/{CUSTOMER}/alerts", self._list)
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        if request.url.path == "/iroh/oauth2/token":
-            return httpx.Response(200, json={"access_token": "tok-secret", "expires_in": 600})
-        assert request.url.path == f"/alert-management/customer/{CID}/alerts"
-        if self.failures:
-            return httpx.Response(self.failures.pop(0), json={"title": "boom"})
+    def fail(self, *statuses: int) -> None:
+        self.http.fail.extend(json_response(status, {"title": "boom"}) for status in statuses)
+
+    def _list(self, request: httpx.Request) -> httpx.Response:
         after = request.url.params.get("modifiedAfter")
         self.queries.append(after)
         items = [
@@ -62,18 +61,8 @@ def _instant(text: str) -> datetime:
     return datetime.fromisoformat(text.replace("Z", "+00:00"))
 
 
-def _client(api: FakeApi) -> Client:
-    http = httpx.Client(transport=httpx.MockTransport(api.handler))
-    return Client(
-        "id",
-        "pw",
-        securex_host="http://fake",
-        api_url="http://fake",
-        app_url="http://fake",
-        customer_id=CID,
-        max_retries=0,
-        http_client=http,
-    )
+def _client(api: AlertsApi) -> Client:
+    return make_client(api.http, max_retries=0)
 
 
 def _steps(*actions: Callable[[], None]) -> Callable[[float], None]:
@@ -88,7 +77,7 @@ def _steps(*actions: Callable[[], None]) -> Callable[[float], None]:
 
 
 def test_reports_each_new_or_changed_version_once_after_a_baseline() -> None:
-    api = FakeApi(
+    api = AlertsApi(
         [_alert("a", "2024-05-01T10:00:00.000Z"), _alert("b", "2024-05-01T10:00:01.000Z")]
     )
     seen: list[tuple[str, str, str]] = []
@@ -119,7 +108,7 @@ def test_reports_each_new_or_changed_version_once_after_a_baseline() -> None:
 
 
 def test_filters_apply_to_reported_versions() -> None:
-    api = FakeApi([_alert("a", "2024-05-01T10:00:00.000Z")])
+    api = AlertsApi([_alert("a", "2024-05-01T10:00:00.000Z")])
     seen: list[str] = []
 
     def add_two() -> None:
@@ -140,15 +129,15 @@ def test_filters_apply_to_reported_versions() -> None:
 
 
 def test_transient_errors_are_logged_and_polling_goes_on(caplog: pytest.LogCaptureFixture) -> None:
-    api = FakeApi([_alert("a", "2024-05-01T10:00:00.000Z")])
+    api = AlertsApi([_alert("a", "2024-05-01T10:00:00.000Z")])
     seen: list[str] = []
 
     def fail_then_add() -> None:
-        api.failures.append(503)
+        api.fail(503)
         api.alerts["n"] = _alert("n", "2024-05-01T10:05:00.000Z")
 
     problems: list[str | None] = []
-    api.failures.append(502)  # the baseline itself fails once and is tried again
+    api.fail(502)  # the baseline itself fails once and is tried again
     with caplog.at_level(logging.WARNING), _client(api) as client:
         watch(
             client,
@@ -168,7 +157,7 @@ def test_transient_errors_are_logged_and_polling_goes_on(caplog: pytest.LogCaptu
 
 
 def test_duration_stops_the_watch_and_bad_credentials_do_not_loop() -> None:
-    api = FakeApi([])
+    api = AlertsApi([])
     ticks = iter([0.0, 0.0, 5.0, 10.0, 15.0, 20.0])
     with _client(api) as client:
         state = watch(
@@ -183,7 +172,7 @@ def test_duration_stops_the_watch_and_bad_credentials_do_not_loop() -> None:
     assert state.reported == 0 and state.cursor is None
     assert len(api.queries) == 3  # the baseline at 0 s, then polls at 5 and 10 s
 
-    api.failures.extend([401, 401, 401])
+    api.fail(401, 401, 401)
     with _client(api) as client, pytest.raises(AuthenticationError):
         watch(client, lambda a, k: None, where=AlertFilter(), interval=1, sleep=lambda _: None)
 

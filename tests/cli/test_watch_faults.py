@@ -8,9 +8,9 @@ from typing import Any
 
 import httpx
 import pytest
+from tests._support.clients import emulator_client
 from tests.cli.helpers import Gta
 
-from gta import Client
 from gta.cli._alert_ops import AlertFilter
 from gta.cli._watch import watch
 from gta.emulator import RunningEmulator
@@ -20,15 +20,7 @@ def test_watch_keeps_going_through_token_expiry_and_5xx(
     fresh_emu: RunningEmulator, caplog: pytest.LogCaptureFixture
 ) -> None:
     # No SDK retries, so every injected 5xx reaches the watch loop, which must log and go on.
-    client = Client(
-        fresh_emu.client_id,
-        fresh_emu.client_password,
-        securex_host=fresh_emu.url,
-        api_url=fresh_emu.url,
-        app_url=fresh_emu.url,
-        customer_id=fresh_emu.customer_id,
-        max_retries=0,
-    )
+    client = emulator_client(fresh_emu, max_retries=0)
     # Tokens of 1 s (renewed at 0.5 s) and 30 % of requests failing, the token's included.
     faults = {"token_ttl": 1, "error_rate": 0.3}
     assert httpx.put(f"{fresh_emu.url}/_emulator/faults", json=faults).status_code == 200

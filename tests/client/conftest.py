@@ -1,9 +1,9 @@
-"""Fixtures for the SDK tests: a fake API and a fake clock (see client_fakes)."""
+"""Fixtures for the SDK tests: a fake API and a fake clock (see tests/_support/fake_api.py)."""
 
 from __future__ import annotations
 
 import pytest
-from client_fakes import FakeApi, FakeClock
+from tests._support.fake_api import FakeApi, FakeClock
 
 
 @pytest.fixture

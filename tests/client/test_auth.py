@@ -9,7 +9,7 @@ from urllib.parse import parse_qs
 
 import httpx
 import pytest
-from client_fakes import (
+from tests._support.fake_api import (
     CLIENT_ID,
     CUSTOMER,
     PASSWORD,

@@ -16,8 +16,8 @@ from typing import Any
 import httpx
 import pytest
 from click.testing import CliRunner
-from client_fakes import FakeApi, FakeClock, make_client
-from hostile_server import Hostile, hostile
+from tests._support.fake_api import FakeApi, FakeClock, make_client
+from tests._support.hostile_server import Hostile, hostile
 
 from gta.cli import main
 from gta.client import ApiTimeoutError, Client, Runtime

@@ -7,7 +7,7 @@ import logging
 
 import httpx
 import pytest
-from client_fakes import (
+from tests._support.fake_api import (
     CLIENT_ID,
     CUSTOMER,
     PASSWORD,

@@ -115,6 +115,7 @@ def test_public_names_pinned() -> None:
             "AuthenticationError",
             "BadRequestError",
             "Client",
+            "ClientSettings",
             "ConfigurationError",
             "Event",
             "Flow",

@@ -7,7 +7,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from client_fakes import CUSTOMER, FakeApi, json_response, make_client, page
+from tests._support.fake_api import CUSTOMER, FakeApi, json_response, make_client, page
 
 from gta.client import ApiError, Event, Page
 

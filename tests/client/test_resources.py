@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from client_fakes import API, CUSTOMER, FakeApi, json_response, make_client, page
+from tests._support.fake_api import API, CUSTOMER, FakeApi, json_response, make_client, page
 
 from gta.client import Alert, ApiError, ConfigurationError, NotFoundError, ThreatIntelRecord
 

@@ -6,7 +6,7 @@ import logging
 
 import httpx
 import pytest
-from client_fakes import CUSTOMER, FakeApi, FakeClock, json_response, make_client, page
+from tests._support.fake_api import CUSTOMER, FakeApi, FakeClock, json_response, make_client, page
 
 from gta.client import (
     ApiConnectionError,

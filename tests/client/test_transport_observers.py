@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import httpx
-from client_fakes import CUSTOMER, FakeApi, FakeClock, json_response, make_client, page
+from tests._support.fake_api import CUSTOMER, FakeApi, FakeClock, json_response, make_client, page
 
 ALERTS = f"/alert-management/customer/{CUSTOMER}/alerts"
 

@@ -1,14 +1,14 @@
 """CEF encoding: header and extension escaping, field mapping, round trip through a parser
-written from the specification (cef_parser.py)."""
+written from the specification (tests/_support/cef_parser.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
 import pytest
-from cef_parser import parse_cef, parse_extension
 from hypothesis import given, settings
 from hypothesis import strategies as st
+from tests._support.cef_parser import parse_cef, parse_extension
 
 from gta._version import __version__
 from gta.formats._cef import encode_cef, epoch_millis, escape_header, escape_value, severity

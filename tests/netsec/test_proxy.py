@@ -4,21 +4,18 @@ proxied request still ends at its deadline."""
 
 from __future__ import annotations
 
-import sys
 import time
 from pathlib import Path
 
 import pytest
 from netsec_servers import closed_port, forward_proxy, tls_emulator
+from tests._support.hostile_server import hostile
 from tests.cli.helpers import Gta, config_file
 
 from gta import Client
 from gta.cli._profile import load_profiles
 from gta.emulator import RunningEmulator
 from gta.errors import ApiConnectionError, ApiTimeoutError, ConfigurationError
-
-sys.path.insert(0, str(Path(__file__).parents[1] / "client"))
-from hostile_server import hostile
 
 SECRET = "s3cr3t-proxy-pw"
 
@@ -191,9 +188,9 @@ def test_the_hint_never_contradicts_the_proxy_the_sdk_named(
     tenant's proxy, and the hint must not add "no proxy" from the (empty) environment."""
     import httpx
 
-    from gta.cli import _profile
+    from gta.cli import _failure_hints, _profile
 
-    monkeypatch.setattr(_profile, "_origins", {})
+    monkeypatch.setattr(_failure_hints, "_origins", {})
     url = httpx.URL("https://api.example/x")
     named = ApiConnectionError(
         "GET /x on https://api.example through the proxy http://p:1 ...", url=url

@@ -142,7 +142,7 @@ tenant = "main"
     config = load_config(config_path, env={})
     assert SECRET not in repr(config)
     with _client_for(config.tenants["main"]) as client:
-        assert client.client_id == SECRET and client._password.get() == SECRET
+        assert client.client_id == SECRET and client._password.get_secret_value() == SECRET
     secret.chmod(0o644)
     with pytest.raises(ConfigurationError) as info:
         _client_for(config.tenants["main"])

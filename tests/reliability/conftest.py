@@ -1,6 +1,6 @@
 """Fixtures and hooks of the reliability suite (see docs/reliability.md).
 
-Besides putting this folder on ``sys.path`` (the helpers are imported by name), it records the
+It records the
 outcome and duration of every test run here in ``.results/outcomes.json``, which
 ``make_report.py`` turns into the report's tables together with the figures the tests wrote.
 """
@@ -8,7 +8,6 @@ outcome and duration of every test run here in ``.results/outcomes.json``, which
 from __future__ import annotations
 
 import json
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,8 +15,6 @@ from typing import Any
 import pytest
 
 HERE = Path(__file__).resolve().parent
-if str(HERE) not in sys.path:
-    sys.path.insert(0, str(HERE))
 
 _OUTCOMES: dict[str, dict[str, Any]] = {}
 _STARTED = time.time()

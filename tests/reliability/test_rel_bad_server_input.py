@@ -15,8 +15,17 @@ from typing import Any
 import httpx
 import orjson
 import pytest
-from rel_fake_api import PASSWORD, TOKEN, FakeApi, Lie, _info, _public, event, raw_response
-from rel_support import record_figures
+from tests.reliability.rel_fake_api import (
+    PASSWORD,
+    TOKEN,
+    FakeApi,
+    Lie,
+    _info,
+    _public,
+    event,
+    raw_response,
+)
+from tests.reliability.rel_support import record_figures
 
 from gta.errors import ApiError, GtaError
 from gta.sync import CheckpointStore, Job, run_job

@@ -18,7 +18,7 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from rel_support import gta_in_process, record_figures
+from tests.reliability.rel_support import gta_in_process, record_figures
 
 from gta.emulator import RunningEmulator
 from gta.sync import CheckpointStore

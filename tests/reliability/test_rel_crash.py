@@ -28,7 +28,7 @@ from typing import Any
 
 import orjson
 import pytest
-from rel_support import (
+from tests.reliability.rel_support import (
     CACHE,
     GTA,
     HERE,

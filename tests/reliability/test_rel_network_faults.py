@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rel_support import read_records, record_figures, run_gta
+from tests.reliability.rel_support import read_records, record_figures, run_gta
 
 from gta.emulator import RunningEmulator
 

@@ -12,7 +12,7 @@ import orjson
 import pytest
 from hypothesis import HealthCheck, assume, given, settings
 from hypothesis import strategies as st
-from rel_support import record_figures
+from tests.reliability.rel_support import record_figures
 
 from gta.client import Alert, Asset, Event, Flow, ThreatDetection, ThreatIntelRecord
 from gta.formats import FORMAT_NAMES, get_format

@@ -17,8 +17,8 @@ from typing import Any
 
 import httpx
 import pytest
-from rel_support import record_figures, run_gta
-from rel_tls_server import self_signed, tls_server
+from tests.reliability.rel_support import record_figures, run_gta
+from tests.reliability.rel_tls_server import self_signed, tls_server
 
 from gta import Client
 from gta.emulator import RunningEmulator
@@ -49,7 +49,7 @@ def _grep(secrets: list[str], where: dict[str, bytes]) -> list[str]:
 def test_secrets_absent_from_debug_logs_records_and_state(
     make_emulator: Callable[..., RunningEmulator], tmp_path: Path
 ) -> None:
-    from rel_hec_receiver import run_receiver  # the sinks helper's strict HEC stand-in
+    from tests._support.hec_receiver import run_receiver  # the sinks helper's strict HEC stand-in
 
     emu = make_emulator(seed=9, events=600, client_password=PASSWORD, token_ttl=2)
     httpx.put(

@@ -22,9 +22,16 @@ from typing import Any
 
 import httpx
 import pytest
-from rel_hec_receiver import run_receiver
-from rel_support import GTA, RawApi, read_records, record_figures, run_gta, sync_config
-from rel_syslog_receiver import SyslogReceiver
+from tests._support.hec_receiver import run_receiver
+from tests.reliability.rel_support import (
+    GTA,
+    RawApi,
+    read_records,
+    record_figures,
+    run_gta,
+    sync_config,
+)
+from tests.reliability.rel_syslog_receiver import SyslogReceiver
 
 from gta.emulator import RunningEmulator
 

@@ -17,7 +17,7 @@ import httpx
 import pytest
 import schemathesis
 from hypothesis import HealthCheck, given, settings
-from rel_support import record_figures
+from tests.reliability.rel_support import record_figures
 
 from gta.emulator import RunningEmulator
 

@@ -1,4 +1,4 @@
-"""Splunk HEC sink against a strict HEC receiver on loopback (see hec_receiver.py)."""
+"""Splunk HEC sink against a strict HEC receiver on loopback (tests/_support/hec_receiver.py)."""
 
 from __future__ import annotations
 
@@ -11,8 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
-from hec_receiver import HecState, run_receiver
 from rsyslog_server import make_certificates
+from tests._support.hec_receiver import HecState, run_receiver
 
 from gta.sinks import SinkConfigError, SinkError, open_sink
 from gta.sinks._hec_config import parse_hec_url

@@ -8,8 +8,8 @@ import socket
 from pathlib import Path
 
 import pytest
-from hec_receiver import HecState, run_receiver
 from rsyslog_server import make_certificates
+from tests._support.hec_receiver import HecState, run_receiver
 
 from gta.cli import main
 

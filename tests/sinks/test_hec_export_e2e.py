@@ -7,7 +7,7 @@ from collections import Counter
 from collections.abc import Callable
 
 import pytest
-from hec_receiver import HecState, run_receiver
+from tests._support.hec_receiver import HecState, run_receiver
 
 from gta.cli import main
 from gta.emulator import RunningEmulator

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import re
-import sys
 import time
 from collections.abc import Callable, Iterator
 from pathlib import Path
@@ -17,13 +16,11 @@ from typing import Any
 
 import pytest
 from rsyslog_server import AVAILABLE, Rsyslog, running_rsyslog
+from tests._support.cef_parser import parse_cef
 
 from gta.emulator import RunningEmulator
 from gta.sinks import open_sink
 from gta.sinks._syslog import SyslogSink
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "formats"))
-from cef_parser import parse_cef
 
 pytestmark = pytest.mark.skipif(not AVAILABLE, reason="rsyslogd not installed")
 

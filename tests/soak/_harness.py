@@ -26,7 +26,7 @@ from typing import Any
 
 import httpx
 import psutil
-from rel_support import GTA
+from tests.reliability.rel_support import GTA
 
 _SUMMARY = re.compile(r"^(events|alerts|threat-detections): (?:done, )?([\d,]+) records from")
 _PASS = re.compile(r"^\S+ pass \d+: ([\d,]+) records in ([\d.]+)s(, \d+ job\(s\) failed)?")

@@ -34,7 +34,7 @@ from typing import Any
 
 import pytest
 from _compare import compare, problems_of, truth
-from rel_support import RawApi, emulator_process, read_records
+from tests.reliability.rel_support import RawApi, emulator_process, read_records
 
 from _harness import Driver, PassLog, SyncService, Tmpfs, namespaces_permitted, started
 

@@ -13,6 +13,7 @@ from typing import Any
 
 import httpx
 import orjson
+from tests._support.clients import emulator_client
 
 import gta
 from gta.emulator import RunningEmulator
@@ -20,14 +21,7 @@ from gta.sync import AlertCursor, CheckpointStore, Job, run_job
 
 
 def _client(emu: RunningEmulator) -> gta.Client:
-    return gta.Client(
-        emu.client_id,
-        emu.client_password,
-        securex_host=emu.url,
-        api_url=emu.url,
-        app_url=emu.url,
-        customer_id=emu.customer_id,
-    )
+    return emulator_client(emu)
 
 
 def _delivered(path: Path) -> set[tuple[str, str]]:

@@ -20,9 +20,11 @@ import httpx
 import orjson
 import pytest
 from sync_fakes import FakeApi, FakeClient, seed
+from tests._support.clients import emulator_client
 
 import gta
 from gta.cli import main
+from gta.cli._progress import plural
 from gta.client._pagination import server_time
 from gta.emulator import RunningEmulator
 from gta.formats import get_format
@@ -33,7 +35,6 @@ from gta.sync import AlertCursor, CheckpointStore, Job, load_config, run_job
 from gta.sync._alert_removals import removals, tombstone
 from gta.sync._alert_set import AlertSet
 from gta.sync._enrich import PageContext
-from gta.sync._progress import plural
 
 T0 = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 
@@ -148,14 +149,7 @@ def test_server_time_reads_the_date_header_and_refuses_garbage() -> None:
 
 
 def _client(emu: RunningEmulator) -> gta.Client:
-    return gta.Client(
-        emu.client_id,
-        emu.client_password,
-        securex_host=emu.url,
-        api_url=emu.url,
-        app_url=emu.url,
-        customer_id=emu.customer_id,
-    )
+    return emulator_client(emu)
 
 
 def _rows(path: Path) -> list[dict[str, Any]]:
@@ -371,7 +365,7 @@ def test_tombstones_reach_a_syslog_receiver_as_cef(
     import os
     import socket
 
-    from tests.formats.cef_parser import parse_cef
+    from tests._support.cef_parser import parse_cef
 
     emu: RunningEmulator = make_emulator(seed=9, events=60)
     receiver = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)

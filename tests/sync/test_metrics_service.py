@@ -25,11 +25,9 @@ from typing import Any
 import httpx
 import pytest
 from prometheus_client.parser import text_string_to_metric_families
+from tests._support.hec_receiver import HecState, run_receiver
 
 from gta.emulator import RunningEmulator
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sinks"))
-from hec_receiver import HecState, run_receiver
 
 REQUIRED_KEYS = {"time", "level", "logger", "message"}
 RFC3339_UTC = re.compile(r"^\d{4}-\d\d-\d\dT\d\d:\d\d:\d\d(\.\d+)?Z$")

@@ -14,6 +14,7 @@ from typing import Any
 import pytest
 from prometheus_client import generate_latest
 from prometheus_client.parser import text_string_to_metric_families
+from tests._support.clients import emulator_client
 
 from gta._context import bound, current, in_context
 from gta.cli._logging import JsonFormatter, _ContextFilter
@@ -120,16 +121,12 @@ def test_json_formatter_writes_the_required_keys_and_the_context() -> None:
 
 
 def test_a_job_run_feeds_the_metrics(emulator: RunningEmulator, tmp_path: Path) -> None:
-    import gta
 
     metrics = SyncMetrics(interval=None)
-    env = emulator.env()
     out = tmp_path / "o.jsonl"
     job = Job(name="j", streams=["events", "flows"], format="annotation", sink_url=str(out))
     with (
-        gta.Client(env["SECUREX_CLIENT_ID"], env["SECUREX_CLIENT_PASSWORD"],
-                   securex_host=env["SECUREX_VISIBILITY_HOST_NAME"], api_url=env["GTA_API_URL"],
-                   app_url=env["GTA_APP_URL"]) as client,
+        emulator_client(emulator, customer_id=None) as client,  # discovers the customer id
         CheckpointStore(tmp_path / "s.db") as store,
         bound(tenant="t", job="j"),
     ):  # fmt: skip

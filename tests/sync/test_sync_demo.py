@@ -12,7 +12,7 @@ import pytest
 import gta.sync as sync_package
 from gta.cli import main
 from gta.cli._demo_cmd import run_emulated_demo
-from gta.sync._demo import ACTIVITY
+from gta.sync import ACTIVITY
 
 
 def test_demo_second_sync_carries_only_the_activity(tmp_path: Path) -> None:
@@ -60,8 +60,8 @@ def _imported(node: ast.AST) -> list[str]:
 
 
 def test_the_demo_tables_right_align_their_numbers() -> None:
+    from gta.cli._demo import _alerts_table, _results_table
     from gta.sync import StreamResult
-    from gta.sync._demo import _alerts_table, _results_table
 
     result = StreamResult(stream="alerts", fetched=3, records=3, seconds=0.5)
     result.status, result.risk, result.pairs = {"New": 3}, {"High": 3}, {("High", "New"): 3}

@@ -3,21 +3,19 @@ the run must say how many, per stream, and ``gta export`` must exit 1 after comm
 
 from __future__ import annotations
 
-import sys
 import threading
 from collections.abc import Callable
 from pathlib import Path
 
 import orjson
 import pytest
+from tests._support.clients import emulator_client
+from tests._support.hec_receiver import HecState, run_receiver
 
 from gta.cli import main
 from gta.emulator import RunningEmulator
 from gta.sinks import Record
 from gta.sync import CheckpointStore, Job, run_job
-
-sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "sinks"))
-from hec_receiver import HecState, run_receiver
 
 
 def _main(argv: list[str]) -> int:
@@ -91,17 +89,12 @@ class _RefusingSink:
 def test_each_stream_result_counts_only_its_own_rejections(
     make_emulator: Callable[..., RunningEmulator], tmp_path: Path
 ) -> None:
-    import gta
 
     emu = make_emulator(events=100)
-    env = emu.env()
     sink = _RefusingSink()
     sink.rejected = 5  # from before this job: not ours to report
     job = Job(name="r", streams=["flows", "alerts"], format="nested", sink_url="x", page_size=40)
-    client = gta.Client(
-        env["SECUREX_CLIENT_ID"], env["SECUREX_CLIENT_PASSWORD"], securex_host=emu.url,
-        api_url=emu.url, app_url=emu.url, customer_id=env["GTA_CUSTOMER_ID"],
-    )  # fmt: skip
+    client = emulator_client(emu)
     with client, CheckpointStore(tmp_path / "s.db") as store:
         results = run_job(client, job, store, sink=sink, stop=threading.Event())  # type: ignore[arg-type]
     assert [r.stream for r in results] == ["flows", "alerts"]

@@ -27,6 +27,7 @@ from typing import Any
 import httpx
 import orjson
 import pytest
+from tests._support.clients import emulator_client
 
 import gta
 from gta.emulator import RunningEmulator
@@ -67,15 +68,7 @@ class DroppingTransport(httpx.BaseTransport):
 
 
 def _client(emu: RunningEmulator, http: httpx.Client) -> gta.Client:
-    env = emu.env()
-    return gta.Client(
-        env["SECUREX_CLIENT_ID"],
-        env["SECUREX_CLIENT_PASSWORD"],
-        securex_host=env["SECUREX_VISIBILITY_HOST_NAME"],
-        api_url=env["GTA_API_URL"],
-        app_url=env["GTA_APP_URL"],
-        http_client=http,
-    )
+    return emulator_client(emu, customer_id=None, http_client=http)  # discovers the customer id
 
 
 def _export_events(emu: RunningEmulator, tmp_path: Path, times: int) -> tuple[Any, ...]:

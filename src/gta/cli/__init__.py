@@ -14,13 +14,14 @@ from typer.exceptions import TyperException
 
 from gta._text import visible
 from gta.cli._app import app
-from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._errors import Interrupted, exit_code
 
 __all__ = ["app", "main"]
 
 
 def main(argv: list[str] | None = None) -> None:
-    """Run ``gta``: map every failure to one line on stderr and an exit code (0, 1, 2)."""
+    """Run ``gta``: map every failure to one line on stderr and an exit code (0, 1, 2): the
+    table ``gta.cli._errors.EXIT_CODES``."""
     args = sys.argv[1:] if argv is None else argv
     debug = "--debug" in args
     try:
@@ -59,12 +60,11 @@ def main(argv: list[str] | None = None) -> None:
         if str(exc) and not log_failure(str(exc), None):
             sys.stderr.write(f"{exc}\n")
         _exit_leaving_requests(exc.code)
-    except UsageError as exc:
-        _fail(exc, 2, debug)
     except Exception as exc:
-        if not isinstance(exc, _operational_errors()):
+        code = exit_code(exc)
+        if code is None:  # a bug: its traceback is what a report needs
             raise
-        _fail(exc, 1, debug)
+        _fail(exc, code, debug)
 
 
 @contextlib.contextmanager
@@ -88,18 +88,6 @@ def _httpx_without_its_command_line() -> Iterator[None]:
     finally:
         if "httpx._main" in sys.modules and sys.modules["httpx._main"] is None:
             del sys.modules["httpx._main"]
-
-
-def _operational_errors() -> tuple[type[BaseException], ...]:
-    """The failures that are one line and exit 1. The SDK's and the sinks' error classes are
-    looked up only if their modules were imported: an exception of a class cannot exist before
-    its module is loaded, and importing them here would cost every command the SDK's start-up."""
-    found: list[type[BaseException]] = [CommandError, OSError]
-    for module, name in (("gta.client._exceptions", "GtaError"), ("gta.sinks._base", "SinkError")):
-        loaded = sys.modules.get(module)
-        if loaded is not None:
-            found.append(getattr(loaded, name))
-    return tuple(found)
 
 
 def _fail(exc: BaseException, code: int, debug: bool) -> None:

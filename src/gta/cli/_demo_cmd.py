@@ -16,9 +16,9 @@ import typer
 from rich.console import Console
 from rich.markup import escape
 
+from gta.cli._demo import run_demo
 from gta.cli._errors import UsageError
-from gta.sync._demo import DEMO_SEED, DemoBackend, DemoDirError, prepare_demo_dir, run_demo
-from gta.sync._memory import sync_tuning
+from gta.sync import DEMO_SEED, DemoBackend, prepare_demo_dir, sync_tuning
 
 
 def demo(
@@ -50,9 +50,7 @@ def run_emulated_demo(
 
     out = console or Console()
     try:
-        prepare_demo_dir(directory)
-    except DemoDirError as exc:
-        raise UsageError(str(exc)) from None
+        prepare_demo_dir(directory)  # a DemoDirError is a usage error (gta.cli._errors)
     except OSError as exc:  # read-only disk, no permission: one line, not a raw errno
         where = exc.filename or directory
         raise UsageError(f"--dir {directory}: cannot write in {where}: {exc.strerror}") from None
@@ -67,14 +65,8 @@ def run_emulated_demo(
     with run_in_thread(settings, host="127.0.0.1", port=0) as emu:
 
         def make_client() -> gta.Client:
-            return gta.Client(
-                emu.client_id,
-                emu.client_password,
-                securex_host=emu.url,
-                api_url=emu.url,
-                app_url=emu.url,
-                customer_id=emu.customer_id,
-            )
+            # The emulator gives the vendor's variables: the SDK's own settings, as is.
+            return gta.Client.from_settings(gta.ClientSettings.from_env(emu.env()))
 
         def create_activity(activity: dict[str, int]) -> Any:
             response = httpx.post(f"{emu.url}/_emulator/activity", json=activity, timeout=60)

@@ -6,15 +6,13 @@ every error is a :class:`UsageError` with one line that says what is accepted.
 
 from __future__ import annotations
 
-import re
 from datetime import UTC, datetime, timedelta
 
+from gta._time import duration_seconds, format_rfc3339
 from gta.cli._errors import UsageError
 
 __all__ = ["format_rfc3339", "parse_duration", "parse_instant"]
 
-_UNITS: dict[str, float] = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400}
-_DURATION = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhdw])\s*$", re.IGNORECASE)
 _ACCEPTED = "a duration such as 30s, 15m, 12h, 7d or 2w"
 # Longer than any data the API keeps, short enough for every datetime and sleep to hold it.
 MAX_DURATION = timedelta(days=36_500)
@@ -22,10 +20,9 @@ MAX_DURATION = timedelta(days=36_500)
 
 def parse_duration(text: str) -> timedelta:
     """Parse a positive duration: a number and one unit of s, m, h, d or w (``7d``, ``1.5h``)."""
-    match = _DURATION.match(text)
-    if match is None:
+    seconds = duration_seconds(text)
+    if seconds is None:
         raise UsageError(f"invalid duration {text!r}: expected {_ACCEPTED}")
-    seconds = float(match.group(1)) * _UNITS[match.group(2).lower()]
     if seconds <= 0:
         raise UsageError(f"invalid duration {text!r}: it must be greater than zero")
     if not seconds <= MAX_DURATION.total_seconds():  # also catches inf from a huge number
@@ -39,7 +36,7 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
     A time without an offset is refused rather than guessed: the API speaks UTC, and a silent
     local-time reading is the kind of mistake the vendor's own script made.
     """
-    if _DURATION.match(text):
+    if duration_seconds(text) is not None:
         reference = now if now is not None else datetime.now(UTC)
         return (reference - parse_duration(text)).astimezone(UTC)
     candidate = text.strip()
@@ -57,9 +54,3 @@ def parse_instant(text: str, *, now: datetime | None = None) -> datetime:
             "like 2026-01-31T12:00:00Z"
         )
     return parsed.astimezone(UTC)
-
-
-def format_rfc3339(moment: datetime) -> str:
-    """Format *moment* in UTC with milliseconds and ``Z``, the form the API documents."""
-    utc = moment.astimezone(UTC)
-    return utc.strftime("%Y-%m-%dT%H:%M:%S.") + f"{utc.microsecond // 1000:03d}Z"

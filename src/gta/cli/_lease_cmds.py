@@ -15,6 +15,7 @@ import typer
 
 from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._progress import plural
 from gta.cli._run_support import StateOpt, _open_store, state_location
 from gta.state import (
     Checkpoint,
@@ -24,7 +25,6 @@ from gta.state import (
 )
 from gta.sync import UnknownStreamError, expand_streams
 from gta.sync._config import check_lease_ttl, parse_interval
-from gta.sync._progress import plural
 
 LeaseTtlOpt = Annotated[
     str | None,

@@ -19,6 +19,7 @@ import orjson
 
 from gta._context import FIELDS, current
 from gta._text import VisibleFormatter
+from gta._time import format_rfc3339
 
 __all__ = [
     "LOG_FORMATS",
@@ -50,7 +51,7 @@ class JsonFormatter(logging.Formatter):
     def format(self, record: logging.LogRecord) -> str:
         when = datetime.fromtimestamp(record.created, UTC)
         data: dict[str, Any] = {
-            "time": when.isoformat(timespec="milliseconds").replace("+00:00", "Z"),
+            "time": format_rfc3339(when),
             "level": record.levelname.lower(),
             "logger": record.name,
             "message": record.getMessage(),
@@ -136,7 +137,7 @@ def service_line(text: str, level: int = logging.INFO, **fields: Any) -> None:
     if json_logging():
         SERVICE.log(level, text, extra={f"gta_{k}": v for k, v in fields.items()})
         return
-    sys.stderr.write(f"{datetime.now(UTC).strftime('%Y-%m-%dT%H:%M:%SZ')} {text}\n")
+    sys.stderr.write(f"{format_rfc3339(datetime.now(UTC), 'seconds')} {text}\n")
     sys.stderr.flush()
 
 

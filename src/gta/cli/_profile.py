@@ -15,7 +15,6 @@ import os
 import re
 import stat
 import tomllib
-import urllib.request
 from collections.abc import Mapping
 from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
@@ -23,6 +22,7 @@ from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
 from gta.cli._errors import UsageError
+from gta.cli._failure_hints import explain_failure, remember_origins
 from gta.cli._secrets import resolve_setting
 
 if TYPE_CHECKING:
@@ -74,7 +74,9 @@ _warned: set[Path] = set()  # config files already reported as readable by other
 
 @dataclass(frozen=True)
 class Settings:
-    """One profile's settings; ``None`` means "not set" (the SDK default applies for URLs)."""
+    """One profile as the file stores it: strings, secrets possibly as references (``env:``,
+    ``file:``, ``keyring:``), ``None`` for "not set". ``client_from_settings`` resolves it into
+    the SDK's :class:`gta.ClientSettings`, the one settings type a client is built from."""
 
     client_id: str | None = None
     client_password: str | None = field(default=None, repr=False)
@@ -231,8 +233,6 @@ def _resolve(
 # `export` and `sync` keep the SDK's long budget, which outlasts a short outage.
 INTERACTIVE_RETRIES: dict[str, Any] = {"connect_retries": 0, "max_retry_wait": 10.0}
 _CUSTOMER_ID = re.compile(r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")
-# Where the client's settings came from, by what a message needs: see explain_failure.
-_origins: dict[str, str] = {}
 
 
 def make_client(
@@ -264,8 +264,11 @@ def client_from_settings(
 ) -> Client:
     """A :class:`gta.Client` from *settings* as they are (no file, no environment); ``sources``
     says where each field came from, for messages."""
-    from gta import Client  # imported late: `gta configure` must work even without the SDK's deps
-    from gta.client._client import DEFAULT_API_URL, DEFAULT_APP_URL
+    # Imported here, not at the top: the SDK (httpx, pydantic) is a good part of a command's
+    # start-up, and only the commands that talk to the API build a client.
+    from pydantic import SecretStr
+
+    from gta.client import Client, ClientSettings
     from gta.errors import ConfigurationError
 
     sources = dict(sources) if sources is not None else {}
@@ -291,32 +294,22 @@ def client_from_settings(
     }
     password = resolve_setting(settings.client_password, "client_password", sources)
     if "proxy" in optional:  # may be a reference too: proxy credentials kept out of the file
-        optional["proxy"] = resolve_setting(optional["proxy"], "proxy", sources)
-    for key, default in (("api_url", DEFAULT_API_URL), ("app_url", DEFAULT_APP_URL)):
-        sources.setdefault(key, f"the default ({default})")
+        optional["proxy"] = SecretStr(resolve_setting(optional["proxy"], "proxy", sources))
+    client_settings = ClientSettings(
+        client_id=settings.client_id,
+        client_password=SecretStr(password),
+        securex_host=settings.securex_host,
+        **optional,
+    )
+    for key in ("api_url", "app_url"):
+        sources.setdefault(key, f"the default ({getattr(client_settings, key)})")
     if interactive:
         options = {**INTERACTIVE_RETRIES, **options}
     try:
-        client = Client(
-            settings.client_id,
-            password,
-            securex_host=settings.securex_host,
-            **optional,
-            **options,
-        )
+        client = Client.from_settings(client_settings, **options)
     except ConfigurationError as exc:
         raise UsageError(_with_source(str(exc), sources)) from None
-    _origins.clear()
-    _origins.update(
-        {
-            _base(client.securex_host): f"the SecureX host ({sources['securex_host']})",
-            _base(client.api_url): f"the API URL ({sources['api_url']})",
-            _base(client.app_url): f"the app URL ({sources['app_url']})",
-            "credentials": " and ".join(sorted({sources["client_id"], sources["client_password"]})),
-        }
-    )
-    if client.proxy is not None:
-        _origins["proxy"] = f"the proxy from {sources['proxy']}"
+    remember_origins(client, sources)
     return client
 
 
@@ -338,48 +331,12 @@ def with_flags(
     return settings, sources
 
 
-def _base(url: str) -> str:
-    parts = urlsplit(url)
-    return f"{parts.scheme}://{parts.netloc}".lower()
-
-
 def _with_source(message: str, sources: Mapping[str, str]) -> str:
     """A client setting error, with the setting's origin: ``api_url ... (from GTA_API_URL)``."""
     for key, source in sources.items():
         if message.startswith(key):
             return f"{message} (from {source})"
     return message
-
-
-def explain_failure(exc: BaseException) -> str | None:
-    """What the settings have to do with *exc*: which setting named the host that could not be
-    reached (and through which proxy), or where the refused credentials came from."""
-    from gta.errors import ApiConnectionError, AuthenticationError
-
-    if isinstance(exc, ApiConnectionError) and exc.url is not None:
-        base = f"{exc.url.scheme}://{exc.url.netloc.decode('ascii')}".lower()
-        origin = _origins.get(base)
-        parts = [f"{base} is {origin}"] if origin else []
-        if "proxy" in _origins:  # an explicit proxy (the SDK's message names it)
-            parts.append(_origins["proxy"])
-        elif " through the proxy " not in str(exc):  # else one the environment chose, if any
-            parts.append(_proxy_for(exc.url.scheme, exc.url.host))
-        if not parts:
-            return None
-        return "; ".join(parts)
-    if isinstance(exc, AuthenticationError) and "credentials" in _origins:
-        return f"client id and password from {_origins['credentials']}"
-    return None
-
-
-def _proxy_for(scheme: str, host: str) -> str:
-    """Whether the environment sends a request for *host* through a proxy (as httpx does)."""
-    proxies = urllib.request.getproxies_environment()
-    proxy = proxies.get(scheme) or proxies.get("all")
-    if not proxy or urllib.request.proxy_bypass(host):
-        return "no proxy"
-    shown = urlsplit(proxy)
-    return f"through the proxy {shown.scheme}://{shown.hostname}:{shown.port or ''}".rstrip(":")
 
 
 def securex_host_for(choice: str) -> str:

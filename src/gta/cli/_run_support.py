@@ -12,44 +12,32 @@ import signal
 import threading
 from collections.abc import Iterator
 from enum import StrEnum
-from typing import TYPE_CHECKING, Annotated, Any
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
 
 from gta._context import bound
-from gta.cli._errors import CommandError, Interrupted, UsageError
+from gta.cli._errors import Interrupted, UsageError
 from gta.cli._logging import final_line, json_logging, service_line
+from gta.cli._progress import describe_result, reporting
 from gta.formats import FORMAT_NAMES
-from gta.sinks import SinkConfigError
 from gta.state import (
-    DEFAULT_LEASE_TTL_S,
     StateLocation,
     StateUrlError,
     open_state,
     parse_state,
 )
 from gta.sync import (
+    DEFAULT_LEASE_TTL_S,
     CheckpointStore,
     Job,
-    LeaseHeldError,
-    StateError,
+    Reporter,
     StreamResult,
     UnknownStreamError,
     expand_streams,
     run_job,
 )
-from gta.sync._engine import Reporter
-from gta.sync._progress import (
-    PlainReporter,
-    RichReporter,
-    choose_reporter,
-    describe_result,
-)
-
-if TYPE_CHECKING:
-    pass
-
 
 STATE_HELP = (
     "State: a file, sqlite:///PATH or postgresql://USER@HOST/DB (default: "
@@ -103,11 +91,9 @@ def state_location(state: str | None) -> StateLocation:
 
 
 def _open_store(state: str | None, lease_ttl: float | None = None) -> CheckpointStore:
+    """The checkpoint store; a ``StateError`` is a failure (exit 1, ``gta.cli._errors``)."""
     state_location(state)
-    try:
-        return open_state(state, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL_S)
-    except StateError as exc:
-        raise CommandError(str(exc)) from None
+    return open_state(state, lease_ttl=lease_ttl or DEFAULT_LEASE_TTL_S)
 
 
 class Stop(threading.Event):
@@ -154,31 +140,17 @@ def _signal_name(signum: int) -> str:
 
 @contextlib.contextmanager
 def _reporting(quiet: bool, plain: str | None = None) -> Iterator[Reporter]:
-    """Progress of one run. ``plain`` (a line prefix) asks for plain lines even on a terminal:
-    several jobs running side by side cannot share live bars."""
-    # JSON logs own stderr: progress is then the engine's info records, not bars or lines.
-    reporter: Reporter
-    if plain is not None and not (quiet or json_logging()):
-        reporter = PlainReporter(prefix=plain)
-    else:
-        reporter = choose_reporter(quiet=quiet or json_logging())
-    if isinstance(reporter, RichReporter):
-        with reporter:
-            yield reporter
-    else:
+    """Progress of one run (``gta.cli._progress.reporting``). ``plain`` (a line prefix) asks
+    for plain lines even on a terminal: several jobs running side by side cannot share bars.
+    JSON logs own stderr: progress is then the engine's info records, not bars or lines."""
+    with reporting(quiet=quiet or json_logging(), prefix=plain) as reporter:
         yield reporter
 
 
 def _run(client: Any, job: Job, store: CheckpointStore, **kwargs: Any) -> list[StreamResult]:
-    """Run a job, mapping the failures a user can act on to one line."""
-    try:
-        return run_job(client, job, store, **kwargs)
-    except LeaseHeldError as exc:
-        raise CommandError(str(exc)) from None
-    except SinkConfigError as exc:
-        raise UsageError(str(exc)) from None
-    except StateError as exc:
-        raise CommandError(str(exc)) from None
+    """Run a job; its failures reach the user as one line with the exit code of their kind
+    (``gta.cli._errors.EXIT_CODES``: a sink option that cannot work 2, a held lease 1, ...)."""
+    return run_job(client, job, store, **kwargs)
 
 
 def _summary(results: list[StreamResult], console: Console) -> None:

@@ -13,8 +13,7 @@ import typer
 
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._logging import configure_logging, service_line
-from gta.sync import StreamResult
-from gta.sync._engine import Reporter
+from gta.sync import Reporter, StreamResult
 
 if TYPE_CHECKING:  # prometheus_client is imported only when metrics are served
     from gta.sync._metrics import SyncMetrics
@@ -98,15 +97,13 @@ def observe_client(client: Any, metrics: SyncMetrics | None) -> None:
 
 
 def check_metrics_address(address: str | None) -> None:
-    """A usage error for an address that cannot be used, before anything is opened."""
+    """A usage error (``MetricsAddressError``, exit 2) for an address that cannot be used,
+    before anything is opened."""
     if address is None:
         return
-    from gta.sync._health import MetricsAddressError, parse_metrics_address
+    from gta.sync._health import parse_metrics_address
 
-    try:
-        parse_metrics_address(address)
-    except MetricsAddressError as exc:
-        raise UsageError(str(exc)) from None
+    parse_metrics_address(address)
 
 
 @contextlib.contextmanager
@@ -128,10 +125,7 @@ def metrics_endpoint(
     )
     from gta.sync._metrics import SyncMetrics
 
-    try:
-        host, port = parse_metrics_address(address)
-    except MetricsAddressError as exc:
-        raise UsageError(str(exc)) from None
+    host, port = parse_metrics_address(address)  # a bad one: exit 2 (MetricsAddressError)
     metrics = SyncMetrics(interval=interval)
     try:
         server = MetricsServer(metrics, host, port)

@@ -15,11 +15,11 @@ from typing import TYPE_CHECKING, Annotated, Any
 import typer
 
 from gta._context import bound
-from gta._secrets import resolve_secret
 from gta.cli._errors import CommandError, Interrupted, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, lease_ttl_seconds
 from gta.cli._logging import service_line
 from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, timeout_option
+from gta.cli._progress import RichReporter
 from gta.cli._service import (
     LogFormatOpt,
     LogLevelOpt,
@@ -41,7 +41,6 @@ from gta.sync._config import MAX_CONCURRENCY, SyncConfig, TenantConfig, parse_in
 from gta.sync._engine import Reporter, describe_gaps
 from gta.sync._jobs import DestinationLeases
 from gta.sync._memory import sync_tuning
-from gta.sync._progress import RichReporter
 from gta.sync._schedule import run_schedule
 
 if TYPE_CHECKING:
@@ -60,34 +59,16 @@ from gta.cli._run_support import (
 
 
 def _client_for(tenant: TenantConfig, timeout: float | None = None) -> Any:
-    """The tenant's client; ``file:``/``keyring:`` secrets read now (a rotated file is picked
-    up at the next pass). Proxy: the tenant's (or ``--proxy``), else ``GTA_PROXY``, else
-    ``HTTPS_PROXY``/``NO_PROXY``; CA bundle likewise with ``GTA_CA_BUNDLE``."""
-    import os
-
+    """The tenant's client (``TenantConfig.client_settings``: secrets read now, so a rotated
+    file is picked up at the next pass); an unreadable secret is a configuration error."""
     import gta
     from gta._secrets import SecretError
 
     try:
-        client_id, password, proxy = tenant.secrets()
-        if proxy is None and (variable := os.environ.get("GTA_PROXY")):
-            proxy = resolve_secret(variable, "GTA_PROXY")
+        settings = tenant.client_settings(timeout)
     except SecretError as exc:
         raise gta.errors.ConfigurationError(str(exc)) from None
-    options: dict[str, Any] = {"securex_host": tenant.visibility_host}
-    if timeout is not None:
-        options["timeout"] = timeout
-    if tenant.api_url:
-        options["api_url"] = tenant.api_url
-    if tenant.app_url:
-        options["app_url"] = tenant.app_url
-    if tenant.customer_id:
-        options["customer_id"] = tenant.customer_id
-    if proxy:
-        options["proxy"] = proxy
-    if ca_bundle := tenant.ca_bundle or os.environ.get("GTA_CA_BUNDLE"):
-        options["ca_bundle"] = ca_bundle
-    return gta.Client(client_id, password, **options)
+    return gta.Client.from_settings(settings)
 
 
 def _job_pass(

@@ -26,8 +26,7 @@ class SinkInfo:
 
 def catalogue() -> tuple[SinkInfo, ...]:
     """One entry per registered sink, built-ins first."""
-    from gta.sinks import sink_specs
-    from gta.sinks._options import option_rows
+    from gta.sinks import option_rows, sink_specs
 
     return tuple(
         SinkInfo(

@@ -17,6 +17,10 @@ from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, UsageError
 from gta.cli._help import GtaTyper
 from gta.cli._lease_cmds import checked, lease_lines, state_unlock
+from gta.cli._progress import (
+    describe_cursor,
+    plural,
+)
 from gta.cli._render import write_json
 from gta.cli._state_migrate import state_migrate
 from gta.sync import (
@@ -25,10 +29,6 @@ from gta.sync import (
     StateError,
     UnknownStreamError,
     has_alert_cursor,
-)
-from gta.sync._progress import (
-    describe_cursor,
-    plural,
 )
 
 if TYPE_CHECKING:

@@ -8,10 +8,9 @@ import typer
 
 from gta.cli._confirm import YesOption, confirm_destructive
 from gta.cli._errors import CommandError, UsageError
+from gta.cli._progress import plural
 from gta.cli._run_support import _open_store, state_location
-from gta.state import StateError
-from gta.state._migrate import copy, plan
-from gta.sync._progress import plural
+from gta.state import StateError, copy_checkpoints, plan_migration
 
 
 def state_migrate(
@@ -41,14 +40,14 @@ def state_migrate(
         raise CommandError(f"no state file at {where_from.path}; nothing to migrate")
     with _open_store(source) as origin, _open_store(target) as destination:
         try:
-            proposed = plan(origin, destination)
+            proposed = plan_migration(origin, destination)
             if proposed.overwritten:
                 confirm_destructive(
                     f"overwrite {plural(len(proposed.overwritten), 'checkpoint')} in "
                     f"{destination.location}",
                     yes,
                 )
-            copied = copy(origin, destination, proposed)
+            copied = copy_checkpoints(origin, destination, proposed)
         except StateError as exc:
             raise CommandError(str(exc)) from None
     alerts = f" and {plural(len(proposed.alerts), 'delivered alert')}" if proposed.alerts else ""

@@ -15,6 +15,9 @@ from gta.cli._errors import CommandError, UsageError
 from gta.cli._lease_cmds import LeaseTtlOpt, lease_ttl_seconds
 from gta.cli._options import CaBundleOpt, ProxyOpt, TimeoutOpt, api_options
 from gta.cli._profile import make_client
+from gta.cli._progress import (
+    RichReporter,
+)
 from gta.cli._service import (
     LogFormatOpt,
     LogLevelOpt,
@@ -26,10 +29,7 @@ from gta.sync import (
     Job,
     UnknownStreamError,
     export_job_name,
-)
-from gta.sync._memory import sync_tuning
-from gta.sync._progress import (
-    RichReporter,
+    sync_tuning,
 )
 
 if TYPE_CHECKING:

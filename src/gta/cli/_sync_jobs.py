@@ -9,8 +9,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from gta.cli._errors import UsageError
-from gta.sync import StreamResult
-from gta.sync._config import SyncConfig
+from gta.sync import StreamResult, SyncConfig
 
 
 class Clients:

@@ -47,6 +47,7 @@ from gta.client._retry import (
     parse_retry_after,
     token_refresh_delay,
 )
+from gta.client._settings import ClientSettings
 
 __all__ = [
     "RETRY_AFTER_CAP",
@@ -60,6 +61,7 @@ __all__ = [
     "AuthenticationError",
     "BadRequestError",
     "Client",
+    "ClientSettings",
     "ConfigurationError",
     "Event",
     "Flow",

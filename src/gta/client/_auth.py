@@ -17,40 +17,14 @@ from typing import Any
 
 import httpx
 import orjson
+from pydantic import SecretStr
 
 from gta.client._exceptions import ApiError, describe, token_error
 from gta.client._retry import DEFAULT_TOKEN_LIFETIME, token_refresh_delay
 
-__all__ = ["Secret", "TokenAuth"]
+__all__ = ["TokenAuth"]
 
 log = logging.getLogger("gta.client")
-
-
-class Secret:
-    """A string that never shows itself in a repr, str, log line or traceback."""
-
-    __slots__ = ("_value",)
-
-    def __init__(self, value: str) -> None:
-        self._value = value
-
-    def get(self) -> str:
-        """The secret value: call this only where it goes on the wire."""
-        return self._value
-
-    def __repr__(self) -> str:
-        return "Secret('***')"
-
-    __str__ = __repr__
-
-    def __eq__(self, other: object) -> bool:
-        return isinstance(other, Secret) and other._value == self._value
-
-    def __hash__(self) -> int:
-        return hash(self._value)
-
-    def __bool__(self) -> bool:
-        return bool(self._value)
 
 
 class _Token:
@@ -58,7 +32,7 @@ class _Token:
 
     __slots__ = ("refresh_at", "value")
 
-    def __init__(self, value: Secret, refresh_at: float) -> None:
+    def __init__(self, value: SecretStr, refresh_at: float) -> None:
         self.value = value
         self.refresh_at = refresh_at
 
@@ -77,7 +51,7 @@ class TokenAuth(httpx.Auth):
         self,
         token_url: str,
         client_id: str,
-        client_password: Secret,
+        client_password: SecretStr,
         *,
         send: Callable[[httpx.Request], httpx.Response],
         monotonic: Callable[[], float],
@@ -96,7 +70,7 @@ class TokenAuth(httpx.Auth):
 
     def sync_auth_flow(self, request: httpx.Request) -> Generator[httpx.Request, httpx.Response]:
         token = self.token()
-        request.headers["Authorization"] = f"Bearer {token.get()}"
+        request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
         response = yield request
         if response.status_code == 401:
             # The token may have been revoked or expired early: get a new one (unless another
@@ -104,7 +78,7 @@ class TokenAuth(httpx.Auth):
             log.info("401 for %s; refreshing the token and retrying once", describe(request))
             _discard_body(response)
             token = self.token(stale=token)
-            request.headers["Authorization"] = f"Bearer {token.get()}"
+            request.headers["Authorization"] = f"Bearer {token.get_secret_value()}"
             yield request
 
     async def async_auth_flow(
@@ -113,7 +87,7 @@ class TokenAuth(httpx.Auth):
         raise NotImplementedError("gta's client is synchronous; use httpx.Client")
         yield request  # pragma: no cover  (makes this an async generator)
 
-    def token(self, stale: Secret | None = None) -> Secret:
+    def token(self, stale: SecretStr | None = None) -> SecretStr:
         """A valid access token: the cached one, or a fresh one when stale or rejected.
 
         ``stale`` is a token the server has just refused: it is replaced even if its lifetime
@@ -129,11 +103,6 @@ class TokenAuth(httpx.Auth):
                 return current.value
             self._token = self._fetch()
             return self._token.value
-
-    def invalidate(self) -> None:
-        """Forget the cached token (the next request fetches a new one)."""
-        with self._lock:
-            self._token = None
 
     def _fetch(self) -> _Token:
         issued = self._monotonic()
@@ -152,7 +121,7 @@ class TokenAuth(httpx.Auth):
             raise token_error(response)
         value, expires_in = _parse_token_response(response)
         log.debug("fetched an access token valid for %.0f s", expires_in)
-        return _Token(Secret(value), issued + token_refresh_delay(expires_in))
+        return _Token(SecretStr(value), issued + token_refresh_delay(expires_in))
 
 
 def _discard_body(response: httpx.Response) -> None:
@@ -169,9 +138,11 @@ def _discard_body(response: httpx.Response) -> None:
         network.close()
 
 
-def _basic(client_id: str, password: Secret) -> str:
+def _basic(client_id: str, password: SecretStr) -> str:
     """The HTTP Basic header value (built where it is sent, kept in no variable or log)."""
-    return "Basic " + base64.b64encode(f"{client_id}:{password.get()}".encode()).decode()
+    return (
+        "Basic " + base64.b64encode(f"{client_id}:{password.get_secret_value()}".encode()).decode()
+    )
 
 
 def _parse_token_response(response: httpx.Response) -> tuple[str, float]:

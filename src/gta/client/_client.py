@@ -17,30 +17,21 @@ from typing import Any, Self
 from urllib.parse import urlsplit
 
 import httpx
+from pydantic import SecretStr
 
-from gta.client._auth import Secret, TokenAuth
+from gta.client._auth import TokenAuth
 from gta.client._exceptions import ApiError, ConfigurationError
 from gta.client._network import check_proxy_url, redact_proxy, ssl_context_for
 from gta.client._resources import Alerts, Assets, Events, Flows, ThreatDetections, ThreatIntel
 from gta.client._retry import Runtime
+from gta.client._settings import DEFAULT_API_URL, DEFAULT_APP_URL, ClientSettings
 from gta.client._sockets import bound_transports
 from gta.client._transport import DEFAULT_DEADLINE, DEFAULT_MAX_RESPONSE_BYTES, Transport
 
 __all__ = ["DEFAULT_API_URL", "DEFAULT_APP_URL", "Client", "normalize_url"]
 
-DEFAULT_API_URL = "https://api.cta.eu.amp.cisco.com"
-DEFAULT_APP_URL = "https://cta.eu.amp.cisco.com"
 
 _HOST_NAME = re.compile(r"^[A-Za-z0-9_]([A-Za-z0-9_.-]*[A-Za-z0-9])?\.?$")
-
-ENV_CLIENT_ID = "SECUREX_CLIENT_ID"
-ENV_CLIENT_PASSWORD = "SECUREX_CLIENT_PASSWORD"
-ENV_SECUREX_HOST = "SECUREX_VISIBILITY_HOST_NAME"
-ENV_CUSTOMER_ID = "GTA_CUSTOMER_ID"
-ENV_API_URL = "GTA_API_URL"
-ENV_APP_URL = "GTA_APP_URL"
-ENV_PROXY = "GTA_PROXY"
-ENV_CA_BUNDLE = "GTA_CA_BUNDLE"
 
 
 def normalize_url(value: str, name: str) -> str:
@@ -219,7 +210,7 @@ class Client:
             )
 
         self.client_id = client_id.strip()
-        self._password = Secret(client_password)
+        self._password = SecretStr(client_password)
         self.securex_host = normalize_url(securex_host, "securex_host")
         self.api_url = normalize_url(api_url, "api_url")
         self.app_url = normalize_url(app_url, "app_url")
@@ -269,6 +260,13 @@ class Client:
         self.threat_intel = ThreatIntel(self)
 
     @classmethod
+    def from_settings(cls, settings: ClientSettings, **options: Any) -> Self:
+        """A client from :class:`ClientSettings`; ``options`` go to the constructor as well
+        (``http_client``, ``connect_retries``, ``max_retry_wait``, ...) and win over the
+        settings."""
+        return cls(**{**settings.client_options(), **options})
+
+    @classmethod
     def from_env(cls, environ: Mapping[str, str] | None = None, **options: Any) -> Self:
         """A client from the vendor's environment variables plus ``GTA_*`` overrides.
 
@@ -276,29 +274,7 @@ class Client:
         Optional: GTA_CUSTOMER_ID, GTA_API_URL, GTA_APP_URL, GTA_PROXY, GTA_CA_BUNDLE. ``options``
         go to the constructor (timeout, max_retries, max_response_bytes, http_client).
         """
-        env = os.environ if environ is None else environ
-        required = (ENV_CLIENT_ID, ENV_CLIENT_PASSWORD, ENV_SECUREX_HOST)
-        missing = [name for name in required if not env.get(name, "").strip()]
-        if missing:
-            raise ConfigurationError(
-                f"missing environment variable{'s' if len(missing) > 1 else ''}: "
-                f"{', '.join(missing)} (see the GTA API guide for how to create an API client)"
-            )
-        api_url = env.get(ENV_API_URL, "").strip()
-        app_url = env.get(ENV_APP_URL, "").strip()
-        settings: dict[str, Any] = {
-            # Normalised here so that a bad value is reported under its variable's name.
-            "securex_host": normalize_url(env[ENV_SECUREX_HOST], ENV_SECUREX_HOST),
-            "api_url": normalize_url(api_url, ENV_API_URL) if api_url else DEFAULT_API_URL,
-            "app_url": normalize_url(app_url, ENV_APP_URL) if app_url else DEFAULT_APP_URL,
-            "customer_id": env.get(ENV_CUSTOMER_ID, "").strip() or None,
-        }
-        if proxy := env.get(ENV_PROXY, "").strip():
-            settings["proxy"] = proxy
-        if ca_bundle := env.get(ENV_CA_BUNDLE, "").strip():
-            settings["ca_bundle"] = ca_bundle
-        settings.update(options)
-        return cls(env[ENV_CLIENT_ID].strip(), env[ENV_CLIENT_PASSWORD], **settings)
+        return cls.from_settings(ClientSettings.from_env(environ), **options)
 
     @property
     def customer_id(self) -> str:

@@ -1,8 +1,8 @@
-"""The one exception tree of gta, re-exported as ``gta.errors``.
+"""The SDK's branch of gta's one exception tree (root: ``gta.errors.GtaError``).
 
 ::
 
-    GtaError
+    GtaError                           gta.errors: the root of every error of gta
      +-- ConfigurationError            missing/invalid settings or arguments, before any request
      +-- ApiError                      a response we could not use (malformed JSON, bad shape)
      |    +-- ResponseTooLargeError    an answer over max_response_bytes (not retried); .limit
@@ -31,6 +31,7 @@ import httpx
 import orjson
 
 from gta.client._retry import parse_retry_after
+from gta.errors import GtaError
 
 __all__ = [
     "ApiConnectionError",
@@ -53,10 +54,6 @@ _SECRET_HEADERS = frozenset({"authorization", "proxy-authorization", "cookie", "
 # Response headers that carry a request id, most specific first.
 _REQUEST_ID_HEADERS = ("x-request-id", "x-correlation-id", "x-amzn-requestid", "request-id")
 _DETAIL_LIMIT = 200
-
-
-class GtaError(Exception):
-    """Base of every error raised by gta."""
 
 
 class ConfigurationError(GtaError):

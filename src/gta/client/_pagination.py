@@ -22,6 +22,7 @@ from pydantic import TypeAdapter, ValidationError
 from gta.client._exceptions import ApiError, describe
 from gta.client._models import Page, PageInfo
 from gta.client._transport import Transport, decode_json
+from gta.errors import GtaError
 
 __all__ = [
     "SEARCH_CHUNK_SIZE",
@@ -43,7 +44,7 @@ Parser = Callable[[list[Any]], list[T]]
 SEARCH_CHUNK_SIZE = 1000
 
 
-class CursorStuckError(ValueError):
+class CursorStuckError(GtaError, ValueError):
     """The server's answer gives no way forward although it says there is more."""
 
 

@@ -7,9 +7,10 @@ line. Query values are left to httpx to URL-encode (a ``+02:00`` offset arrives 
 from __future__ import annotations
 
 from collections.abc import Iterable
-from datetime import UTC, datetime
+from datetime import datetime
 from urllib.parse import quote
 
+from gta._time import format_rfc3339
 from gta.client._exceptions import ConfigurationError
 
 __all__ = ["format_datetime", "path_id", "query", "search_ids", "validate_size"]
@@ -33,8 +34,7 @@ def format_datetime(value: datetime | str, name: str) -> str:
                 f"{name} is a naive datetime; pass an aware one, "
                 "e.g. datetime(2024, 1, 1, tzinfo=timezone.utc)"
             )
-        text = value.astimezone(UTC).isoformat(timespec="milliseconds")
-        return text.replace("+00:00", "Z")
+        return format_rfc3339(value)
     raise ConfigurationError(f"{name} must be a datetime or a string, not {type(value).__name__}")
 
 

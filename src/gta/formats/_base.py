@@ -12,6 +12,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from gta._types import Record
+from gta.errors import InputError
 
 ApiObject = dict[str, Any]
 
@@ -63,7 +64,7 @@ class FormatTable:
     records: Mapping[str, RecordFn]
 
 
-class UnknownFormatError(ValueError):
+class UnknownFormatError(InputError, ValueError):
     """Raised for a format name that is not registered; the message lists the valid ones."""
 
 

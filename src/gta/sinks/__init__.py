@@ -13,6 +13,7 @@ from gta.sinks._options import (
     SinkOptions,
     Text,
     option,
+    option_rows,
     read_options,
 )
 from gta.sinks._registry import (
@@ -43,6 +44,7 @@ __all__ = [
     "destination_key",
     "open_sink",
     "option",
+    "option_rows",
     "read_options",
     "redact_url",
     "register_sink",

@@ -22,15 +22,16 @@ from typing import Protocol, runtime_checkable
 from urllib.parse import SplitResult, urlsplit
 
 from gta._types import Record
+from gta.errors import GtaError, InputError
 
 __all__ = ["Record", "Sink", "SinkConfigError", "SinkError"]
 
 
-class SinkError(Exception):
+class SinkError(GtaError):
     """A sink could not deliver; nothing after the last flush may be assumed delivered."""
 
 
-class SinkConfigError(SinkError):
+class SinkConfigError(SinkError, InputError):
     """A sink is misconfigured (bad URL, token, path): retrying will not help."""
 
 

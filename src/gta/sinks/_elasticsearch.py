@@ -33,6 +33,7 @@ from typing import Any
 import httpx
 import orjson
 
+from gta._time import format_rfc3339
 from gta.sinks._base import Record, SinkConfigError, SinkError
 from gta.sinks._es_config import API_KEY_ENV, EsAuth, EsConfig, parse_es_url
 from gta.sinks._http_sink import HttpSink, Item
@@ -63,9 +64,7 @@ def _timestamp(record: Record) -> str | None:
     when = event_time(record)
     if when is None:
         return None
-    return (
-        datetime.fromtimestamp(when, UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
-    )
+    return format_rfc3339(datetime.fromtimestamp(when, UTC))
 
 
 class ElasticsearchSink(HttpSink):

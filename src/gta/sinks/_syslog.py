@@ -31,6 +31,7 @@ from typing import Any
 
 import orjson
 
+from gta._time import format_rfc3339
 from gta._version import __version__
 from gta.formats import encode_cef, record_risk
 from gta.sinks._base import Record, SinkConfigError
@@ -113,10 +114,10 @@ class SyslogSink:
     def message(self, record: Record) -> bytes:
         """One RFC 5424 message (without transport framing), cut to ``max_message_bytes``."""
         pri = self.config.facility * 8 + syslog_severity(record)
-        stamp = self._now().astimezone(UTC).isoformat(timespec="microseconds")
+        stamp = format_rfc3339(self._now(), "microseconds")
         msgid = ascii_field(str(record.get("stream", "-")), 32)
         head = (
-            f"<{pri}>1 {stamp.replace('+00:00', 'Z')} {self.config.hostname} "
+            f"<{pri}>1 {stamp} {self.config.hostname} "
             f"{self.config.app_name} {self._procid} {msgid} {self._sd} "
         ).encode("ascii")
         body = self.payload(record)

@@ -8,6 +8,7 @@ a backend (``StateBackend``) stores rows only. See docs/decisions/0008-state-bac
 
 from gta.state._backend import Checkpoint, StateBackend, StateTx
 from gta.state._errors import LeaseHeldError, LeaseLostError, StateError
+from gta.state._migrate import MigrationPlan, copy_checkpoints, plan_migration
 from gta.state._rules import DEFAULT_LEASE_TTL_S, MIN_LEASE_TTL_S, Lease, LeaseInfo
 from gta.state._sqlite_file import SCHEMA_VERSION
 from gta.state._store import CheckpointStore, StateStore
@@ -30,14 +31,17 @@ __all__ = [
     "LeaseHeldError",
     "LeaseInfo",
     "LeaseLostError",
+    "MigrationPlan",
     "StateBackend",
     "StateError",
     "StateLocation",
     "StateStore",
     "StateTx",
     "StateUrlError",
+    "copy_checkpoints",
     "default_state_path",
     "open_state",
     "parse_state",
+    "plan_migration",
     "redact_state_url",
 ]

@@ -9,8 +9,10 @@
 
 from __future__ import annotations
 
+from gta.errors import GtaError
 
-class StateError(Exception):
+
+class StateError(GtaError):
     """The state cannot be used (corrupt, foreign, unwritable, full); nothing was changed."""
 
 

@@ -51,7 +51,7 @@ def _overwritten(sources: list[Checkpoint], tx: StateTx) -> list[Checkpoint]:
     ]
 
 
-def plan(source: CheckpointStore, target: CheckpointStore) -> MigrationPlan:
+def plan_migration(source: CheckpointStore, target: CheckpointStore) -> MigrationPlan:
     """What ``copy`` would do now; LeaseHeldError while a lease is live in either state."""
     with source.backend.read() as tx:
         _refuse_live_leases(tx, source.location)
@@ -62,7 +62,9 @@ def plan(source: CheckpointStore, target: CheckpointStore) -> MigrationPlan:
     return MigrationPlan(checkpoints, alerts, overwritten)
 
 
-def copy(source: CheckpointStore, target: CheckpointStore, agreed: MigrationPlan) -> int:
+def copy_checkpoints(
+    source: CheckpointStore, target: CheckpointStore, agreed: MigrationPlan
+) -> int:
     """Copy the source's checkpoints and alert set into the target in one transaction of each;
     returns how many checkpoints. Refused (StateError) when either state changed since
     ``agreed`` would overwrite more than was agreed, or a lease became live."""

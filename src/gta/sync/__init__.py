@@ -5,6 +5,7 @@ is kept; ``gta export``/``gta sync``/``gta demo`` are thin shells over ``run_job
 """
 
 from gta.state import (
+    DEFAULT_LEASE_TTL_S,
     Checkpoint,
     CheckpointStore,
     LeaseHeldError,
@@ -16,9 +17,25 @@ from gta.state import (
 from gta.sync._alert_cursor import AlertCursor, CursorFormatError
 from gta.sync._config import ConfigError, JobConfig, SyncConfig, TenantConfig, load_config
 from gta.sync._cursors import AlertTimeCursor, FetchedPage, MsnCursor, scan_alerts
-from gta.sync._engine import NullReporter, Reporter, StreamResult, prefetch, run_stream
+from gta.sync._demo import (
+    ACTIVITY,
+    DEMO_SEED,
+    DemoBackend,
+    DemoDirError,
+    prepare_demo_dir,
+    sync_demo_streams,
+)
+from gta.sync._engine import (
+    NullReporter,
+    Reporter,
+    StreamResult,
+    describe_gaps,
+    prefetch,
+    run_stream,
+)
 from gta.sync._enrich import Enricher, LruCache, PageContext
 from gta.sync._jobs import Job, expand_streams, export_job_name, run_job
+from gta.sync._memory import sync_tuning
 from gta.sync._sdk import SyncClient
 from gta.sync._streams import (
     STREAM_NAMES,
@@ -31,6 +48,9 @@ from gta.sync._streams import (
 )
 
 __all__ = [
+    "ACTIVITY",
+    "DEFAULT_LEASE_TTL_S",
+    "DEMO_SEED",
     "STREAMS",
     "STREAM_NAMES",
     "AlertCursor",
@@ -39,6 +59,8 @@ __all__ = [
     "CheckpointStore",
     "ConfigError",
     "CursorFormatError",
+    "DemoBackend",
+    "DemoDirError",
     "Enricher",
     "FetchedPage",
     "Job",
@@ -60,13 +82,17 @@ __all__ = [
     "TenantConfig",
     "UnknownStreamError",
     "default_state_path",
+    "describe_gaps",
     "expand_streams",
     "export_job_name",
     "get_stream",
     "has_alert_cursor",
     "load_config",
     "prefetch",
+    "prepare_demo_dir",
     "run_job",
     "run_stream",
     "scan_alerts",
+    "sync_demo_streams",
+    "sync_tuning",
 ]

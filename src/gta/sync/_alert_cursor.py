@@ -38,13 +38,16 @@ from typing import Any
 
 import orjson
 
+from gta._time import format_rfc3339
+from gta.errors import InputError
+
 DEFAULT_OVERLAP = timedelta(minutes=5)
 DEFAULT_BOUNDARY_CAP = 10_000
 
 Version = tuple[str, str]  # (alert id, modifiedAt)
 
 
-class CursorFormatError(ValueError):
+class CursorFormatError(InputError, ValueError):
     """A saved or user-given alerts cursor cannot be read."""
 
 
@@ -61,7 +64,7 @@ def parse_time(value: str) -> datetime:
 
 def format_time(value: datetime) -> str:
     """RFC 3339 UTC with milliseconds and ``Z`` (truncating, so a window never shrinks)."""
-    return value.astimezone(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_rfc3339(value)
 
 
 @dataclass(frozen=True)

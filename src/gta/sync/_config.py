@@ -10,10 +10,10 @@ is one line naming the file and the key (``gta.toml: jobs.siem.format: ...``).
 from __future__ import annotations
 
 import os
-import re
 import tomllib
+from collections.abc import Mapping
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 from pydantic import (
     AfterValidator,
@@ -26,10 +26,15 @@ from pydantic import (
 )
 
 from gta._secrets import is_reference, resolve_secret
+from gta._time import duration_seconds
+from gta.errors import InputError
 from gta.formats import get_format
 from gta.sinks import destination_key
 from gta.state import MIN_LEASE_TTL_S
 from gta.sync._streams import STREAM_NAMES, get_stream
+
+if TYPE_CHECKING:
+    from gta.client import ClientSettings
 
 
 def _known_stream(name: str) -> str:
@@ -48,11 +53,9 @@ def _known_format(name: str) -> str:
 
 FormatName = Annotated[str, AfterValidator(_known_format)]
 """A name from the format registry (``gta.formats.FORMAT_NAMES``)."""
-_INTERVAL = re.compile(r"^\s*(\d+(?:\.\d+)?)\s*([smhd]?)\s*$")
-_UNITS = {"": 1.0, "s": 1.0, "m": 60.0, "h": 3600.0, "d": 86400.0}
 
 
-class ConfigError(ValueError):
+class ConfigError(InputError, ValueError):
     """The configuration file is missing, unreadable or invalid (one line)."""
 
 
@@ -62,11 +65,11 @@ MAX_CONCURRENCY = 64
 
 
 def parse_interval(text: str) -> float:
-    """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"`` or plain seconds, as seconds (> 0)."""
-    match = _INTERVAL.match(text)
-    if not match or float(match.group(1)) <= 0:
+    """``"30s"``, ``"5m"``, ``"1h"``, ``"1d"``, ``"1w"`` or plain seconds, as seconds (> 0):
+    ``gta._time.duration_seconds``, the parser of every duration gta reads."""
+    seconds = duration_seconds(text, bare_seconds=True)
+    if seconds is None or seconds <= 0:
         raise ValueError(f"not an interval: {text!r} (use e.g. 30s, 5m, 1h)")
-    seconds = float(match.group(1)) * _UNITS[match.group(2)]
     if not seconds <= MAX_INTERVAL:  # a timer cannot wait longer (and inf is refused too)
         raise ValueError(f"interval {text!r} is too long: at most 365d")
     return seconds
@@ -123,14 +126,40 @@ class TenantConfig(_Strict):
                 raise ValueError(str(exc)) from None
         return value
 
-    def secrets(self) -> tuple[str, str, str | None]:
-        """(client id, client password, proxy), ``file:`` and ``keyring:`` references read now;
-        a reference that cannot be read is a one-line ``SecretError``."""
-        proxy = self.proxy.get_secret_value() if self.proxy is not None else None
-        return (
-            resolve_secret(self.client_id.get_secret_value(), "client_id"),
-            resolve_secret(self.client_password.get_secret_value(), "client_password"),
-            resolve_secret(proxy, "proxy") if proxy is not None else None,
+    def client_settings(
+        self, timeout: float | None = None, env: Mapping[str, str] | None = None
+    ) -> ClientSettings:
+        """The tenant's :class:`gta.ClientSettings`, ``file:`` and ``keyring:`` references read
+        now (a rotated secret file is picked up by the next client). Proxy: the tenant's, else
+        ``GTA_PROXY``, else (in the client) ``HTTPS_PROXY``/``NO_PROXY``; CA bundle: the
+        tenant's, else ``GTA_CA_BUNDLE``. A reference that cannot be read is a one-line
+        ``SecretError``."""
+        from pydantic import SecretStr
+
+        from gta.client import ClientSettings
+
+        environ = os.environ if env is None else env
+        if self.proxy is not None:
+            proxy: str | None = resolve_secret(self.proxy.get_secret_value(), "proxy")
+        elif variable := environ.get("GTA_PROXY"):
+            proxy = resolve_secret(variable, "GTA_PROXY")
+        else:
+            proxy = None
+        optional: dict[str, Any] = {
+            "api_url": self.api_url,
+            "app_url": self.app_url,
+            "customer_id": self.customer_id,
+            "ca_bundle": self.ca_bundle or environ.get("GTA_CA_BUNDLE"),
+        }
+        return ClientSettings(
+            client_id=resolve_secret(self.client_id.get_secret_value(), "client_id"),
+            client_password=SecretStr(
+                resolve_secret(self.client_password.get_secret_value(), "client_password")
+            ),
+            securex_host=self.visibility_host,
+            timeout=timeout,
+            proxy=SecretStr(proxy) if proxy else None,
+            **{key: value for key, value in optional.items() if value},
         )
 
 

@@ -24,6 +24,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
 from gta._context import in_context
+from gta._time import format_rfc3339
 from gta.formats._base import ApiObject
 from gta.formats._ids import string_list, unique
 from gta.sync._sdk import SyncClient
@@ -40,7 +41,7 @@ DETECTIONS, ALERTS, ASSETS, INTEL = "threat detections", "alerts", "assets", "th
 def utc_now() -> str:
     """Real UTC now, RFC 3339 with milliseconds and ``Z`` (the vendor script wrote local time
     labelled ``Z``)."""
-    return datetime.now(UTC).isoformat(timespec="milliseconds").replace("+00:00", "Z")
+    return format_rfc3339(datetime.now(UTC))
 
 
 class LruCache:
@@ -53,8 +54,6 @@ class LruCache:
         self.ttl_s = ttl_s
         self._data: OrderedDict[str, tuple[float, ApiObject]] = OrderedDict()
         self._lock = threading.Lock()
-        self.hits = 0
-        self.misses = 0
 
     def get(self, key: str) -> ApiObject | None:
         with self._lock:
@@ -64,10 +63,8 @@ class LruCache:
             ):
                 if entry is not None:
                     del self._data[key]
-                self.misses += 1
                 return None
             self._data.move_to_end(key)
-            self.hits += 1
             return entry[1]
 
     def put(self, key: str, value: ApiObject) -> None:

@@ -21,6 +21,7 @@ from wsgiref.simple_server import WSGIRequestHandler, WSGIServer, make_server
 import orjson
 from prometheus_client import make_wsgi_app
 
+from gta.errors import InputError
 from gta.sync._metrics import SyncMetrics
 
 __all__ = ["MetricsAddressError", "MetricsServer", "is_loopback", "parse_metrics_address"]
@@ -30,7 +31,7 @@ log = logging.getLogger("gta.service")
 _ADDRESS = re.compile(r"^(?:(?P<host>\[[0-9A-Fa-f:.]+\]|[^:\[\]]*):)?(?P<port>\d{1,5})$")
 
 
-class MetricsAddressError(ValueError):
+class MetricsAddressError(InputError, ValueError):
     """A ``--metrics-address`` that cannot be used (one line)."""
 
 

@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
 from typing import Protocol
 
+from gta.errors import InputError
 from gta.formats import (
     ALERTS,
     EVENTS,
@@ -38,7 +39,7 @@ Enrichment = Callable[[Enricher, Sequence[ApiObject]], PageContext]
 AfterFlush = Callable[[StateStore, str, str, Sequence[ApiObject]], None]
 
 
-class UnknownStreamError(ValueError):
+class UnknownStreamError(InputError, ValueError):
     """A stream name that does not exist; the message lists the valid ones."""
 
 

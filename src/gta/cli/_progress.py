@@ -1,12 +1,16 @@
 """Progress for people: Rich bars on a terminal, plain lines otherwise, nothing with --quiet.
 
-All of it goes to stderr, because stdout may be the data (``gta export ... --output -``).
+The engine reports through the ``gta.sync.Reporter`` protocol (a stream started, a page done, a
+stream done); these are its presentations, chosen in one place: :func:`reporting`. All of it
+goes to stderr by default, because stdout may be the data (``gta export ... --output -``).
 """
 
 from __future__ import annotations
 
+import contextlib
 import sys
 import time
+from collections.abc import Iterator
 from typing import IO
 
 from rich.console import Console
@@ -18,9 +22,15 @@ from rich.progress import (
     TimeElapsedColumn,
 )
 
-from gta.sync._alert_cursor import AlertCursor, CursorFormatError
-from gta.sync._engine import NullReporter, Reporter, StreamResult, describe_gaps
-from gta.sync._streams import has_alert_cursor
+from gta.sync import (
+    AlertCursor,
+    CursorFormatError,
+    NullReporter,
+    Reporter,
+    StreamResult,
+    describe_gaps,
+    has_alert_cursor,
+)
 
 
 def plural(count: int, noun: str) -> str:
@@ -128,11 +138,19 @@ class RichReporter:
             self._progress.update(task, total=1, completed=1)
 
 
-def choose_reporter(*, quiet: bool, console: Console | None = None) -> Reporter:
-    """Nothing when quiet, bars on a terminal, plain lines otherwise."""
+@contextlib.contextmanager
+def reporting(
+    *, quiet: bool, console: Console | None = None, prefix: str | None = None
+) -> Iterator[Reporter]:
+    """The one choice of a run's progress: nothing when *quiet*; plain lines when a *prefix*
+    (``job j: ``) is given, since several jobs side by side cannot share live bars; else live
+    bars on a terminal and plain lines otherwise. Output goes to *console* (default: stderr)."""
     if quiet:
-        return NullReporter()
-    console = console or Console(stderr=True)
-    if console.is_terminal:
-        return RichReporter(console)
-    return PlainReporter()
+        yield NullReporter()
+        return
+    out = console or Console(stderr=True)
+    if prefix is None and out.is_terminal:
+        with RichReporter(out) as bars:
+            yield bars
+    else:
+        yield PlainReporter(out.file, prefix=prefix or "")
