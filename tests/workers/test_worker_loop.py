@@ -64,7 +64,7 @@ def test_claims_up_to_its_cap_runs_on_the_interval_and_releases_at_stop(tmp_path
         _wait(lambda: len(rec.passes) >= 8)
         held = [i for i in store.leases() if i.job != WORKERS_JOB]
         assert len(held) == 2  # --max-units 2 of 5 units
-        assert {u for u, _ in rec.passes} == {u for u in worker.claims}
+        assert {u for u, _ in rec.passes} == set(worker.claims)
         presence = [i for i in store.leases() if i.job == WORKERS_JOB]
         assert [(p.stream, p.customer_id) for p in presence] == [("w1", "max-units=2")]
     finally:

@@ -130,7 +130,10 @@ def test_the_claim_check_passes_a_clean_handover() -> None:
             {}, "giving it up",
         ),
         # A commit logged after its worker was killed.
-        ([_event("claim", "w1", 1, 1.0), _event("commit", "w1", 1, 3.0)], {"w1": [2.0]}, "giving it up"),
+        (
+            [_event("claim", "w1", 1, 1.0), _event("commit", "w1", 1, 3.0)],
+            {"w1": [2.0]}, "giving it up",
+        ),
         # One fencing number claimed by two workers.
         ([_event("claim", "w1", 1, 1.0), _event("claim", "w2", 1, 2.0)], {}, "claimed twice"),
     ],
