@@ -14,6 +14,7 @@ from pathlib import Path
 from benchmarks._freshness import keep_section as keep_freshness
 from benchmarks._results import SCENARIOS, BenchResults, SizeResult
 from benchmarks._startup import keep_section
+from benchmarks.workers import keep_section as keep_workers
 
 MIB = 2**20
 
@@ -387,6 +388,6 @@ def write_report(results: BenchResults, report_path: Path, chart_path: Path) -> 
     report_path.parent.mkdir(parents=True, exist_ok=True)
     chart_name = os.path.relpath(chart_path, report_path.parent)
     old = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
-    # The start-up and freshness sections belong to their own commands: keep them.
+    # The start-up, freshness and workers sections belong to their own commands: keep them.
     page = keep_section(old, render(results, chart_name))
-    report_path.write_text(keep_freshness(old, page))
+    report_path.write_text(keep_workers(old, keep_freshness(old, page)))
