@@ -14,7 +14,6 @@ from pathlib import Path
 from benchmarks._freshness import keep_section as keep_freshness
 from benchmarks._results import SCENARIOS, BenchResults, SizeResult
 from benchmarks._startup import keep_section
-from benchmarks.workers import keep_section as keep_workers
 
 MIB = 2**20
 
@@ -383,6 +382,7 @@ def render(results: BenchResults, chart_name: str) -> str:
 def write_report(results: BenchResults, report_path: Path, chart_path: Path) -> None:
     """Write the Markdown report and its chart (the chart linked relative to the report)."""
     from benchmarks._chart import draw_chart  # matplotlib loads only when a report is written
+    from benchmarks.workers import keep_section as keep_workers  # runs as `-m benchmarks.workers`
 
     draw_chart(results, chart_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
