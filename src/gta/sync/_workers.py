@@ -51,6 +51,8 @@ WORKERS_JOB = "gta-workers"
 """The reserved job name of the workers' presence leases (a config may not use it)."""
 _CAP_PREFIX = "max-units="
 MAX_WORKER_ID = 100
+TICK = 0.5
+"""Seconds between two looks at the lease rows (claims, give-backs, lost units)."""
 
 log = logging.getLogger("gta.workers")
 
@@ -190,7 +192,7 @@ class Worker:
         self.max_units = max_units
         self.emit: Emit = emit or _log_event
         self.done = done or (lambda *_: None)
-        self.tick = tick if tick is not None else min(1.0, store.lease_ttl / 3, interval)
+        self.tick = tick if tick is not None else min(TICK, store.lease_ttl / 3, interval)
         self.clock = clock
         self.claims: dict[Unit, _Claim] = {}
         self._order = list(self.units)
@@ -209,6 +211,9 @@ class Worker:
                 "--worker-id"
             ) from None
         self.emit("start", None, presence.fence)
+        # Workers started together see each other before claiming: an even split from the
+        # start, instead of the first one claiming everything and giving most of it back.
+        stop.wait(self.tick)
         pool = ThreadPoolExecutor(max_workers=self.concurrency, thread_name_prefix="gta-unit")
         failure: BaseException | None = None
         try:
