@@ -33,8 +33,9 @@ _VERSION_KEYS = {
 
 
 def state_urls() -> list[str]:
-    """The state backends the worker tests run on. SQLite now (several processes share one
-    file); the PostgreSQL URL joins this list once the store has that backend."""
+    """The state backends the worker tests run on (see the ``state_url`` fixture). SQLite now
+    (several processes share one file); the PostgreSQL URL of the test server joins this list
+    once the store has that backend."""
     return ["sqlite"]
 
 
@@ -160,7 +161,7 @@ class WorkerProcess:
     """``gta sync --worker`` in a subprocess; its stderr (JSON lines) appended to a file."""
 
     def __init__(
-        self, worker_id: str, config: Path, state: Path, env: dict[str, str], logs: Path,
+        self, worker_id: str, config: Path, state: str | Path, env: dict[str, str], logs: Path,
         *, every: str = "1s", ttl: str = "6s", concurrency: int = 4, extra: list[str] | None = None,
     ) -> None:  # fmt: skip
         self.worker_id = worker_id
