@@ -382,11 +382,12 @@ def render(results: BenchResults, chart_name: str) -> str:
 def write_report(results: BenchResults, report_path: Path, chart_path: Path) -> None:
     """Write the Markdown report and its chart (the chart linked relative to the report)."""
     from benchmarks._chart import draw_chart  # matplotlib loads only when a report is written
+    from benchmarks.workers import keep_section as keep_workers  # runs as `-m benchmarks.workers`
 
     draw_chart(results, chart_path)
     report_path.parent.mkdir(parents=True, exist_ok=True)
     chart_name = os.path.relpath(chart_path, report_path.parent)
     old = report_path.read_text(encoding="utf-8") if report_path.exists() else ""
-    # The start-up and freshness sections belong to their own commands: keep them.
+    # The start-up, freshness and workers sections belong to their own commands: keep them.
     page = keep_section(old, render(results, chart_name))
-    report_path.write_text(keep_freshness(old, page))
+    report_path.write_text(keep_workers(old, keep_freshness(old, page)))

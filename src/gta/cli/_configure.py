@@ -333,7 +333,7 @@ def _shown(key: str, value: str) -> str:
     if key in SECRET_FIELDS:
         return value if is_reference(value) else mask_secret(value)
     if key == "proxy" and not is_reference(value):
-        from gta.client._network import redact_proxy
+        from gta.client import redact_proxy
 
         return redact_proxy(value)
     return value

@@ -104,9 +104,16 @@ def serve(
     """
     import uvicorn
 
-    from gta.emulator import EmulatorDatabaseError, EmulatorSettings, client_env, create_app
-    from gta.emulator._admin import check_admin_exposure
-    from gta.emulator._server import bind, server_config, url_of
+    from gta.emulator import (
+        EmulatorDatabaseError,
+        EmulatorSettings,
+        bind,
+        check_admin_exposure,
+        client_env,
+        create_app,
+        server_config,
+        url_of,
+    )
 
     options: dict[str, object] = {
         "seed": seed,

@@ -23,8 +23,7 @@ from gta.state import (
     StateError,
     StateStore,
 )
-from gta.sync import UnknownStreamError, expand_streams
-from gta.sync._config import check_lease_ttl, parse_interval
+from gta.sync import UnknownStreamError, check_lease_ttl, expand_streams, parse_interval
 
 LeaseTtlOpt = Annotated[
     str | None,

@@ -16,7 +16,7 @@ from gta.cli._logging import configure_logging, service_line
 from gta.sync import Reporter, StreamResult
 
 if TYPE_CHECKING:  # prometheus_client is imported only when metrics are served
-    from gta.sync._metrics import SyncMetrics
+    from gta.sync import SyncMetrics
 
 __all__ = [
     "LogFormatOpt",
@@ -101,7 +101,7 @@ def check_metrics_address(address: str | None) -> None:
     before anything is opened."""
     if address is None:
         return
-    from gta.sync._health import parse_metrics_address
+    from gta.sync import parse_metrics_address
 
     parse_metrics_address(address)
 
@@ -117,13 +117,13 @@ def metrics_endpoint(
     if address is None:
         yield None
         return
-    from gta.sync._health import (
+    from gta.sync import (
         MetricsAddressError,
         MetricsServer,
+        SyncMetrics,
         is_loopback,
         parse_metrics_address,
     )
-    from gta.sync._metrics import SyncMetrics
 
     host, port = parse_metrics_address(address)  # a bad one: exit 2 (MetricsAddressError)
     metrics = SyncMetrics(interval=interval)

@@ -31,20 +31,26 @@ from gta.cli._service import (
     setup_logging,
 )
 from gta.cli._sync_jobs import Clients, PassOutcome, parallel, selected_jobs
+from gta.cli._worker_opts import MaxUnitsOpt, WorkerIdOpt, WorkerOpt, check_worker_options
 from gta.sync import (
+    MAX_CONCURRENCY,
     CheckpointStore,
     ConfigError,
+    DestinationLeases,
     Job,
+    Reporter,
+    SyncConfig,
+    TenantConfig,
+    describe_gaps,
     load_config,
+    parse_interval,
+    run_schedule,
+    sync_tuning,
 )
-from gta.sync._config import MAX_CONCURRENCY, SyncConfig, TenantConfig, parse_interval
-from gta.sync._engine import Reporter, describe_gaps
-from gta.sync._jobs import DestinationLeases
-from gta.sync._memory import sync_tuning
-from gta.sync._schedule import run_schedule
 
 if TYPE_CHECKING:
-    from gta.sync._metrics import SyncMetrics
+    from gta.cli._worker_opts import WorkerUnit
+    from gta.sync import SyncMetrics
 from gta.cli._run_support import (
     QuietOpt,
     StateOpt,
@@ -85,9 +91,11 @@ def _job_pass(
     metrics: SyncMetrics | None = None,
     clients: Clients | None = None,
     destinations: DestinationLeases | None = None,
+    unit: WorkerUnit | None = None,
 ) -> PassOutcome:
     """One pass of one job, with its own client (kept in ``clients`` between passes when
-    given), reporter, metrics labels and log context.
+    given), reporter, metrics labels and log context. ``unit``: only one stream of the job,
+    under a lease the caller holds (``gta sync --worker``).
 
     A failure is one line (``keep_going``) or kept in the outcome to be raised once the other
     jobs had their pass; a usage error (a bad sink option...) is raised at once."""
@@ -95,7 +103,7 @@ def _job_pass(
     outcome = PassOutcome()
     job = Job(
         name=name,
-        streams=list(spec.streams),
+        streams=list(spec.streams) if unit is None else [unit.stream],
         format=spec.format,
         sink_url=spec.sink,
         sink_options=dict(spec.sink_options),
@@ -107,16 +115,19 @@ def _job_pass(
             # --timeout wins over the tenant's `timeout`, which wins over the top-level one.
             deadline = timeout or config.timeout_seconds(spec.tenant)
             tenant = config.tenants[spec.tenant]
+            key = name if unit is None else f"{name}\x1f{unit.stream}"
             with (
                 _client_for(tenant, deadline)
                 if clients is None
-                else clients.use(name, lambda: _client_for(tenant, deadline)) as client,
+                else clients.use(key, lambda: _client_for(tenant, deadline)) as client,
                 _reporting(not progress, f"job {name}: " if plain else None) as progress_reporter,
             ):
                 observe_client(client, metrics)
                 reporter: Reporter = progress_reporter
                 if metrics is not None:
                     reporter = TeeReporter(progress_reporter, metrics.reporter(spec.tenant, name))
+                if unit is not None:
+                    reporter = TeeReporter(reporter, unit.reporter)
                 if destinations is not None:  # held from this job's first pass until we stop
                     destinations.ensure(job)
                 results = _run(
@@ -125,7 +136,9 @@ def _job_pass(
                     store,
                     reporter=reporter,
                     stop=stop,
-                    destination_held=destinations is not None,
+                    destination_held=destinations is not None
+                    or (unit is not None and unit.shared_destination),
+                    leases=None if unit is None else {unit.stream: unit.lease},
                 )
         except UsageError:
             raise
@@ -256,6 +269,9 @@ def sync(
             "(default: the config's `concurrency`, else 4).",
         ),
     ] = None,
+    worker: WorkerOpt = False,
+    worker_id: WorkerIdOpt = None,
+    max_units: MaxUnitsOpt = None,
 ) -> None:
     """Run the jobs of a config file once or on a schedule.
 
@@ -267,6 +283,7 @@ def sync(
     Examples:
       gta sync --config gta.toml --once
       gta sync --config gta.toml --every 5m
+      gta sync --config gta.toml --every 1m --worker --worker-id node-1
     """
     setup_logging(ctx, log_format, log_level)
     if once and every:
@@ -280,6 +297,7 @@ def sync(
     ttl = lease_ttl_seconds(lease_ttl) or config.lease_ttl_seconds()
     state_path = state or config.state
     scheduled = interval is not None
+    worker_name = check_worker_options(worker, worker_id, max_units, scheduled)
     address = metrics_address or config.metrics_address
     check_metrics_address(address)  # before the state file is opened
     names = selected_jobs(config, job_names)
@@ -293,7 +311,15 @@ def sync(
         metrics_endpoint(address, interval, tenants) as metrics,
         contextlib.closing(DestinationLeases(store)) as destinations,
     ):
-        if interval is None:
+        if worker_name is not None and interval is not None:
+            from gta.cli._worker_cmd import run_worker
+
+            last = run_worker(
+                config, names, store, stop, interval, workers, worker_id=worker_name,
+                max_units=max_units, show=show, quiet=quiet, verbose=verbose, timeout=deadline,
+                metrics=metrics,
+            )  # fmt: skip
+        elif interval is None:
             outcome = _sync_pass(
                 config, store, stop, progress=show, summaries=show, keep_going=False,
                 timeout=deadline, metrics=metrics, concurrency=workers, names=names,

@@ -36,6 +36,7 @@ from gta.client._models import (
     ThreatDetection,
     ThreatIntelRecord,
 )
+from gta.client._network import check_proxy_url, redact_proxy
 from gta.client._pagination import Pager, SearchResults
 from gta.client._retry import (
     RETRY_AFTER_CAP,
@@ -80,9 +81,11 @@ __all__ = [
     "ThreatDetection",
     "ThreatIntelRecord",
     "backoff_delay",
+    "check_proxy_url",
     "is_retryable_exception",
     "is_retryable_status",
     "is_tls_verification_failure",
     "parse_retry_after",
+    "redact_proxy",
     "token_refresh_delay",
 ]

@@ -3,9 +3,17 @@
 It meets the SDK only over HTTP: nothing here imports ``gta.client``.
 """
 
+from gta.emulator._admin import check_admin_exposure
 from gta.emulator._app import create_app
 from gta.emulator._schema import EmulatorDatabaseError
-from gta.emulator._server import RunningEmulator, client_env, run_in_thread
+from gta.emulator._server import (
+    RunningEmulator,
+    bind,
+    client_env,
+    run_in_thread,
+    server_config,
+    url_of,
+)
 from gta.emulator._settings import (
     DEMO_CLIENT_ID,
     DEMO_CLIENT_PASSWORD,
@@ -24,7 +32,11 @@ __all__ = [
     "EmulatorSettings",
     "FaultSettings",
     "RunningEmulator",
+    "bind",
+    "check_admin_exposure",
     "client_env",
     "create_app",
     "run_in_thread",
+    "server_config",
+    "url_of",
 ]

@@ -17,6 +17,7 @@ from gta.formats._base import (
     records_for,
 )
 from gta.formats._cef import encode_cef, record_risk
+from gta.formats._ids import Tombstone, is_tombstone, string_list, unique
 from gta.formats._kinds import ALERTS, EVENTS, FLOWS, RECORD_KINDS, THREAT_DETECTIONS
 
 # name -> "module:attribute" of a Format instance; imported lazily so a format's
@@ -55,10 +56,14 @@ __all__ = [
     "FormatContext",
     "FormatTable",
     "RecordFn",
+    "Tombstone",
     "UnknownFormatError",
     "UnsupportedKindError",
     "encode_cef",
     "get_format",
+    "is_tombstone",
     "record_risk",
     "records_for",
+    "string_list",
+    "unique",
 ]

@@ -9,7 +9,14 @@ a backend (``StateBackend``) stores rows only. See docs/decisions/0008-state-bac
 from gta.state._backend import Checkpoint, StateBackend, StateTx
 from gta.state._errors import LeaseHeldError, LeaseLostError, StateError
 from gta.state._migrate import MigrationPlan, copy_checkpoints, plan_migration
-from gta.state._rules import DEFAULT_LEASE_TTL_S, MIN_LEASE_TTL_S, Lease, LeaseInfo
+from gta.state._rules import (
+    DEFAULT_LEASE_TTL_S,
+    MIN_LEASE_TTL_S,
+    Lease,
+    LeaseInfo,
+    current_identity,
+    held_by_other,
+)
 from gta.state._sqlite_file import SCHEMA_VERSION
 from gta.state._store import CheckpointStore, StateStore
 from gta.state._url import (
@@ -39,7 +46,9 @@ __all__ = [
     "StateTx",
     "StateUrlError",
     "copy_checkpoints",
+    "current_identity",
     "default_state_path",
+    "held_by_other",
     "open_state",
     "parse_state",
     "plan_migration",

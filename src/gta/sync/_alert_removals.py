@@ -16,7 +16,7 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, datetime
 
-from gta.formats._ids import Tombstone
+from gta.formats import Tombstone
 from gta.sync._alert_cursor import format_time
 from gta.sync._alert_set import AlertSet, Known
 from gta.sync._sdk import RawPage, SyncClient

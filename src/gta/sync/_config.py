@@ -117,7 +117,7 @@ class TenantConfig(_Strict):
     @classmethod
     def _proxy(cls, value: SecretStr | None) -> SecretStr | None:
         if value is not None and not is_reference(value.get_secret_value()):
-            from gta.client._network import check_proxy_url
+            from gta.client import check_proxy_url
             from gta.errors import ConfigurationError
 
             try:  # the message shows the URL without its credentials

@@ -26,8 +26,8 @@ from typing import Any, Protocol, TypeVar
 
 from gta._context import bound, in_context
 from gta.formats import ALERTS, Format, records_for
-from gta.sinks._base import Record, Sink
-from gta.state import StateStore
+from gta.sinks import Record, Sink
+from gta.state import Lease, StateStore
 from gta.sync._cursors import FetchedPage
 from gta.sync._enrich import Enricher, PageContext
 from gta.sync._freshness import newest_time
@@ -209,6 +209,7 @@ def run_stream(
     sink_lock: threading.Lock | None = None,
     on_records: Callable[[list[Record]], None] | None = None,
     reconcile_every: float = 0.0,
+    lease: Lease | None = None,
 ) -> StreamResult:
     """Deliver one stream from its checkpoint until drained (or ``stop`` is set between pages).
 
@@ -216,6 +217,9 @@ def run_stream(
     once a page's records are flushed and before its checkpoint is committed, and
     ``removals(...)``, which yields pages of objects that left the API (alert tombstones) once
     the stream is drained, at most once per ``reconcile_every`` seconds.
+
+    ``lease``: the stream's lease when the caller already holds it for longer than this run (a
+    ``gta sync --worker`` holds its units between passes); else it is taken here for the run.
 
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
@@ -235,7 +239,12 @@ def run_stream(
     rejected_before = _rejected(sink)
     page_newest = getattr(reporter, "page_newest", None)
     try:
-        with bound(stream=stream.name), store.lease(job, customer_id, stream.name) as lease:
+        held = (
+            contextlib.nullcontext(_checked(lease, job, customer_id, stream.name))
+            if lease is not None
+            else store.lease(job, customer_id, stream.name)
+        )
+        with bound(stream=stream.name), held as lease:
             saved = store.get(job, customer_id, stream.name)
             cursor = None if from_start or saved is None else saved.cursor
             result.cursor = cursor
@@ -333,6 +342,16 @@ def run_stream(
         )
     reporter.stream_done(result)
     return result
+
+
+def _checked(lease: Lease, job: str, customer_id: str, stream: str) -> Lease:
+    """A lease given by the caller must be the one of this checkpoint."""
+    if (lease.job, lease.customer_id, lease.stream) != (job, customer_id, stream):
+        raise ValueError(
+            f"the lease given is for {lease.what()} of customer {lease.customer_id!r}, "
+            f"not stream {stream!r} of job {job!r} of customer {customer_id!r}"
+        )
+    return lease
 
 
 def _rejected(sink: Sink) -> int:

@@ -25,8 +25,7 @@ from datetime import UTC, datetime
 
 from gta._context import in_context
 from gta._time import format_rfc3339
-from gta.formats._base import ApiObject
-from gta.formats._ids import string_list, unique
+from gta.formats import ApiObject, string_list, unique
 from gta.sync._sdk import SyncClient
 
 CHUNK = 1000

@@ -9,7 +9,7 @@ from __future__ import annotations
 import contextlib
 import os
 import threading
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from typing import Any
@@ -73,6 +73,7 @@ def run_job(
     sink: Sink | None = None,
     on_records: Callable[[str, list[Record]], None] | None = None,
     destination_held: bool = False,
+    leases: Mapping[str, Lease] | None = None,
 ) -> list[StreamResult]:
     """Run each stream of ``job`` once, in order, until drained or stopped.
 
@@ -80,7 +81,9 @@ def run_job(
     records are cached across the job's streams. The job holds a lease on its destination for
     the whole run, so a second job writing the same place is refused (``LeaseHeldError``)
     instead of delivering every record twice; ``destination_held`` says the caller already
-    holds it for longer (a service, between its passes too: ``DestinationLeases``).
+    holds it for longer (a service, between its passes too: ``DestinationLeases``), or that
+    the destination is shared by design (the network sink of ``gta sync --worker``).
+    ``leases`` (stream name -> lease): streams whose lease the caller holds beyond this run.
     """
     fmt = get_format(job.format)
     stop = stop or threading.Event()
@@ -90,7 +93,9 @@ def run_job(
         if destination is not None
         else contextlib.nullcontext()
     ):
-        return _run_streams(client, job, store, fmt, from_start, reporter, stop, sink, on_records)
+        return _run_streams(
+            client, job, store, fmt, from_start, reporter, stop, sink, on_records, leases or {}
+        )
 
 
 def _run_streams(
@@ -103,6 +108,7 @@ def _run_streams(
     stop: threading.Event,
     sink: Sink | None,
     on_records: Callable[[str, list[Record]], None] | None,
+    leases: Mapping[str, Lease],
 ) -> list[StreamResult]:
     own_sink = sink is None
     target = sink if sink is not None else open_sink(job.sink_url, **job.sink_options)
@@ -134,6 +140,7 @@ def _run_streams(
                         enricher=enricher,
                         on_records=forward if on_records is not None else None,
                         reconcile_every=job.reconcile_every,
+                        lease=leases.get(name),
                     )
                 )
     finally:

@@ -23,8 +23,8 @@ from gta.formats import (
     FLOWS,
     THREAT_DETECTIONS,
     ApiObject,
+    is_tombstone,
 )
-from gta.formats._ids import is_tombstone
 from gta.state import StateStore
 from gta.sync._alert_removals import removals
 from gta.sync._alert_set import AlertSet
