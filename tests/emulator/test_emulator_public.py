@@ -21,9 +21,13 @@ def test_public_names_are_pinned() -> None:
             "EmulatorSettings",
             "FaultSettings",
             "RunningEmulator",
+            "bind",
+            "check_admin_exposure",
             "client_env",
             "create_app",
             "run_in_thread",
+            "server_config",
+            "url_of",
         ]
     )
     for name in gta.emulator.__all__:

@@ -16,6 +16,14 @@ def test_public_names() -> None:
             # what gta.cli used from private modules (issue #14)
             "ACTIVITY", "DEMO_SEED", "DEFAULT_LEASE_TTL_S", "DemoBackend", "DemoDirError",
             "describe_gaps", "prepare_demo_dir", "sync_demo_streams", "sync_tuning",
+            "MAX_CONCURRENCY", "check_lease_ttl", "parse_interval", "DestinationLeases",
+            "run_schedule",
+            # workers (issue #16)
+            "MAX_WORKER_ID", "CommitLog", "Unit", "Worker", "check_worker_config",
+            "shared_destination", "units_of",
+            # loaded on first use (prometheus_client)
+            "SyncMetrics", "MetricsAddressError", "MetricsServer", "is_loopback",
+            "parse_metrics_address",
         ]
     )  # fmt: skip
     for name in gta.sync.__all__:
