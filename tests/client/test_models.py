@@ -125,6 +125,7 @@ def test_public_names_pinned() -> None:
             "PageInfo",
             "Pager",
             "PermissionDeniedError",
+            "RETRY_AFTER_CAP",
             "RateLimitError",
             "ResponseTooLargeError",
             "Runtime",
@@ -133,6 +134,14 @@ def test_public_names_pinned() -> None:
             "ServerError",
             "ThreatDetection",
             "ThreatIntelRecord",
+            "backoff_delay",
+            "check_proxy_url",
+            "is_retryable_exception",
+            "is_retryable_status",
+            "is_tls_verification_failure",
+            "parse_retry_after",
+            "redact_proxy",
+            "token_refresh_delay",
         ]
     )
     for name in gta.client.__all__:
