@@ -14,4 +14,4 @@ def state_url(request: pytest.FixtureRequest, tmp_path: Path) -> str:
     backend = str(request.param)
     if backend == "sqlite":
         return str(tmp_path / "state.db")
-    return backend  # a server URL (PostgreSQL), added to state_urls() with that backend
+    return str(request.getfixturevalue("postgres_url"))  # a fresh PostgreSQL database

@@ -113,6 +113,12 @@ def _probe_lag(emu: Emulator, activity: Activity, out: Path, timeout: float) -> 
     return lag
 
 
+# PostgreSQL is the backend made for workers on many machines: CI fires at it; SQLite (several
+# processes on one machine) too with WORKERS_FIRE_BACKENDS=sqlite,postgresql.
+FIRE_BACKENDS = os.environ.get("WORKERS_FIRE_BACKENDS", "postgresql").split(",")
+
+
+@pytest.mark.parametrize("state_url", FIRE_BACKENDS, indirect=True)
 def test_workers_under_fire(tmp_path: Path, state_url: str) -> None:
     out, logs = tmp_path / "out", tmp_path / "logs"
     out.mkdir()

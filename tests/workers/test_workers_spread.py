@@ -12,7 +12,7 @@ from pathlib import Path
 import pytest
 from wk_support import WorkerProcess, emulator, read_events, write_config
 
-from gta.sync import CheckpointStore
+from gta.state import open_state
 from gta.sync._workers import WORKERS_JOB
 
 pytestmark = pytest.mark.slow
@@ -21,7 +21,7 @@ pytestmark = pytest.mark.slow
 def _holdings(state: str) -> Counter[int]:
     """Units held per worker pid (presence rows left out). A SQLite path for now; with the
     PostgreSQL backend this opens the store by URL."""
-    with CheckpointStore(state) as store:
+    with open_state(state) as store:
         return Counter(i.pid for i in store.leases() if i.job != WORKERS_JOB and i.owner)
 
 
@@ -67,7 +67,7 @@ def test_units_spread_evenly_and_follow_the_live_workers(tmp_path: Path, state_u
             for p in workers.values():
                 p.ensure_stopped()
     assert codes == {"w0": 0, "w1": 0, "w2": 0}
-    with CheckpointStore(state) as store:
+    with open_state(state) as store:
         assert store.leases() == []  # every claim and presence given back
         assert len(store.list()) == 6  # every unit ran
     kinds = Counter(e["event"] for e in read_events(logs))
