@@ -48,7 +48,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import trustme
-from hec_receiver import serve_app
+from tests._support.hec_receiver import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response

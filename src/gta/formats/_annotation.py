@@ -10,13 +10,11 @@ that object was found, as in the script. Other streams give one flat row per obj
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cached_property
 from hashlib import sha256
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._base import ApiObject, FormatContext, KindMethods
 from gta.formats._ids import (
     customer_of,
     flatten,
@@ -174,20 +172,10 @@ def _object_row(stream: str, obj: ApiObject, ctx: FormatContext, id_key: str) ->
     return row
 
 
-class AnnotationFormat:
+class AnnotationFormat(KindMethods):
     """Flat rows keyed like the vendor's script (events) or by field name (other streams)."""
 
     name = "annotation"
-
-    @cached_property
-    def records(self) -> Mapping[str, RecordFn]:
-        """The table the engine uses, by record kind."""
-        return {
-            EVENTS: self.events,
-            ALERTS: self.alerts,
-            THREAT_DETECTIONS: self.threat_detections,
-            FLOWS: self.flows,
-        }
 
     def events(self, event: ApiObject, ctx: FormatContext) -> list[Record]:
         return event_rows(event, ctx)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
+from functools import cached_property
 from typing import Any, Protocol
 
 from gta._types import Record
@@ -62,6 +63,36 @@ class FormatTable:
 
     name: str
     records: Mapping[str, RecordFn]
+
+
+class KindMethods:
+    """A format written as one method per record kind (``events``, ``alerts``,
+    ``threat_detections``, ``flows``): its table maps each kind to its method. The built-in
+    formats are written so; a new one may be a plain ``FormatTable`` instead."""
+
+    def events(self, event: ApiObject, ctx: FormatContext) -> list[Record]:
+        raise NotImplementedError
+
+    def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
+        raise NotImplementedError
+
+    def threat_detections(self, detection: ApiObject, ctx: FormatContext) -> list[Record]:
+        raise NotImplementedError
+
+    def flows(self, flow: ApiObject, ctx: FormatContext) -> list[Record]:
+        raise NotImplementedError
+
+    @cached_property
+    def records(self) -> Mapping[str, RecordFn]:
+        """The table the engine uses, by record kind."""
+        from gta.formats._kinds import ALERTS, EVENTS, FLOWS, THREAT_DETECTIONS
+
+        return {
+            EVENTS: self.events,
+            ALERTS: self.alerts,
+            THREAT_DETECTIONS: self.threat_detections,
+            FLOWS: self.flows,
+        }
 
 
 class UnknownFormatError(InputError, ValueError):

@@ -17,12 +17,10 @@ that reads ECS). Mappings ship in ``integrations/elasticsearch/gta-index-templat
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cached_property
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._base import ApiObject, FormatContext, KindMethods
 from gta.formats._ids import clean as _clean
 from gta.formats._ids import (
     header,
@@ -128,20 +126,10 @@ def _rule(intel_id: Any, intel: ApiObject | None) -> dict[str, Any] | None:
     )
 
 
-class EcsFormat:
+class EcsFormat(KindMethods):
     """ECS documents (see the module docstring for the mapping)."""
 
     name = "ecs"
-
-    @cached_property
-    def records(self) -> Mapping[str, RecordFn]:
-        """The table the engine uses, by record kind."""
-        return {
-            EVENTS: self.events,
-            ALERTS: self.alerts,
-            THREAT_DETECTIONS: self.threat_detections,
-            FLOWS: self.flows,
-        }
 
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")

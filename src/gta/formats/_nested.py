@@ -9,11 +9,8 @@ tenant, when known).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from functools import cached_property
-
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._base import ApiObject, FormatContext, KindMethods
 from gta.formats._ids import (
     customer_of,
     header,
@@ -55,20 +52,10 @@ def _asset_of(obj: ApiObject, ctx: FormatContext) -> ApiObject | None:
     return ctx.asset(asset_id) if isinstance(asset_id, str) else None
 
 
-class NestedFormat:
+class NestedFormat(KindMethods):
     """Objects as sent by the API, with parents embedded where the stream has them."""
 
     name = "nested"
-
-    @cached_property
-    def records(self) -> Mapping[str, RecordFn]:
-        """The table the engine uses, by record kind."""
-        return {
-            EVENTS: self.events,
-            ALERTS: self.alerts,
-            THREAT_DETECTIONS: self.threat_detections,
-            FLOWS: self.flows,
-        }
 
     def events(self, event: ApiObject, ctx: FormatContext) -> list[Record]:
         rec = _record(EVENTS, event, ctx)

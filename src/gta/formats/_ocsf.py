@@ -16,13 +16,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
 from datetime import datetime
-from functools import cached_property, lru_cache
+from functools import lru_cache
 from typing import Any
 
 from gta._types import Record
-from gta.formats._base import ApiObject, FormatContext, RecordFn
+from gta.formats._base import ApiObject, FormatContext, KindMethods
 from gta.formats._ids import clean as _clean
 from gta.formats._ids import header, is_tombstone, object_id, record_id, string_list, version_of
 from gta.formats._ids import integer as _int
@@ -200,20 +199,10 @@ def _confidence(value: Any) -> dict[str, Any]:
     return {}
 
 
-class OcsfFormat:
+class OcsfFormat(KindMethods):
     """OCSF Detection Finding / Network Activity records (module docstring has the mapping)."""
 
     name = "ocsf"
-
-    @cached_property
-    def records(self) -> Mapping[str, RecordFn]:
-        """The table the engine uses, by record kind."""
-        return {
-            EVENTS: self.events,
-            ALERTS: self.alerts,
-            THREAT_DETECTIONS: self.threat_detections,
-            FLOWS: self.flows,
-        }
 
     def alerts(self, alert: ApiObject, ctx: FormatContext) -> list[Record]:
         triggered, modified = alert.get("triggeredAt"), alert.get("modifiedAt")
