@@ -32,11 +32,11 @@ from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any
 
-from tests._support.hec_receiver import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from tests._support.hec_receiver import serve_app
 
 API_KEY = "Z3RhOmdvb2Qta2V5"  # what ES hands out: base64(id:api_key)
 

@@ -48,11 +48,11 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 import trustme
-from tests._support.hec_receiver import serve_app
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
+from tests._support.hec_receiver import serve_app
 
 LIMIT = 1_048_576
 SCOPE = "https://monitor.azure.com//.default"

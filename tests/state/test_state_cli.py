@@ -73,6 +73,24 @@ def test_show_names_the_holder_and_heartbeat_age_of_each_lease(
     assert "heartbeat 0s ago" in line and "fencing number 1" in line
 
 
+def test_show_names_the_worker_holding_a_unit(
+    state_url: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """A ``gta sync --worker`` holds a presence lease (job ``gta-workers``, stream = its id)
+    beside its units: ``state show`` names that worker on each unit it holds."""
+    with (
+        open_state(state_url) as store,
+        store.lease("gta-workers", "max-units=0", "node-1"),
+        store.lease("siem", "C1", "events"),
+    ):
+        code, out, err = run(["state", "show", "--state", state_url], capsys)
+    assert code == 0, err
+    [unit] = [x for x in out.splitlines() if "of job 'siem'" in x]
+    assert "(customer C1): worker node-1, pid " in unit and "heartbeat 0s ago" in unit
+    [presence] = [x for x in out.splitlines() if "of job 'gta-workers'" in x]
+    assert "worker node-1," not in presence
+
+
 @pytest.mark.parametrize("direction", ["to-postgresql", "to-sqlite"])
 def test_migrate_copies_checkpoints_and_alerts_both_ways(
     direction: str, tmp_path: Path, postgres_url: str, capsys: pytest.CaptureFixture[str]

@@ -19,7 +19,7 @@ def test_public_names() -> None:
             "MAX_CONCURRENCY", "check_lease_ttl", "parse_interval", "DestinationLeases",
             "run_schedule",
             # workers (issue #16)
-            "MAX_WORKER_ID", "CommitLog", "Unit", "Worker", "check_worker_config",
+            "MAX_WORKER_ID", "WORKERS_JOB", "CommitLog", "Unit", "Worker", "check_worker_config",
             "shared_destination", "units_of",
             # loaded on first use (prometheus_client)
             "SyncMetrics", "MetricsAddressError", "MetricsServer", "is_loopback",

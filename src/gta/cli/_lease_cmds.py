@@ -8,7 +8,7 @@ runs, cannot move a cursor afterwards (its commits are fenced) and stops with on
 from __future__ import annotations
 
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Annotated
 
 import typer
@@ -23,7 +23,13 @@ from gta.state import (
     StateError,
     StateStore,
 )
-from gta.sync import UnknownStreamError, check_lease_ttl, expand_streams, parse_interval
+from gta.sync import (
+    WORKERS_JOB,
+    UnknownStreamError,
+    check_lease_ttl,
+    expand_streams,
+    parse_interval,
+)
 
 LeaseTtlOpt = Annotated[
     str | None,
@@ -51,20 +57,30 @@ def checked(read: Callable[[], list[Checkpoint]]) -> list[Checkpoint]:
         raise CommandError(str(exc)) from None
 
 
-def describe(info: LeaseInfo, now: float) -> str:
-    """``stream 'events' of job 'ev' (customer C): pid 12 on host (heartbeat 3s ago), ...``"""
+def describe(
+    info: LeaseInfo, now: float, workers: Mapping[tuple[str, str, int], str] | None = None
+) -> str:
+    """``stream 'events' of job 'ev' (customer C): pid 12 on host (heartbeat 3s ago), ...``;
+    a unit held by a ``gta sync --worker`` also names the worker (``worker node-1``)."""
     whose = f" (customer {info.customer_id})" if info.customer_id else ""
     state = "expired" if info.expired(now) else f"ttl {info.ttl:g}s"
-    return f"{info.what()}{whose}: {info.holder(now)}, {state}, fencing number {info.fence}"
+    worker = (workers or {}).get((info.host, info.pidns, info.pid))
+    by = f"worker {worker}, " if worker and info.job != WORKERS_JOB else ""
+    return f"{info.what()}{whose}: {by}{info.holder(now)}, {state}, fencing number {info.fence}"
 
 
 def lease_lines(store: StateStore) -> list[str]:
     """One line per lease held (for ``gta state show``)."""
     now = time.time()
     try:
-        return [describe(info, now) for info in store.leases()]
+        infos = store.leases()
     except StateError as exc:
         raise CommandError(str(exc)) from None
+    # A worker's presence lease (job WORKERS_JOB, stream = its id) names the process holding units.
+    workers = {
+        (i.host, i.pidns, i.pid): i.stream for i in infos if i.job == WORKERS_JOB and i.owner
+    }
+    return [describe(info, now, workers) for info in infos]
 
 
 def state_unlock(

@@ -60,6 +60,7 @@ from gta.sync._streams import (
 )
 from gta.sync._workers import (
     MAX_WORKER_ID,
+    WORKERS_JOB,
     CommitLog,
     Unit,
     Worker,
@@ -76,6 +77,7 @@ __all__ = [
     "MAX_WORKER_ID",
     "STREAMS",
     "STREAM_NAMES",
+    "WORKERS_JOB",
     "AlertCursor",
     "AlertTimeCursor",
     "Checkpoint",
