@@ -177,15 +177,15 @@ def test_duration_stops_the_watch_and_bad_credentials_do_not_loop() -> None:
         watch(client, lambda a, k: None, where=AlertFilter(), interval=1, sleep=lambda _: None)
 
 
-class DatedApi(FakeApi):
+class DatedApi(AlertsApi):
     """The same API, answering with an HTTP ``Date`` (the server's present)."""
 
     def __init__(self, alerts: list[dict[str, Any]], date: str) -> None:
-        super().__init__(alerts)
         self.date = date
+        super().__init__(alerts)
 
-    def handler(self, request: httpx.Request) -> httpx.Response:
-        response = super().handler(request)
+    def _list(self, request: httpx.Request) -> httpx.Response:
+        response = super()._list(request)
         response.headers["Date"] = self.date
         return response
 
