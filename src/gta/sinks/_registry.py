@@ -32,6 +32,7 @@ _SCHEMES: dict[str, str] = {
 
 SCHEMES = tuple(_SCHEMES)
 
+
 # -- What a scheme list (``gta sinks list``) shows: scheme -> (description, option names). ------
 def open_sink(url: str, **options: Any) -> Sink:
     """Open the sink for ``url``: ``-`` is stdout, a bare path or ``jsonl:PATH`` a JSON lines

@@ -16,7 +16,8 @@ from typing import Any
 
 from gta.formats import Format, get_format
 from gta.sinks import Record, Sink, destination_key, open_sink, redact_url
-from gta.sync._engine import Reporter, StreamResult, run_stream
+from gta.sync._backfill import run_stream_readers
+from gta.sync._engine import Reporter, StreamResult
 from gta.sync._enrich import Enricher
 from gta.sync._state import CheckpointStore, Lease
 from gta.sync._streams import STREAM_NAMES, get_stream
@@ -34,6 +35,8 @@ class Job:
     page_size: int = 1000
     reconcile_every: float = 0.0
     """Seconds between two checks for removed alerts (0: at the end of every run)."""
+    readers: int | None = None
+    """Readers of an MSN stream's backlog (partitioned backfill); ``None``: chosen by gta."""
 
     def __post_init__(self) -> None:
         for stream in self.streams:
@@ -115,7 +118,8 @@ def _run_streams(
                         on_records(stream, records)
 
                 results.append(
-                    run_stream(
+                    run_stream_readers(
+                        readers=job.readers,
                         client=client,
                         stream=get_stream(name),
                         fmt=fmt,
