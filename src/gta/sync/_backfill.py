@@ -13,7 +13,7 @@ from __future__ import annotations
 import logging
 import threading
 import time
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from datetime import datetime
 from typing import Any
@@ -37,7 +37,7 @@ from gta.sync._partitions import (
 )
 from gta.sync._reader_gate import ReaderGate, watch_rate_limits
 from gta.sync._state import CheckpointStore
-from gta.sync._streams import Stream
+from gta.sync._streams import FetchedPage, Stream
 
 log = logging.getLogger("gta.sync")
 
@@ -75,14 +75,97 @@ class MergedReporter:
         pass  # the merged result is reported once every partition is done
 
 
+class ScoutStream:
+    """The stream itself, stopping after its first page when that page is full: a backlog.
+
+    A pass with nothing new, or a small one, costs no request more than before: partitions are
+    planned only once one full page has been delivered through the stream's own cursor."""
+
+    def __init__(self, base: Stream) -> None:
+        self.base = base
+        self.name = base.name
+        self.backlog = False
+        self.context = base.context
+        self.format = base.format
+
+    def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
+        for number, page in enumerate(self.base.pages(client, cursor, page_size)):
+            yield page
+            if number == 0 and page.fetched >= page_size:
+                self.backlog = True
+                return
+
+
 def run_stream_readers(*, readers: int | None = 1, **kwargs: Any) -> StreamResult:
     """``run_stream(**kwargs)`` with ``readers`` (``None``: chosen from the backlog)."""
     stream: Stream = kwargs["stream"]
-    if readers != 1 and partitionable(stream):
-        result = run_partitioned(readers=readers, **kwargs)
-        if result is not None:
-            return result
-    return run_stream(**kwargs)
+    if readers == 1 or not partitionable(stream):
+        return run_stream(**kwargs)
+    reporter = kwargs.get("reporter") or NullReporter()
+    once = OnceReporter(reporter)
+    if not has_live_plan(kwargs["store"], kwargs["job"], kwargs["client"], stream.name):
+        scout = ScoutStream(stream)
+        first = run_stream(**{**kwargs, "stream": scout, "reporter": once})
+        if not scout.backlog or first.stopped:
+            reporter.stream_done(first)
+            return first
+        kwargs = {**kwargs, "from_start": False}
+    else:
+        first = StreamResult(stream=stream.name)
+    rest = run_partitioned(readers=readers, **{**kwargs, "reporter": once})
+    if rest is None:
+        rest = run_stream(**{**kwargs, "reporter": once})
+    merged = add_results(first, rest)
+    reporter.stream_done(merged)
+    return merged
+
+
+def has_live_plan(store: CheckpointStore, job: str, client: Any, stream: str) -> bool:
+    """A partitioned backfill of ``stream`` is under way (its plan starts at the cursor)."""
+    customer_id: str = client.customer_id
+    stored = store.get(job, customer_id, plan_key(stream))
+    plan = Plan.loads(stored.cursor if stored else None)
+    saved = store.get(job, customer_id, stream)
+    return plan is not None and plan.origin == (saved.cursor if saved else None)
+
+
+def add_results(first: StreamResult, rest: StreamResult) -> StreamResult:
+    """One result for a stream read in two goes (a scout page, then the rest)."""
+    merged = StreamResult(stream=first.stream)
+    for part in (first, rest):
+        merged.pages += part.pages
+        merged.fetched += part.fetched
+        merged.records += part.records
+        merged.rejected += part.rejected
+        merged.seconds += part.seconds
+        for kind, count in part.gaps.items():
+            merged.gaps[kind] = merged.gaps.get(kind, 0) + count
+    merged.stopped = rest.stopped
+    merged.cursor = rest.cursor if rest.cursor is not None else first.cursor
+    return merged
+
+
+class OnceReporter:
+    """Passes everything on but ``stream_done`` and a second ``stream_started``: the caller
+    reports the stream's whole result once."""
+
+    def __init__(self, reporter: Reporter) -> None:
+        self._reporter = reporter
+        self._started = False
+        page_newest = getattr(reporter, "page_newest", None)
+        if page_newest is not None:
+            self.page_newest = page_newest
+
+    def stream_started(self, stream: str) -> None:
+        if not self._started:
+            self._started = True
+            self._reporter.stream_started(stream)
+
+    def page_done(self, stream: str, fetched: int, records: int, cursor: str | None) -> None:
+        self._reporter.page_done(stream, fetched, records, cursor)
+
+    def stream_done(self, result: StreamResult) -> None:
+        pass
 
 
 def run_partitioned(
@@ -221,6 +304,7 @@ def _run_plan(
             client=client, stream=part, fmt=fmt, sink=sink, store=store, job=job,
             sink_label=sink_label, page_size=page_size, reporter=merged_reporter, stop=inner,
             enricher=shared, sink_lock=lock, on_records=forward if on_records else None,
+            enrich_pages=1,  # the readers overlap each other: memory stays a few pages each
         )  # fmt: skip
 
     try:

@@ -8,10 +8,10 @@ return an object whose MSN lies after the one asked for, in decimal. Anything el
 
 ``probe(x)`` asks ``after=x&size=1`` and returns the MSN of the first object changed after
 ``x`` (``None``: nothing after ``x``). The search is pure over that function (tests give it a
-table): doubling from the start finds a probe past the newest change, then bisection narrows
-the newest MSN down to a tolerance. Probes of one round are independent, so they are sent
-together (``map_``, a thread pool in the engine): the wall time is a few round trips, however
-long the backlog.
+table): doubling from the start (four at a time) finds a probe past the newest change, then
+bisection narrows the newest MSN down to a tolerance. Probes of one round are independent,
+so they are sent together (``map_``, a thread pool in the engine): the wall time is a few
+round trips, however long the backlog.
 """
 
 from __future__ import annotations
@@ -66,20 +66,23 @@ class Span:
     high: int
 
 
-def find_span(start: int, probe: Probe, map_: Mapper, tolerance: float = 1 / 64) -> Span | None:
+def find_span(start: int, probe: Probe, map_: Mapper, tolerance: float = 1 / 16) -> Span | None:
     """The backlog after ``start`` (``None``: nothing after it).
 
-    The bracket ``[low, high]`` around the newest MSN is narrowed until it is within
-    ``tolerance`` of the backlog's length (the last partition is open-ended, so it need not be
-    exact).
+    One round asks for the first change after ``start`` and doubles away from it (four at a
+    time); then bisection rounds narrow the bracket ``[low, high]`` around the newest MSN until
+    it is within ``tolerance`` of the backlog's length (the last partition is open-ended, so it
+    need not be exact).
     """
-    first = checked(start, probe(start))
+    points = [start] + [
+        min(MAX_MSN, start + FIRST_STEP * STEP_FACTOR**k) for k in range(DOUBLING_PROBES)
+    ]
+    answers = [checked(p, a) for p, a in zip(points, map_(probe, points), strict=True)]
+    first = answers[0]
     if first is None:
         return None
-    points = [min(MAX_MSN, first + FIRST_STEP * STEP_FACTOR**k) for k in range(DOUBLING_PROBES)]
     low, high = first, MAX_MSN
-    for point, answer in zip(points, map_(probe, points), strict=True):
-        found = checked(point, answer)
+    for point, found in zip(points[1:], answers[1:], strict=True):
         if found is None:
             high = min(high, point)
             break

@@ -55,8 +55,8 @@ log = logging.getLogger("gta.sync")
 MSN_STREAMS = frozenset({"events", "threat-detections", "flows"})
 MAX_READERS = 8
 """Readers chosen automatically at most (``--readers`` may ask for more, up to 32)."""
-PAGES_PER_READER = 4
-"""A reader is worth its probes from about this many pages of backlog on."""
+PAGES_PER_READER = 8
+"""A reader is worth its probes (a few round trips) from about this many pages of backlog on."""
 LOOKUP_THREADS_PER_READER = 4
 
 
@@ -201,6 +201,9 @@ class Prober:
     def map(self, probe: Probe, points: Sequence[int]) -> Iterable[int | None]:
         return list(self._pool.map(in_context(probe), points))
 
+    def submit(self, fn: Callable[..., FetchedPage], *args: Any) -> Future[FetchedPage]:
+        return self._pool.submit(in_context(fn), *args)
+
 
 @dataclass(frozen=True)
 class Split:
@@ -217,12 +220,15 @@ def make_plan(
     """Split the backlog after ``origin`` for ``readers`` (``None``: choose); ``None`` when one
     cursor is the better choice (no backlog, or a small one)."""
     start = parse_msn(origin) or 0
+    # the density of this stream among all changes: a full page read from the start, fetched
+    # while the probes run
+    first_page = prober.submit(prober.first, start, page_size) if readers is None else None
     span = find_span(start, prober.msn_after, prober.map)
     if span is None:
         return None
-    wanted = readers
-    if wanted is None:
-        page = prober.first(start, page_size)
+    wanted = readers or 1
+    if first_page is not None:
+        page = first_page.result()
         if len(page.items) < page_size or page.cursor is None:
             return None  # the whole backlog is one page
         end = parse_msn(page.cursor) or 0
