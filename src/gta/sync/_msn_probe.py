@@ -66,13 +66,20 @@ class Span:
     high: int
 
 
-def find_span(start: int, probe: Probe, map_: Mapper, tolerance: float = 1 / 16) -> Span | None:
+def find_span(
+    start: int,
+    probe: Probe,
+    map_: Mapper,
+    tolerance: float = 1 / 16,
+    enough: Callable[[Span], bool] | None = None,
+) -> Span | None:
     """The backlog after ``start`` (``None``: nothing after it).
 
     One round asks for the first change after ``start`` and doubles away from it (four at a
     time); then bisection rounds narrow the bracket ``[low, high]`` around the newest MSN until
     it is within ``tolerance`` of the backlog's length (the last partition is open-ended, so it
-    need not be exact).
+    need not be exact). ``enough(span)`` true after the first round stops there (a backlog too
+    small to split needs no precision).
     """
     points = [start] + [
         min(MAX_MSN, start + FIRST_STEP * STEP_FACTOR**k) for k in range(DOUBLING_PROBES)
@@ -87,6 +94,8 @@ def find_span(start: int, probe: Probe, map_: Mapper, tolerance: float = 1 / 16)
             high = min(high, point)
             break
         low = max(low, found)
+    if enough is not None and enough(Span(first=first, low=low, high=high)):
+        return Span(first=first, low=low, high=high)
     for _ in range(MAX_ROUNDS):
         if high - low <= max(1, int((low - first) * tolerance)):
             break

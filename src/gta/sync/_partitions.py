@@ -36,6 +36,7 @@ from gta.formats._base import ApiObject, Format
 from gta.sinks._base import Record
 from gta.sync._enrich import Enricher, PageContext
 from gta.sync._msn_probe import (
+    MAX_MSN,
     Probe,
     ProbeRefusedError,
     Span,
@@ -223,15 +224,23 @@ def make_plan(
     # the density of this stream among all changes: a full page read from the start, fetched
     # while the probes run
     first_page = prober.submit(prober.first, start, page_size) if readers is None else None
-    span = find_span(start, prober.msn_after, prober.map)
-    if span is None:
-        return None
-    wanted = readers or 1
-    if first_page is not None:
+
+    def small(span: Span) -> bool:
+        """Even the bracket's far end is less than two readers' worth of pages."""
+        if first_page is None:
+            return False
         page = first_page.result()
         if len(page.items) < page_size or page.cursor is None:
-            return None  # the whole backlog is one page
-        end = parse_msn(page.cursor) or 0
+            return True
+        per_page = max(1, (parse_msn(page.cursor) or 0) - span.first)
+        return (min(span.high, MAX_MSN) - span.first) / per_page < 2 * PAGES_PER_READER
+
+    span = find_span(start, prober.msn_after, prober.map, enough=small)
+    if span is None or small(span):
+        return None  # one cursor: no backlog, or too little to split
+    wanted = readers or 1
+    if first_page is not None:
+        end = parse_msn(first_page.result().cursor) or 0
         wanted = choose_readers(span, end, page_size, MAX_READERS, PAGES_PER_READER)
     if wanted < 2:
         return None
