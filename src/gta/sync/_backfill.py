@@ -304,7 +304,6 @@ def _run_plan(
             client=client, stream=part, fmt=fmt, sink=sink, store=store, job=job,
             sink_label=sink_label, page_size=page_size, reporter=merged_reporter, stop=inner,
             enricher=shared, sink_lock=lock, on_records=forward if on_records else None,
-            enrich_pages=1,  # the readers overlap each other: memory stays a few pages each
         )  # fmt: skip
 
     try:

@@ -207,15 +207,13 @@ def run_stream(
     sink_lock: threading.Lock | None = None,
     on_records: Callable[[list[Record]], None] | None = None,
     reconcile_every: float = 0.0,
-    enrich_pages: int = ENRICH_PAGES,
 ) -> StreamResult:
     """Deliver one stream from its checkpoint until drained (or ``stop`` is set between pages).
 
     A stream may have two optional hooks: ``after_flush(store, job, customer_id, items)``, called
     once a page's records are flushed and before its checkpoint is committed, and
     ``removals(...)``, which yields pages of objects that left the API (alert tombstones) once
-    the stream is drained, at most once per ``reconcile_every`` seconds. ``enrich_pages``:
-    pages enriched at once (partitioned readers take one each: their number is the overlap).
+    the stream is drained, at most once per ``reconcile_every`` seconds.
 
     Raises whatever the SDK, sink or store raises; the checkpoint then stays at the last page
     that was flushed.
@@ -250,7 +248,7 @@ def run_stream(
                 return _Enriched(page, stream.context(active, page.items))
 
             enriched = prefetch(  # closed below, which stops every stage
-                ordered_map(enrich, pages, enrich_pages, f"{stream.name}-enrich"),
+                ordered_map(enrich, pages, ENRICH_PAGES, f"{stream.name}-enrich"),
                 1,
                 stop,
                 f"{stream.name}-enrich",

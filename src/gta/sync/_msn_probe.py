@@ -78,8 +78,8 @@ def find_span(
     One round asks for the first change after ``start`` and doubles away from it (four at a
     time); then bisection rounds narrow the bracket ``[low, high]`` around the newest MSN until
     it is within ``tolerance`` of the backlog's length (the last partition is open-ended, so it
-    need not be exact). ``enough(span)`` true after the first round stops there (a backlog too
-    small to split needs no precision).
+    need not be exact). ``enough(span)`` true after a round stops there (a backlog too small
+    to split needs no precision).
     """
     points = [start] + [
         min(MAX_MSN, start + FIRST_STEP * STEP_FACTOR**k) for k in range(DOUBLING_PROBES)
@@ -98,6 +98,8 @@ def find_span(
         return Span(first=first, low=low, high=high)
     for _ in range(MAX_ROUNDS):
         if high - low <= max(1, int((low - first) * tolerance)):
+            break
+        if enough is not None and enough(Span(first=first, low=low, high=high)):
             break
         step = (high - low) / (BISECTION_POINTS + 1)
         mids = sorted({low + max(1, int(step * (i + 1))) for i in range(BISECTION_POINTS)})
