@@ -310,7 +310,9 @@ def _run_plan(
         with watch_rate_limits(client, gate):
             results = run_partitions(run_one, list(parts), stop)
     finally:
-        lookups.shutdown(wait=False, cancel_futures=True)
+        # wait for the lookups in flight (as the job's own pool does): the client is closed
+        # after this returns, and a lookup left running on it would hold the process's exit
+        lookups.shutdown(wait=True, cancel_futures=True)
     merged = StreamResult(stream=stream.name)
     for result in results:
         merged.pages += result.pages
