@@ -22,6 +22,7 @@ from gta.formats._base import Format
 from gta.sinks._base import Record, Sink
 from gta.sync._engine import NullReporter, Reporter, StreamResult, _rejected, run_stream
 from gta.sync._enrich import Enricher
+from gta.sync._msn_probe import parse_msn
 from gta.sync._partitions import (
     LOOKUP_THREADS_PER_READER,
     PartitionStream,
@@ -42,6 +43,8 @@ from gta.sync._streams import FetchedPage, Stream
 log = logging.getLogger("gta.sync")
 
 PROBE_THREADS = 8
+SCOUT_PAGES = 2
+"""Full pages read through the stream's own cursor before a backlog is split."""
 MAX_READERS_ASKED = 32
 """The most readers ``--readers`` accepts."""
 
@@ -76,10 +79,11 @@ class MergedReporter:
 
 
 class ScoutStream:
-    """The stream itself, stopping after its first page when that page is full: a backlog.
+    """The stream itself, stopping after its first pages when they are full: a backlog.
 
     A pass with nothing new, or a small one, costs no request more than before: partitions are
-    planned only once one full page has been delivered through the stream's own cursor."""
+    planned only once ``SCOUT_PAGES`` full pages have been delivered through the stream's own
+    cursor (the pager checks each answer's cursor on the way, as it always did)."""
 
     def __init__(self, base: Stream) -> None:
         self.base = base
@@ -89,11 +93,30 @@ class ScoutStream:
         self.format = base.format
 
     def pages(self, client: Any, cursor: str | None, page_size: int) -> Iterator[FetchedPage]:
-        for number, page in enumerate(self.base.pages(client, cursor, page_size)):
+        full, scouting, previous = 0, True, cursor
+        for page in self.base.pages(client, cursor, page_size):
             yield page
-            if number == 0 and page.fetched >= page_size:
+            if not scouting:
+                continue
+            if page.fetched < page_size or not _moved_on(previous, page.cursor):
+                # a short page, or a cursor that did not move on (the pager judges it when it
+                # follows): read on through this cursor, as without partitions
+                scouting = False
+                continue
+            previous = page.cursor
+            full += 1
+            if full == SCOUT_PAGES:
                 self.backlog = True
                 return
+
+
+def _moved_on(previous: str | None, cursor: str | None) -> bool:
+    """``cursor`` is a sequence number after ``previous``."""
+    try:
+        before, after = parse_msn(previous) or 0, parse_msn(cursor)
+    except ProbeRefusedError:
+        return False
+    return after is not None and after > before
 
 
 def run_stream_readers(*, readers: int | None = 1, **kwargs: Any) -> StreamResult:
