@@ -24,11 +24,13 @@ from gta.sync._engine import NullReporter, Reporter, StreamResult, _rejected, ru
 from gta.sync._enrich import Enricher
 from gta.sync._msn_probe import parse_msn
 from gta.sync._partitions import (
+    DRAINED,
     LOOKUP_THREADS_PER_READER,
     PartitionStream,
     Plan,
     Prober,
     ProbeRefusedError,
+    Split,
     forget,
     make_plan,
     partitionable,
@@ -240,7 +242,11 @@ def run_partitioned(
                     str(exc)[:200],
                 )
                 return None
-            if split is None:
+            if split == DRAINED:  # nothing after the cursor: the stream is read, nothing to do
+                merged = StreamResult(stream=stream.name, cursor=origin)
+                reporter.stream_done(merged)
+                return merged
+            if not isinstance(split, Split):
                 return None
             if from_start and saved is not None and saved.cursor is not None:
                 lease.commit(None, format=fmt.name, sink=sink_label)  # the plan's origin

@@ -215,11 +215,15 @@ class Split:
     readers: int
 
 
+DRAINED = "drained"
+"""``make_plan``'s answer when nothing changed after the cursor: the stream is read."""
+
+
 def make_plan(
     prober: Prober, origin: str | None, readers: int | None, page_size: int
-) -> Split | None:
+) -> Split | str | None:
     """Split the backlog after ``origin`` for ``readers`` (``None``: choose); ``None`` when one
-    cursor is the better choice (no backlog, or a small one)."""
+    cursor is the better choice (a small backlog), ``DRAINED`` when there is nothing after it."""
     start = parse_msn(origin) or 0
     # the density of this stream among all changes: a full page read from the start, fetched
     # while the probes run
@@ -236,7 +240,9 @@ def make_plan(
         return (min(span.high, MAX_MSN) - span.first) / per_page < 2 * PAGES_PER_READER
 
     span = find_span(start, prober.msn_after, prober.map, enough=small)
-    if span is None or small(span):
+    if span is None:
+        return DRAINED
+    if small(span):
         return None  # one cursor: no backlog, or too little to split
     wanted = readers or 1
     if first_page is not None:
