@@ -9,7 +9,7 @@ from pathlib import Path
 
 from benchmarks._harness import BenchConfig, run_benchmarks
 from benchmarks._report import write_report
-from benchmarks._results import SCENARIOS, BenchResults
+from benchmarks._results import DEFAULT_SCENARIOS, SCENARIOS, BenchResults
 from benchmarks._server import ServerError
 
 DEFAULT = BenchConfig(sizes=(10_000, 100_000, 1_000_000))
@@ -29,6 +29,16 @@ def parse_sizes(text: str) -> tuple[int, ...]:
             )
         sizes.append(int(digits) * scale)
     return tuple(dict.fromkeys(sizes))
+
+
+def parse_latencies(text: str) -> tuple[int, ...]:
+    """``50,100`` -> (50, 100): milliseconds added to every response, one pass each (0: none)."""
+    parts = [part.strip() for part in text.split(",") if part.strip()]
+    if not parts or not all(part.isdigit() for part in parts):
+        raise argparse.ArgumentTypeError(
+            f"{text!r} is not a list of latencies in ms (use e.g. 50,100, or 0 for none)"
+        )
+    return tuple(dict.fromkeys(int(part) for part in parts if int(part) > 0))
 
 
 def parse_scenarios(text: str) -> tuple[str, ...]:
@@ -54,9 +64,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     run.add_argument(
         "--latency-ms",
-        type=int,
-        default=DEFAULT.added_latency_ms,
-        help="latency added to every response in the second pass (0: skip it)",
+        type=parse_latencies,
+        default=DEFAULT.added_latencies_ms,
+        help="latencies added to every response, one pass each after loopback "
+        "(comma-separated ms, default 50,100; 0: loopback only)",
     )
     run.add_argument(
         "--latency-samples",
@@ -80,7 +91,8 @@ def _parser() -> argparse.ArgumentParser:
         "--scenarios",
         type=parse_scenarios,
         default=DEFAULT.scenarios,
-        help="clients to run, comma-separated (default limit,gta,recipe)",
+        help=f"clients to run, comma-separated (default {','.join(DEFAULT_SCENARIOS)}; "
+        f"known: {','.join(SCENARIOS)})",
     )
     run.add_argument(
         "--repeat",
@@ -91,7 +103,7 @@ def _parser() -> argparse.ArgumentParser:
     run.add_argument(
         "--keep-output",
         action="store_true",
-        help="keep the rows gta and the recipe wrote (deleted after counting)",
+        help="keep the rows gta and the vendor scripts wrote (deleted after comparing)",
     )
     profile = commands.add_parser(
         "profile", help="run gta export under py-spy; print where time goes"
@@ -248,13 +260,13 @@ def main(argv: list[str] | None = None) -> int:
             _log(f"error: {results_path} is not a results file of this harness ({exc})")
             return 1
     else:
-        for name in ("latency_ms", "latency_samples", "concurrency", "timeout", "repeat"):
-            if getattr(args, name) < (0 if name == "latency_ms" else 1):
+        for name in ("latency_samples", "concurrency", "timeout", "repeat"):
+            if getattr(args, name) < 1:
                 _log(f"error: --{name.replace('_', '-')} must be positive")
                 return 2
         config = BenchConfig(
             sizes=args.events,
-            added_latency_ms=args.latency_ms,
+            added_latencies_ms=args.latency_ms,
             data_dir=args.data_dir,
             out_dir=args.out_dir,
             report_path=args.report,

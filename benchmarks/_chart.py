@@ -12,7 +12,14 @@ import matplotlib.pyplot as plt
 
 from benchmarks._results import SCENARIOS, BenchResults
 
-COLOURS = {"limit": "#7f7f7f", "gta": "#1f77b4", "recipe": "#d62728"}
+COLOURS = {
+    "limit": "#7f7f7f",
+    "gta": "#1f77b4",
+    "gta-1": "#17becf",
+    "vendor": "#ff7f0e",
+    "vendor-chunked": "#d62728",
+    "recipe": "#9467bd",
+}
 
 
 def _label(scenario: str, latency: int) -> str:
@@ -23,7 +30,8 @@ def draw_chart(results: BenchResults, path: Path) -> None:
     """Two panels: events/s and peak RSS (MiB) of each client, solid on loopback, dashed with
     latency added; the x axis is the backlog size (log scale)."""
     figure, (rate_ax, rss_ax) = plt.subplots(1, 2, figsize=(12, 4.8))
-    latencies = [0] + ([results.added_latency_ms] if results.added_latency_ms else [])
+    latencies = results.latencies
+    dashes = ["-", "--", ":", "-."]
     all_rss: list[float] = []
     for scenario in SCENARIOS:
         for latency in latencies:
@@ -38,7 +46,7 @@ def draw_chart(results: BenchResults, path: Path) -> None:
                 memory.append((size.events, run.peak_rss_bytes / 2**20))
             style = {
                 "color": COLOURS[scenario],
-                "linestyle": "-" if latency == 0 else "--",
+                "linestyle": dashes[latencies.index(latency) % len(dashes)],
                 "marker": "o" if latency == 0 else "s",
                 "label": _label(scenario, latency),
             }

@@ -1,9 +1,11 @@
 """The benchmark run: one emulator process per backlog size, each client a fresh child process.
 
 For each size: start ``gta emulator serve`` with a file database (generated once, reused), then
-on loopback as it is, and again with latency added to every response, run the ceiling
-(``limit.py``), ``gta export`` and the vendor recipe (``recipe.py``), one after the other so they
-never compete; probe page latency once on loopback. Results are saved after every size, so a
+on loopback as it is, and again with each added latency, run the one-cursor ceiling
+(``limit.py``), ``gta export`` (readers chosen by gta, then ``--readers 1``), the vendor's script
+(``vendor.py``, as written and chunked) and, when asked, the per-page recipe (``recipe.py``), one
+after the other so they never compete; probe page latency on loopback, one reader at a time and
+eight at once. Results are saved after every size, so a
 run that fails late keeps what it measured.
 """
 
@@ -27,7 +29,14 @@ import psutil  # type: ignore[import-untyped]
 
 from benchmarks._child import ChildResult, run_child
 from benchmarks._latency import measure_page_latency
-from benchmarks._results import SCENARIOS, BenchResults, RunResult, SizeResult
+from benchmarks._results import (
+    DEFAULT_SCENARIOS,
+    SCENARIOS,
+    BenchResults,
+    RunResult,
+    SizeResult,
+)
+from benchmarks._rows import rows_digest
 from benchmarks._server import EmulatorServer, ServerError, gta_command
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -40,7 +49,7 @@ class BenchConfig:
     """What to measure and where to put it. Paths default to the repository's own."""
 
     sizes: tuple[int, ...]
-    added_latency_ms: int = 50
+    added_latencies_ms: tuple[int, ...] = (50, 100)
     seed: int = 1
     data_dir: Path = BENCH_DIR / ".data"
     out_dir: Path = BENCH_DIR / ".out"
@@ -52,7 +61,7 @@ class BenchConfig:
     startup_timeout_s: float = 3600.0
     keep_output: bool = False
     repeat: int = 1
-    scenarios: tuple[str, ...] = field(default=SCENARIOS)
+    scenarios: tuple[str, ...] = field(default=DEFAULT_SCENARIOS)
 
     @property
     def results_path(self) -> Path:
@@ -60,7 +69,7 @@ class BenchConfig:
 
     @property
     def latencies(self) -> tuple[int, ...]:
-        return (0, self.added_latency_ms) if self.added_latency_ms > 0 else (0,)
+        return (0, *(lat for lat in self.added_latencies_ms if lat > 0))
 
 
 def _now() -> str:
@@ -181,14 +190,17 @@ class SizeRun:
             cmd = [sys.executable, str(BENCH_DIR / "limit.py"), "--summary", str(summary)]
             return [*cmd, "--concurrency", str(self.config.concurrency)], summary
         output = self.work / f"{tag}.jsonl"
-        if scenario == "gta":
+        if scenario in ("gta", "gta-1"):
             state = self.work / f"{tag}.state"
             cmd = [*gta_command(), "export", "events", "--schema", "annotation"]
-            return [*cmd, "--output", str(output), "--state", str(state)], output
-        if scenario == "recipe":
+            cmd += ["--output", str(output), "--state", str(state)]
+            return [*cmd, "--readers", "1"] if scenario == "gta-1" else cmd, output
+        if scenario in ("vendor", "vendor-chunked", "recipe"):
+            script = "recipe.py" if scenario == "recipe" else "vendor.py"
             cursor = self.work / f"{tag}.cursor"
-            cmd = [sys.executable, str(BENCH_DIR / "recipe.py"), "--output", str(output)]
-            return [*cmd, "--cursor-file", str(cursor)], output
+            cmd = [sys.executable, str(BENCH_DIR / script), "--output", str(output)]
+            cmd += ["--cursor-file", str(cursor)]
+            return [*cmd, "--chunked"] if scenario == "vendor-chunked" else cmd, output
         raise ValueError(f"unknown scenario {scenario!r}; choose from {', '.join(SCENARIOS)}")
 
     def run(self, scenario: str, latency: int) -> RunResult:
@@ -226,9 +238,12 @@ class SizeRun:
             if latency == 0:
                 self.limit_summary = summary
         elif scenario != "limit":
-            result.rows = count_lines(product)
+            if result.ok and product.exists():
+                result.rows, result.row_digest = rows_digest(product)
+            else:
+                result.rows = count_lines(product)
             last = child.stderr_tail.splitlines()[-1] if child.stderr_tail else ""
-            if scenario == "recipe" and last.startswith("recipe: "):
+            if last.startswith(f"{scenario}: "):
                 result.events = int(last.split()[1])
             if not self.config.keep_output:
                 product.unlink(missing_ok=True)
@@ -266,12 +281,17 @@ def measure_size(config: BenchConfig, size: int, log: Log) -> SizeResult:
                 result.runs.append(run)
                 if scenario == "limit" and latency == 0 and run.events:
                     result.events = run.events
+                    cursors = size_run.limit_summary.get("cursors", [None])
                     result.page_latency = measure_page_latency(
-                        server.credentials,
-                        size_run.limit_summary.get("cursors", [None]),
-                        config.latency_samples,
+                        server.credentials, cursors, config.latency_samples
                     )
-                    log(f"[{size}] page latency median {result.page_latency.median_ms:.1f} ms")
+                    result.page_latency_8 = measure_page_latency(
+                        server.credentials, cursors, config.latency_samples, readers=8
+                    )
+                    log(
+                        f"[{size}] page latency median {result.page_latency.median_ms:.1f} ms, "
+                        f"{result.page_latency_8.median_ms:.1f} ms under 8 readers"
+                    )
                 _log_run(log, size, result.events, run)
         server.set_latency(0)
     return result
@@ -293,7 +313,8 @@ def run_benchmarks(config: BenchConfig, log: Log) -> BenchResults:
         started=_now(),
         finished="",
         machine=machine_info(),
-        added_latency_ms=config.added_latency_ms,
+        added_latency_ms=config.latencies[1] if len(config.latencies) > 1 else 0,
+        added_latencies=list(config.latencies[1:]),
         seed=config.seed,
         concurrency=config.concurrency,
         repeat=config.repeat,

@@ -2,13 +2,16 @@
 
 The pages probed are spread over the whole backlog (the cursors come from the ceiling run), so
 a server whose cost grew with the depth of the page (OFFSET paging) would show it at 1M events.
-Requests are sent one at a time by a client that does nothing else, with no fault injected.
+Requests are sent by a client that does nothing else, with no fault injected: one at a time, or
+(``readers``) from that many threads at once, as partitioned backfill reads, each request timed
+on its own.
 """
 
 from __future__ import annotations
 
 import time
 from collections.abc import Mapping, Sequence
+from concurrent.futures import ThreadPoolExecutor
 
 from benchmarks._results import PageLatency
 from benchmarks.limit import EVENTS_PATH, PAGE_SIZE, Api
@@ -29,7 +32,10 @@ def spread(cursors: Sequence[str | None], count: int) -> list[str | None]:
 
 
 def measure_page_latency(
-    credentials: Mapping[str, str], cursors: Sequence[str | None], samples: int
+    credentials: Mapping[str, str],
+    cursors: Sequence[str | None],
+    samples: int,
+    readers: int = 1,
 ) -> PageLatency:
     """Median-ready samples (ms) of single page requests at cursors spread over the backlog.
 
@@ -37,23 +43,29 @@ def measure_page_latency(
     out when there are others, since it may hold fewer than 1000 events.
     """
     full_pages = list(cursors[:-1]) if len(cursors) > 1 else list(cursors)
-    api = Api(dict(credentials), concurrency=1)
+    api = Api(dict(credentials), concurrency=readers)
     path = api.api_url + EVENTS_PATH.format(cid=api.customer_id)
     base: dict[str, str | int] = {"sort": "modificationSequenceNumber", "size": PAGE_SIZE}
-    timings: list[float] = []
-    items = 0
+
+    def timed(after: str | None) -> tuple[float, int]:
+        params = dict(base) if after is None else {**base, "after": after}
+        headers = api.auth_headers()
+        started = time.perf_counter()
+        response = api.http.get(path, params=params, headers=headers)
+        elapsed_ms = (time.perf_counter() - started) * 1000.0
+        response.raise_for_status()
+        return elapsed_ms, len(response.json()["items"])
+
     try:
-        probes = spread(full_pages, WARMUP_REQUESTS) + spread(full_pages, samples)
-        for n, after in enumerate(probes):
-            params = dict(base) if after is None else {**base, "after": after}
-            headers = api.auth_headers()
-            started = time.perf_counter()
-            response = api.http.get(path, params=params, headers=headers)
-            elapsed_ms = (time.perf_counter() - started) * 1000.0
-            response.raise_for_status()
-            if n >= WARMUP_REQUESTS:
-                timings.append(elapsed_ms)
-                items = max(items, len(response.json()["items"]))
+        for after in spread(full_pages, WARMUP_REQUESTS):
+            timed(after)
+        probes = spread(full_pages, samples * readers)
+        with ThreadPoolExecutor(max_workers=readers) as pool:
+            answers = list(pool.map(timed, probes))
     finally:
         api.http.close()
-    return PageLatency(samples_ms=timings, page_items=items)
+    return PageLatency(
+        samples_ms=[ms for ms, _ in answers],
+        page_items=max((n for _, n in answers), default=0),
+        readers=readers,
+    )

@@ -11,9 +11,19 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
+from benchmarks._clients import CLIENTS
 from benchmarks._freshness import keep_section as keep_freshness
 from benchmarks._results import SCENARIOS, BenchResults, SizeResult
 from benchmarks._startup import keep_section
+from benchmarks._tables import (
+    _cpu_budget,
+    _details,
+    _network,
+    _num,
+    _page_latency,
+    _ratio,
+    _table,
+)
 
 MIB = 2**20
 
@@ -25,18 +35,6 @@ class Target:
     text: str
     measured: str
     status: str  # "met", "not met" or "not measured"
-
-
-def _network(latency: int) -> str:
-    return "loopback" if latency == 0 else f"+{latency} ms"
-
-
-def _num(value: float | None, digits: int = 0) -> str:
-    return "n/a" if value is None else f"{value:,.{digits}f}"
-
-
-def _ratio(a: float | None, b: float | None) -> float | None:
-    return a / b if a is not None and b else None
 
 
 def _size(results: BenchResults, events: int) -> SizeResult | None:
@@ -63,21 +61,34 @@ def _judge(value: float | None, bound: float, at_least: bool) -> str:
     return "met" if ok else "not met"
 
 
+def _target_ratio(
+    results: BenchResults, events: int, latency: int, scenario: str, baseline: str
+) -> float | None:
+    size = _size(results, events)
+    if size is None or latency not in results.latencies:
+        return None
+    return _ratio(size.rate(scenario, latency), size.rate(baseline, latency))
+
+
 def targets(results: BenchResults) -> list[Target]:
-    """The four targets of the benchmark brief, judged on this run's figures."""
-    lat = results.added_latency_ms
+    """The targets of issue #18, judged on this run's figures."""
     out: list[Target] = []
-    s100 = _size(results, 100_000)
-    r = _ratio(s100.rate("gta", 0), s100.rate("limit", 0)) if s100 else None
-    out.append(
-        Target("loopback gta / limit >= 0.7 at 100k", _num(r, 2), _judge(r, 0.7, at_least=True))
-    )
-    r = _ratio(s100.rate("gta", lat), s100.rate("recipe", lat)) if s100 and lat else None
-    out.append(
-        Target(
-            f"+{lat or 50} ms gta / recipe >= 3 at 100k", _num(r, 2), _judge(r, 3.0, at_least=True)
+    for events, latency, baseline, bound in (
+        (100_000, 100, "limit", 3.0),
+        (1_000_000, 100, "limit", 3.0),
+        (100_000, 100, "vendor-chunked", 4.0),
+        (1_000_000, 50, "limit", 2.0),
+        (100_000, 0, "limit", 0.7),
+    ):
+        r = _target_ratio(results, events, latency, "gta", baseline)
+        where = _network(latency)
+        out.append(
+            Target(
+                f"{where}, {_size_label(events)}: gta / {baseline} >= {bound:g}",
+                _num(r, 2),
+                _judge(r, bound, at_least=True),
+            )
         )
-    )
     s10, s1m = _size(results, 10_000), _size(results, 1_000_000)
     largest = max(
         (s for s in results.sizes if s.requested_events > 10_000),
@@ -85,7 +96,7 @@ def targets(results: BenchResults) -> list[Target]:
         key=lambda s: s.requested_events,
     )
     for text, value_of, bound in (
-        ("gta peak RSS at 1M <= 1.2x at 10k", lambda s: _rss(s, "gta", 0), 1.2),
+        ("gta peak RSS at 1M <= 1.3x at 10k", lambda s: _rss(s, "gta", 0), 1.3),
         (
             "emulator page latency at 1M <= 1.3x at 10k",
             lambda s: s.page_latency.median_ms if s.page_latency else None,
@@ -99,99 +110,62 @@ def targets(results: BenchResults) -> list[Target]:
             label = _size_label(largest.requested_events)
             measured = f"1M not in this run; {label} / 10k = {_num(hint, 2)}"
         out.append(Target(text, measured, _judge(r, bound, at_least=False)))
+    same, compared = _rows_agree(results)
+    out.append(
+        Target(
+            "rows of gta = gta-1 = vendor-chunked, exactly, every size",
+            f"{len(same)} of {compared} comparisons differ" if compared else "n/a",
+            "not measured" if not compared else ("met" if not same else "not met"),
+        )
+    )
     return out
 
 
-def _table(header: list[str], rows: list[list[str]], text_columns: int = 1) -> Iterator[str]:
-    """A Markdown table: the first ``text_columns`` left-aligned, numbers right-aligned."""
-    yield "| " + " | ".join(header) + " |"
-    yield "|" + "|".join("---" if i < text_columns else "---:" for i in range(len(header))) + "|"
-    for row in rows:
-        yield "| " + " | ".join(row) + " |"
+def _present(results: BenchResults) -> list[str]:
+    """The clients this run measured, in the harness's order."""
+    ran = {run.scenario for size in results.sizes for run in size.runs}
+    return [s for s in SCENARIOS if s in ran]
 
 
 def _latencies(results: BenchResults) -> list[int]:
-    return [0] + ([results.added_latency_ms] if results.added_latency_ms else [])
+    return results.latencies
+
+
+RATIOS = (("gta", "limit"), ("gta", "gta-1"), ("gta", "vendor-chunked"))
 
 
 def _throughput(results: BenchResults) -> Iterator[str]:
+    clients = _present(results)
+    ratios = [(a, b) for a, b in RATIOS if a in clients and b in clients]
     rows = []
     for size in results.sizes:
         for lat in _latencies(results):
-            rates = {s: size.rate(s, lat) for s in SCENARIOS}
+            rates = {s: size.rate(s, lat) for s in clients}
+            cells = [_num(rates[s]) if size.run(s, lat) else "" for s in clients]
+            for s in clients:
+                run = size.run(s, lat)
+                if run is not None and not run.ok:
+                    cells[clients.index(s)] = "failed"
             rows.append(
                 [
                     f"{size.events:,}",
                     _network(lat),
-                    *(_num(rates[s]) for s in SCENARIOS),
-                    _num(_ratio(rates["gta"], rates["limit"]), 2),
-                    _num(_ratio(rates["gta"], rates["recipe"]), 2),
+                    *cells,
+                    *(_num(_ratio(rates[a], rates[b]), 2) for a, b in ratios),
                 ]
             )
-    header = ["events", "network", "limit", "gta", "recipe", "gta / limit", "gta / recipe"]
+    header = ["events", "network", *clients, *(f"{a} / {b}" for a, b in ratios)]
     yield from _table(header, rows, text_columns=2)
 
 
 def _memory(results: BenchResults) -> Iterator[str]:
+    clients = _present(results)
     rows = [
-        [f"{size.events:,}", _network(lat), *(_num(_rss(size, s, lat)) for s in SCENARIOS)]
+        [f"{size.events:,}", _network(lat), *(_num(_rss(size, s, lat)) for s in clients)]
         for size in results.sizes
         for lat in _latencies(results)
     ]
-    yield from _table(["events", "network", "limit", "gta", "recipe"], rows, text_columns=2)
-
-
-def _page_latency(results: BenchResults) -> Iterator[str]:
-    rows = []
-    for size in results.sizes:
-        pl = size.page_latency
-        figures = ["n/a", "n/a", "0", "n/a"]
-        if pl is not None:
-            median, p90 = _num(pl.median_ms, 1), _num(pl.p90_ms, 1)
-            figures = [median, p90, str(len(pl.samples_ms)), str(pl.page_items)]
-        database = "reused" if size.db_reused else "generated"
-        rows.append([f"{size.events:,}", *figures, _num(size.emulator_startup_s, 1), database])
-    header = ["events", "median ms", "p90 ms", "requests", "events per page"]
-    yield from _table([*header, "emulator start s", "database"], rows)
-
-
-def _cpu_budget(results: BenchResults) -> Iterator[str]:
-    """Why loopback throughput is what it is: CPU per 1000 events, and the bound it sets.
-
-    ``gta export`` runs its stages on threads of one interpreter, so its wall time cannot be
-    shorter than the CPU time it spends under the interpreter lock: ``limit wall / gta CPU`` is
-    the best gta / limit ratio that process could reach, whatever it overlaps.
-    """
-    rows = []
-    for size in results.sizes:
-        limit, gta = size.run("limit", 0), size.run("gta", 0)
-        if not (limit and gta and limit.ok and gta.ok and size.events):
-            continue
-        per_k = 1000 / size.events
-        rows.append(
-            [
-                f"{size.events:,}",
-                _num(limit.cpu_s * per_k * 1000, 1),
-                _num(gta.cpu_s * per_k * 1000, 1),
-                _num(gta.server_cpu_s * per_k * 1000, 1),
-                _num(_ratio(limit.wall_s, gta.cpu_s), 2),
-                _num(_ratio(limit.wall_s, gta.wall_s), 2),
-            ]
-        )
-    if not rows:
-        return
-    yield (
-        "Client CPU per 1000 events on loopback (start-up included). gta's stages are threads "
-        "of one interpreter and share its lock; only system calls run outside it, so gta's wall "
-        "time is about its CPU time at best, and `limit wall / gta CPU` is about the best "
-        "gta / limit this process can reach, however well it overlaps."
-    )
-    yield ""
-    header = [
-        "events", "limit CPU ms", "gta CPU ms", "emulator CPU ms (gta run)",
-        "bound: limit wall / gta CPU", "gta / limit",
-    ]  # fmt: skip
-    yield from _table(header, rows)
+    yield from _table(["events", "network", *clients], rows, text_columns=2)
 
 
 def _section(title: str, body: list[str]) -> list[str]:
@@ -199,53 +173,43 @@ def _section(title: str, body: list[str]) -> list[str]:
     return [f"## {title}", "", *body, ""] if body else []
 
 
-def _details(results: BenchResults) -> Iterator[str]:
-    rows = []
-    for size in results.sizes:
-        for run in size.runs:
-            busy = run.other_cpu_s / run.wall_s if run.wall_s > 0 else 0.0
-            rows.append(
-                [
-                    f"{size.events:,}",
-                    _network(run.added_latency_ms),
-                    run.scenario,
-                    _num(run.wall_s, 2),
-                    _num(run.cpu_s, 2),
-                    _num(run.server_cpu_s, 2),
-                    _num(busy, 2),
-                    _num(run.requests) if run.requests is not None else "",
-                    _num(run.rows) if run.rows is not None else "",
-                    "ok" if run.ok else f"failed: {run.error}",
-                ]
-            )
-    header = [
-        "events", "network", "client", "wall s", "client CPU s", "emulator CPU s",
-        "other load (cores)", "requests", "rows written", "result",
-    ]  # fmt: skip
-    yield from _table(header, rows, text_columns=3)
-
-
-def _row_check(results: BenchResults) -> str:
-    """Whether gta and the recipe, which emit the same rows by design, agree on their count."""
+def _rows_agree(results: BenchResults) -> tuple[list[str], int]:
+    """(differences, comparisons) of gta's rows against gta-1's and vendor-chunked's, by the
+    order-free digest of their content (``benchmarks/_rows.py``)."""
     problems, compared = [], 0
     for size in results.sizes:
         for lat in _latencies(results):
-            gta, recipe = size.run("gta", lat), size.run("recipe", lat)
-            if not (gta and recipe and gta.ok and recipe.ok):
-                continue
-            compared += 1
-            if gta.rows != recipe.rows:
-                problems.append(
-                    f"{size.events:,} events, {_network(lat)}: gta wrote {gta.rows:,} rows, "
-                    f"the recipe {recipe.rows:,}"
-                )
+            gta = size.run("gta", lat)
+            for other in ("gta-1", "vendor-chunked"):
+                run = size.run(other, lat)
+                if not (gta and run and gta.ok and run.ok and gta.row_digest and run.row_digest):
+                    continue
+                compared += 1
+                if (gta.rows, gta.row_digest) != (run.rows, run.row_digest):
+                    problems.append(
+                        f"{size.events:,} events, {_network(lat)}: gta wrote {gta.rows:,} rows, "
+                        f"{other} {run.rows:,}, and their contents differ"
+                        if gta.rows == run.rows
+                        else f"{size.events:,} events, {_network(lat)}: gta wrote "
+                        f"{gta.rows:,} rows, {other} {run.rows:,}"
+                    )
+    return problems, compared
+
+
+def _row_check(results: BenchResults) -> str:
+    """Whether gta, one-cursor gta and vendor-chunked wrote exactly the same rows."""
+    problems, compared = _rows_agree(results)
     if problems:
-        return "Row counts differ: " + "; ".join(problems) + "."
+        return "Rows differ: " + "; ".join(problems) + "."
     if not compared:
-        return "No pair of `gta` and recipe runs both succeeded, so their rows were not compared."
+        return (
+            "No pair of `gta` and `gta-1` or `vendor-chunked` runs both succeeded, so rows were "
+            "not compared."
+        )
     return (
-        f"`gta` and the recipe wrote the same number of rows in each of the {compared} pairs of "
-        "runs that both succeeded."
+        f"`gta` wrote exactly the rows of `gta-1` and of `vendor-chunked` (the same multiset of "
+        f"row contents, compared by digest; `benchmarks/_rows.py`) in each of the {compared} "
+        "comparisons of runs that both succeeded."
     )
 
 
@@ -298,36 +262,26 @@ def _machine(results: BenchResults) -> Iterator[str]:
 
 def render(results: BenchResults, chart_name: str) -> str:
     """The whole Markdown report."""
-    lat = results.added_latency_ms
+    added = ", ".join(f"+{lat} ms" for lat in results.latencies[1:]) or "no latency"
+    clients = _present(results)
     sizes = ",".join(str(s.requested_events) for s in results.sizes)
     lines = [
         "# Benchmarks",
         "",
         f"Generated by `python -m benchmarks run --events {sizes}`; do not edit by hand.",
         "",
-        "Three clients fetch the same backlog of enriched events from the emulator "
+        f"{len(clients)} clients fetch the same backlog of enriched events from the emulator "
         "(`gta emulator serve`, a separate process on loopback, seed "
         f"{results.seed}, a file database generated once and reused):",
         "",
-        "- **limit** (`benchmarks/limit.py`): every page of enriched events (size 1000, "
-        "`sort=modificationSequenceNumber`, `after=endCursor`) and the bulk lookups the rows "
-        "need (detections with alert ids, assets, alerts, threat intel; POST searches of at most "
-        "1000 ids, each id once), decoded and dropped. httpx with a token, each page's lookups "
-        f"on {results.concurrency} threads while the next page is fetched: the ceiling for any "
-        "client of this server on this machine.",
-        "- **gta**: `gta export events --schema annotation --output FILE --state STATE`, from an "
-        "empty state.",
-        "- **recipe** (`benchmarks/recipe.py`): the vendor guide's recipe written plainly "
-        "(`requests`, one request at a time, stdlib `json`, every event held in memory, each "
-        "page's referenced objects looked up anew, rows and cursor written at the end), without "
-        "the vendor script's triple emission.",
+        *(f"- {CLIENTS[c].format(concurrency=results.concurrency)}" for c in clients),
         "",
         "Each client is a fresh child process. **events/s** is the backlog divided by the wall "
         "time of that process, start-up and imports included; **peak RSS** is its high-water "
         f"mark (`wait4`). {_repeat_note(results.repeat)} "
         "Each client runs on loopback as it is, and again with "
-        f"**+{lat} ms** added to every emulator response (its latency fault), as for a client "
-        "far from the vendor's EU host.",
+        f"each of **{added}** added to every emulator response (its latency fault), as for a "
+        "client far from the vendor's EU host.",
         "",
         "Reproduce with `python -m benchmarks run [--events 10000,100000,1000000]` (emulator "
         "databases are kept under `benchmarks/.data/` and reused; work files and `results.json` "
@@ -355,8 +309,9 @@ def render(results: BenchResults, chart_name: str) -> str:
         "",
         "## Emulator page latency",
         "",
-        "One `GET` of a page of enriched events at a time, at cursors spread over the backlog, "
-        "measured by the client on loopback with no fault.",
+        "`GET`s of a page of enriched events at cursors spread over the backlog, measured by "
+        "the client on loopback with no fault: one at a time, then from 8 threads at once (as "
+        "8 partitioned readers ask).",
         "",
         *_page_latency(results),
         "",

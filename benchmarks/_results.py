@@ -12,7 +12,10 @@ from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-SCENARIOS = ("limit", "gta", "recipe")
+SCENARIOS = ("limit", "gta", "gta-1", "vendor", "vendor-chunked", "recipe")
+"""Every client the harness knows, in the order they run (see docs/benchmarks.md)."""
+DEFAULT_SCENARIOS = ("limit", "gta", "gta-1", "vendor", "vendor-chunked")
+"""What ``run`` measures unless told: the per-page recipe is slow and no longer the baseline."""
 
 
 @dataclass
@@ -31,6 +34,8 @@ class RunResult:
     rows: int | None = None
     requests: int | None = None
     error: str | None = None
+    row_digest: str | None = None
+    """Order-free digest of the rows' content (see ``_rows``): equal digests, equal rows."""
 
     def events_per_s(self, backlog: int) -> float | None:
         if not self.ok or self.wall_s <= 0:
@@ -44,6 +49,7 @@ class PageLatency:
 
     samples_ms: list[float]
     page_items: int
+    readers: int = 1
 
     @property
     def median_ms(self) -> float:
@@ -65,6 +71,8 @@ class SizeResult:
     db_reused: bool
     runs: list[RunResult] = field(default_factory=list)
     page_latency: PageLatency | None = None
+    page_latency_8: PageLatency | None = None
+    """The same pages requested by 8 readers at once (partitioned backfill)."""
     load_average: list[float] = field(default_factory=list)
 
     def run(self, scenario: str, added_latency_ms: int) -> RunResult | None:
@@ -89,9 +97,17 @@ class BenchResults:
     seed: int
     concurrency: int
     repeat: int = 1
+    added_latencies: list[int] = field(default_factory=list)
+    """Every latency measured besides loopback (older results: only ``added_latency_ms``)."""
     sizes: list[SizeResult] = field(default_factory=list)
     failures: list[str] = field(default_factory=list)
     """Backlog sizes that could not be measured at all (the emulator did not start...)."""
+
+    @property
+    def latencies(self) -> list[int]:
+        """Loopback (0), then every added latency, in the order they were measured."""
+        added = self.added_latencies or ([self.added_latency_ms] if self.added_latency_ms else [])
+        return [0, *added]
 
     def save(self, path: Path) -> None:
         path.parent.mkdir(parents=True, exist_ok=True)
@@ -104,10 +120,12 @@ class BenchResults:
         for size in data.pop("sizes"):
             runs = [RunResult(**run) for run in size.pop("runs")]
             latency = size.pop("page_latency")
+            latency_8 = size.pop("page_latency_8", None)
             sizes.append(
                 SizeResult(
                     runs=runs,
                     page_latency=PageLatency(**latency) if latency else None,
+                    page_latency_8=PageLatency(**latency_8) if latency_8 else None,
                     **size,
                 )
             )

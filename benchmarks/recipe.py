@@ -139,6 +139,8 @@ def rows_for(
     for detection_id in event["threatDetectionIds"]:
         detection = context.get(detection_id)
         row = dict(base)
+        row["affectedAssetId"] = event["affectedAssetId"]
+        row["threatDetectionId"] = detection_id
         alert_ids = []
         if detection:
             alert_ids = detection["alertIds"]
@@ -155,13 +157,14 @@ def rows_for(
             rows.append(row)  # a detection that is missing, or names no alert
         for alert_id in alert_ids:
             alert_row = dict(row)
+            alert_row["alertId"] = alert_id
             alert = context.get(alert_id)
             if alert:
-                alert_row["alertId"] = alert["id"]
                 alert_row["alertStatus"] = alert["status"]["value"]
                 alert_row["risk"] = alert["risk"]
             rows.append(alert_row)
     if not event["threatDetectionIds"]:
+        base["affectedAssetId"] = event["affectedAssetId"]
         rows.append(base)  # a contextual event: one row with its asset
     return rows
 

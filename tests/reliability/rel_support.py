@@ -237,10 +237,13 @@ def sync_config(
     page_size: int = 1000,
     sink_options: str = "",
     customer_id: str | None = None,
+    readers: int | None = None,
 ) -> Path:
-    """A ``gta sync`` TOML config whose secrets are ``env:`` references."""
+    """A ``gta sync`` TOML config whose secrets are ``env:`` references (``readers``: the
+    job's partitioned backfill; unset, gta chooses)."""
     cid = f'customer_id = "{customer_id}"\n' if customer_id else ""
     opts = f"sink_options = {{ {sink_options} }}\n" if sink_options else ""
+    opts += f"readers = {readers}\n" if readers is not None else ""
     path.write_text(
         "[tenants.main]\n"
         'client_id = "env:SECUREX_CLIENT_ID"\n'

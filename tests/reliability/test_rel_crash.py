@@ -141,6 +141,7 @@ def test_sigkill_during_sync_loses_nothing(
             streams=["events"],
             page_size=PAGE,
             customer_id=emu.customer_id,
+            readers=1,  # one cursor: page boundaries below; partitions: tests/sync/test_crash_sync
         )
         base_env = {
             **emu.env,
@@ -289,6 +290,7 @@ def test_sigterm_finishes_the_page_and_leaves_no_duplicate(tmp_path: Path) -> No
             streams=["events"],
             page_size=PAGE,
             customer_id=emu.customer_id,
+            readers=1,  # one cursor: page boundaries below; partitions: tests/sync/test_crash_sync
         )
         env = {k: v for k, v in os.environ.items() if not k.startswith(("SECUREX_", "GTA_"))}
         env.update(emu.env)

@@ -54,11 +54,14 @@ def checkpoints(state: Path) -> dict[str, str | None]:
     return {stream: cursor for stream, cursor in rows if stream != "alerts"}
 
 
-def export(emu: RunningEmulator, tmp: Path, name: str) -> tuple[Any, Path, Path, float]:
+def export(
+    emu: RunningEmulator, tmp: Path, name: str, readers: int | None = None
+) -> tuple[Any, Path, Path, float]:
     out, state = tmp / f"{name}.jsonl", tmp / f"{name}.db"
     started = time.monotonic()
+    args = ["export", "all", "-o", str(out), "--state", str(state), "--page-size", str(PAGE)]
     result = run_gta(
-        ["export", "all", "-o", str(out), "--state", str(state), "--page-size", str(PAGE), "-q"],
+        [*args, "-q", *(["--readers", str(readers)] if readers else [])],
         emu.env(),
         timeout=240,
     )
@@ -84,6 +87,29 @@ def spikes(url: str, stop: threading.Event, count: list[int]) -> Callable[[], No
 def test_delivered_records_equal_the_fault_free_run(
     make_emulator: Callable[..., RunningEmulator], tmp_path: Path
 ) -> None:
+    figures = faults_against_reference(make_emulator, tmp_path, PROFILES, readers=None)
+    record_figures("network_faults", figures)
+
+
+PARTITIONED = ("429-retry-after-4s", "all-at-once")  # every fault, in two runs (CI time)
+READERS = 3
+
+
+def test_partitioned_backfill_under_faults_equals_the_fault_free_run(
+    make_emulator: Callable[..., RunningEmulator], tmp_path: Path
+) -> None:
+    """The same with partitions on (``--readers 3``, against a one-cursor reference): exactly
+    the same records, none twice, and every stream back on one cursor at the same place."""
+    profiles = {name: PROFILES[name] for name in PARTITIONED}
+    faults_against_reference(make_emulator, tmp_path, profiles, readers=READERS)
+
+
+def faults_against_reference(
+    make_emulator: Callable[..., RunningEmulator],
+    tmp_path: Path,
+    profiles: dict[str, dict[str, Any]],
+    readers: int | None,
+) -> dict[str, Any]:
     emu = make_emulator(seed=5, events=EVENTS, flows_per_event=0.5)
     base, base_out, base_state, base_seconds = export(emu, tmp_path, "clean")
     assert base.returncode == 0, base.stderr
@@ -101,7 +127,7 @@ def test_delivered_records_equal_the_fault_free_run(
         "reference_records": len(reference),
         "profiles": {"fault-free": {"seconds": round(base_seconds, 1), "missing": 0}},
     }
-    for name, faults in PROFILES.items():
+    for name, faults in profiles.items():
         issued_before = httpx.get(f"{emu.url}/_emulator/stats").json()["tokensIssued"]
         httpx.put(f"{emu.url}/_emulator/faults", json=faults).raise_for_status()
         stop = threading.Event()
@@ -111,7 +137,7 @@ def test_delivered_records_equal_the_fault_free_run(
             spiker = threading.Thread(target=spikes(emu.url, stop, spike_count), daemon=True)
             spiker.start()
         try:
-            result, out, state, seconds = export(emu, tmp_path, name)
+            result, out, state, seconds = export(emu, tmp_path, name, readers)
         finally:
             stop.set()
             if spiker is not None:
@@ -152,4 +178,4 @@ def test_delivered_records_equal_the_fault_free_run(
             assert spike_count[0] >= 2 and seconds >= 0.8, (spike_count, seconds)
         if "token_ttl" in faults:
             assert issued >= 2, f"{name}: the token was never renewed ({issued} issued)"
-    record_figures("network_faults", figures)
+    return figures

@@ -46,6 +46,17 @@ STATE_HELP = (
 )
 StateOpt = Annotated[str | None, typer.Option("--state", metavar="FILE|URL", help=STATE_HELP)]
 QuietOpt = Annotated[bool, typer.Option("--quiet", "-q", help="No progress output.")]
+ReadersOpt = Annotated[
+    int | None,
+    typer.Option(
+        "--readers",
+        metavar="N",
+        min=1,
+        max=32,
+        help="Readers of an events, threat-detections or flows backlog, each through its own "
+        "cursor (1: one cursor). [default: chosen from the backlog]",
+    ),
+]
 _STREAM_HELP = "events, alerts, threat-detections, flows, or all of them."
 
 
@@ -175,3 +186,13 @@ def _raise_if_interrupted(stop: Stop, results: list[StreamResult]) -> None:
         "run the same command to resume",
         128 + stop.signum,
     )
+
+
+def with_readers(config: Any, readers: int | None) -> Any:
+    """``config`` with every job's ``readers`` set to ``--readers`` (unchanged when not given)."""
+    if readers is None:
+        return config
+    jobs = {
+        name: spec.model_copy(update={"readers": readers}) for name, spec in config.jobs.items()
+    }
+    return config.model_copy(update={"jobs": jobs})

@@ -53,6 +53,7 @@ if TYPE_CHECKING:
     from gta.sync import SyncMetrics
 from gta.cli._run_support import (
     QuietOpt,
+    ReadersOpt,
     StateOpt,
     _err,
     _open_store,
@@ -61,6 +62,7 @@ from gta.cli._run_support import (
     _signal_name,
     _stop_on_signals,
     _summary,
+    with_readers,
 )
 
 
@@ -109,6 +111,7 @@ def _job_pass(
         sink_options=dict(spec.sink_options),
         page_size=spec.page_size,
         reconcile_every=spec.reconcile_seconds(),
+        readers=spec.readers,
     )
     with bound(tenant=spec.tenant, job=name):
         try:
@@ -258,6 +261,7 @@ def sync(
             help="Run only this job (repeat the option, or separate names with commas).",
         ),
     ] = None,
+    readers: ReadersOpt = None,
     concurrency: Annotated[
         int | None,
         typer.Option(
@@ -290,7 +294,7 @@ def sync(
         raise UsageError("give --once or --every, not both")
     deadline = timeout_option(timeout).get("timeout")
     try:
-        config = load_config(config_path).with_network(proxy, ca_bundle)
+        config = with_readers(load_config(config_path).with_network(proxy, ca_bundle), readers)
         interval = None if once else (parse_interval(every) if every else config.every_seconds())
     except (ConfigError, ValueError) as exc:
         raise UsageError(str(exc)) from None

@@ -37,6 +37,7 @@ if TYPE_CHECKING:
 from gta.cli._run_support import (
     _STREAM_HELP,
     QuietOpt,
+    ReadersOpt,
     StateOpt,
     _complete_schemas,
     _complete_streams,
@@ -87,6 +88,7 @@ def export(
     page_size: Annotated[
         int, typer.Option("--page-size", min=1, max=1000, help="Objects per API request.")
     ] = 1000,
+    readers: ReadersOpt = None,
     job_name: Annotated[
         str | None,
         typer.Option(
@@ -133,6 +135,7 @@ def export(
             format=fmt,
             sink_url=target,
             page_size=page_size,
+            readers=readers,
         )
     except (UnknownStreamError, UnknownFormatError) as exc:
         raise UsageError(str(exc)) from None

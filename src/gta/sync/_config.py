@@ -177,6 +177,8 @@ class JobConfig(_Strict):
     # Resolved ``env:`` secrets (HEC token...) live here: keep them out of every repr.
     sink_options: dict[str, Any] = Field(default_factory=dict, repr=False)
     page_size: int = Field(default=1000, ge=1, le=1000)
+    # Readers of an MSN stream's backlog (partitioned backfill); unset: chosen by gta.
+    readers: int | None = Field(default=None, ge=1, le=32)
     # How often the alerts stream checks for removed alerts (tombstones): an interval.
     reconcile_every: str = "1h"
 

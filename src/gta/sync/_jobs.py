@@ -17,7 +17,8 @@ from typing import Any
 from gta.formats import Format, get_format, records_for
 from gta.sinks import Record, Sink, destination_key, open_sink, redact_url
 from gta.state import Lease, StateStore
-from gta.sync._engine import Reporter, StreamResult, run_stream
+from gta.sync._backfill import run_stream_readers
+from gta.sync._engine import Reporter, StreamResult
 from gta.sync._enrich import Enricher
 from gta.sync._sdk import SyncClient
 from gta.sync._streams import STREAM_NAMES, get_stream
@@ -35,6 +36,8 @@ class Job:
     page_size: int = 1000
     reconcile_every: float = 0.0
     """Seconds between two checks for removed alerts (0: at the end of every run)."""
+    readers: int | None = None
+    """Readers of an MSN stream's backlog (partitioned backfill); ``None``: chosen by gta."""
 
     def __post_init__(self) -> None:
         # An unknown name, or a stream whose record kind the format lacks, fails before
@@ -125,7 +128,8 @@ def _run_streams(
                         on_records(stream, records)
 
                 results.append(
-                    run_stream(
+                    run_stream_readers(
+                        readers=job.readers,
                         client=client,
                         stream=get_stream(name),
                         fmt=fmt,
