@@ -114,7 +114,8 @@ def test_sigkill_mid_export_then_resume_sends_only_the_page_in_flight_twice(
         # Small batches: several uploads per page, so a kill can land between a page's uploads.
         url = s.url(batch_records="50")
         cmd = [sys.executable, "-c", "from gta.cli import main; main()", "export", "events",
-               "--to", url, "--state", str(state_db), "-q", "--page-size", str(page)]  # fmt: skip
+               "--to", url, "--state", str(state_db), "-q", "--page-size", str(page),
+               "--readers", "1"]  # one cursor: one page in flight  # fmt: skip
         proc = subprocess.Popen(cmd, env=env, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE)
         deadline = time.monotonic() + 60
         while proc.poll() is None and time.monotonic() < deadline:

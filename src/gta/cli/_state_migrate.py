@@ -31,8 +31,10 @@ def state_migrate(
       gta state migrate postgresql://gta@db.example/gta sqlite:///var/lib/gta/state.db
     """
     where_from, where_to = state_location(source), state_location(target)
-    same_file = where_from.path is not None and where_to.path is not None and (
-        where_from.path.resolve() == where_to.path.resolve()
+    same_file = (
+        where_from.path is not None
+        and where_to.path is not None
+        and (where_from.path.resolve() == where_to.path.resolve())
     )
     if same_file or (where_from.url is not None and where_from.url == where_to.url):
         raise UsageError("URL_FROM and URL_TO are the same state")
