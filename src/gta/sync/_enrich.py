@@ -120,16 +120,10 @@ def _by_id(fetch: Fetch, ids: list[str]) -> dict[str, ApiObject]:
     timed out). One more request tells them apart; what is still missing is reported as a gap
     by the caller, never dropped in silence.
     """
-    found: dict[str, ApiObject] = {}
-    for attempt in range(2):
-        wanted = ids if attempt == 0 else [oid for oid in ids if oid not in found]
-        if not wanted:
-            break
-        for chunk in chunks(wanted):
-            for obj in fetch(chunk):
-                oid = obj.get("id")
-                if isinstance(oid, str):
-                    found[oid] = obj
+    found = _once(fetch, ids)
+    missing = [oid for oid in ids if oid not in found]
+    if missing:
+        found.update(_once(fetch, missing))
     return found
 
 
