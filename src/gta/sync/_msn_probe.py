@@ -20,6 +20,8 @@ import re
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
+from gta.errors import GtaError
+
 Probe = Callable[[int], "int | None"]
 Mapper = Callable[[Probe, Sequence[int]], Iterable["int | None"]]
 
@@ -34,7 +36,7 @@ BISECTION_POINTS = 7
 MAX_ROUNDS = 6
 
 
-class ProbeRefusedError(Exception):
+class ProbeRefusedError(GtaError):
     """The API refused, or answered inconsistently, a cursor it did not issue."""
 
 
