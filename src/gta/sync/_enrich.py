@@ -253,9 +253,9 @@ class Enricher:
         retry_ids = [oid for oid in detection_ids if oid not in detections]
         retry_f = self._submit(lambda: _once(self._detections, retry_ids)) if retry_ids else None
         alerts, intel, late = self._alerts_and_intel(detections, retry_f)
-        while late:  # detections found at the second ask: their alerts and records too
+        if late:  # detections found at the second ask: their alerts and records too
             detections.update(late)
-            more_alerts, more_intel, late = self._alerts_and_intel(late, None)
+            more_alerts, more_intel, _ = self._alerts_and_intel(late, None)
             alerts.update(more_alerts)
             intel.update(more_intel)
         alert_ids = unique(a for d in detections.values() for a in string_list(d.get("alertIds")))
