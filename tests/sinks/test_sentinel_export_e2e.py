@@ -14,6 +14,7 @@ import time
 from collections import Counter
 from collections.abc import Callable
 from pathlib import Path
+from typing import Any
 
 import pytest
 from sentinel_standin import CLIENT_SECRET, StandinState, run_standin
@@ -103,6 +104,17 @@ def _committed(state: Path) -> int:
     return int(row[0]) if row else 0
 
 
+def _settled(standin: Any, quiet_s: float = 0.5, limit_s: float = 10.0) -> None:
+    """Wait until the stand-in has received nothing new for ``quiet_s`` (at most ``limit_s``)."""
+    deadline = time.monotonic() + limit_s
+    seen, since = len(standin.state.record_ids()), time.monotonic()
+    while time.monotonic() < deadline and time.monotonic() - since < quiet_s:
+        time.sleep(0.05)
+        now = len(standin.state.record_ids())
+        if now != seen:
+            seen, since = now, time.monotonic()
+
+
 def test_sigkill_mid_export_then_resume_sends_only_the_page_in_flight_twice(
     make_emulator: Callable[..., RunningEmulator], tmp_path: Path
 ) -> None:
@@ -127,6 +139,7 @@ def test_sigkill_mid_export_then_resume_sends_only_the_page_in_flight_twice(
         proc.wait()
         assert proc.stderr is not None
         proc.stderr.close()
+        _settled(s)  # an upload sent just before the kill may still be landing
         in_flight = len(s.state.record_ids()) - _committed(state_db)
         final = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=300)
         assert final.returncode == 0, final.stderr
